@@ -1,0 +1,397 @@
+// Package authtest is an in-process Prefect Cloud authorization server for
+// tests: JWKS with key rotation and an outage switch, token minting with any
+// claims, algorithm and kid, the grant-workspaces endpoint and the
+// client-credentials token endpoint, with request counters.
+package authtest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Scope is the scope the issuer grants.
+const Scope = "prefect-cloud:workspaces"
+
+// Endpoint paths, relative to Issuer.URL.
+const (
+	JWKSPath  = "/auth/mcp/oauth/jwks.json"
+	GrantPath = "/auth/mcp/oauth/grant/workspaces"
+	TokenPath = "/auth/mcp/oauth/token"
+)
+
+// Workspace mirrors an entry of the grant-workspaces response.
+type Workspace struct {
+	AccountID       string `json:"account_id"`
+	AccountHandle   string `json:"account_handle"`
+	AccountName     string `json:"account_name"`
+	WorkspaceID     string `json:"workspace_id"`
+	WorkspaceHandle string `json:"workspace_handle"`
+	WorkspaceName   string `json:"workspace_name"`
+}
+
+// Issuer is a running fake authorization server. Its URL is both the auth
+// base and the token issuer. All methods are safe for concurrent use.
+type Issuer struct {
+	URL      string
+	Audience string
+
+	server *httptest.Server
+
+	mu         sync.Mutex
+	keys       map[string]*rsa.PrivateKey
+	published  []string // kids in the JWKS, in order
+	signingKID string
+	nextKID    int
+	jwksDown   bool
+	grants     map[string][]Workspace
+	clients    map[string]client
+
+	jwksRequests  atomic.Int64
+	grantRequests atomic.Int64
+	tokenRequests atomic.Int64
+}
+
+type client struct {
+	secret  string
+	grantID string
+}
+
+// New starts an issuer whose tokens are minted for audience (the MCP
+// resource URL) and signed by one published RSA key.
+func New(audience string) *Issuer {
+	iss := &Issuer{
+		Audience: audience,
+		keys:     map[string]*rsa.PrivateKey{},
+		grants:   map[string][]Workspace{},
+		clients:  map[string]client{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+JWKSPath, iss.serveJWKS)
+	mux.HandleFunc("GET "+GrantPath, iss.serveGrant)
+	mux.HandleFunc("POST "+TokenPath, iss.serveToken)
+	iss.server = httptest.NewServer(mux)
+	iss.URL = iss.server.URL
+	iss.UseKey(iss.AddKey())
+	return iss
+}
+
+// Close shuts the server down.
+func (i *Issuer) Close() { i.server.Close() }
+
+// Client returns an HTTP client for the issuer's server.
+func (i *Issuer) Client() *http.Client { return i.server.Client() }
+
+// JWKSURL is the JWKS endpoint.
+func (i *Issuer) JWKSURL() string { return i.URL + JWKSPath }
+
+// AddKey generates and publishes a new RSA key and returns its kid. It does
+// not sign with it until UseKey.
+func (i *Issuer) AddKey() string {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic("authtest: generating RSA key: " + err.Error())
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.nextKID++
+	kid := fmt.Sprintf("key-%d", i.nextKID)
+	i.keys[kid] = key
+	i.published = append(i.published, kid)
+	return kid
+}
+
+// RemoveKey unpublishes kid. The private key is kept, so tokens can still be
+// signed with it (a revoked key in the wrong hands).
+func (i *Issuer) RemoveKey(kid string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.published = slices.DeleteFunc(i.published, func(k string) bool { return k == kid })
+}
+
+// UseKey makes kid the signing key of Mint and of the token endpoint.
+func (i *Issuer) UseKey(kid string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if _, ok := i.keys[kid]; !ok {
+		panic("authtest: unknown kid " + kid)
+	}
+	i.signingKID = kid
+}
+
+// SigningKID is the kid Mint signs with.
+func (i *Issuer) SigningKID() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.signingKID
+}
+
+// PublicKeyPEM is kid's public key as PKIX PEM, the bytes an attacker would
+// try as an HMAC secret.
+func (i *Issuer) PublicKeyPEM(kid string) []byte {
+	i.mu.Lock()
+	key := i.keys[kid]
+	i.mu.Unlock()
+	if key == nil {
+		panic("authtest: unknown kid " + kid)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		panic("authtest: encoding public key: " + err.Error())
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// SetJWKSOutage makes the JWKS endpoint answer 503 while down is true.
+func (i *Issuer) SetJWKSOutage(down bool) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.jwksDown = down
+}
+
+// SetGrant sets the workspaces of grantID (the tokens' mcp_grant_id).
+func (i *Issuer) SetGrant(grantID string, workspaces ...Workspace) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.grants[grantID] = slices.Clone(workspaces)
+}
+
+// RegisterClient adds service-account client credentials whose tokens carry grantID.
+func (i *Issuer) RegisterClient(clientID, secret, grantID string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.clients[clientID] = client{secret: secret, grantID: grantID}
+}
+
+// JWKSRequests, GrantRequests and TokenRequests count requests served.
+func (i *Issuer) JWKSRequests() int64  { return i.jwksRequests.Load() }
+func (i *Issuer) GrantRequests() int64 { return i.grantRequests.Load() }
+func (i *Issuer) TokenRequests() int64 { return i.tokenRequests.Load() }
+
+// Claims returns the claims of a valid token for grantID: issuer, audience,
+// subject, scope, grant id, iat/nbf now and exp in one hour. Tests edit the
+// map to make hostile tokens.
+func (i *Issuer) Claims(grantID string) jwt.MapClaims {
+	now := time.Now()
+	return jwt.MapClaims{
+		"iss":          i.URL,
+		"aud":          i.Audience,
+		"sub":          "user-" + grantID,
+		"scope":        Scope,
+		"mcp_grant_id": grantID,
+		"iat":          now.Unix(),
+		"nbf":          now.Unix(),
+		"exp":          now.Add(time.Hour).Unix(),
+		"jti":          rand.Text(),
+	}
+}
+
+// Mint signs claims with RS256 and the current signing key.
+func (i *Issuer) Mint(claims jwt.MapClaims) string {
+	token, err := i.Sign(SignOptions{Claims: claims})
+	if err != nil {
+		panic("authtest: " + err.Error())
+	}
+	return token
+}
+
+// SignOptions describe a token, honest or not.
+type SignOptions struct {
+	Claims jwt.MapClaims
+	// Alg is the JWS algorithm: RS256 (default), RS384, RS512, PS256, HS256
+	// (keyed by HMACKey) or none.
+	Alg string
+	// KID overrides the header kid; with OmitKID the header has none.
+	KID     string
+	OmitKID bool
+	// SignWith is the kid of the private key used; default the signing key.
+	SignWith string
+	// HMACKey keys HS* algorithms.
+	HMACKey []byte
+}
+
+// Sign makes a token as described by opts.
+func (i *Issuer) Sign(opts SignOptions) (string, error) {
+	i.mu.Lock()
+	signWith := opts.SignWith
+	if signWith == "" {
+		signWith = i.signingKID
+	}
+	key := i.keys[signWith]
+	i.mu.Unlock()
+
+	alg := opts.Alg
+	if alg == "" {
+		alg = "RS256"
+	}
+	method := jwt.GetSigningMethod(alg)
+	if method == nil {
+		return "", fmt.Errorf("unknown algorithm %q", alg)
+	}
+	token := jwt.NewWithClaims(method, opts.Claims)
+	switch {
+	case opts.OmitKID:
+	case opts.KID != "":
+		token.Header["kid"] = opts.KID
+	default:
+		token.Header["kid"] = signWith
+	}
+
+	var signingKey any
+	switch {
+	case alg == "none":
+		signingKey = jwt.UnsafeAllowNoneSignatureType
+	case strings.HasPrefix(alg, "HS"):
+		signingKey = opts.HMACKey
+	case key == nil:
+		return "", fmt.Errorf("unknown signing kid %q", signWith)
+	default:
+		signingKey = key
+	}
+	return token.SignedString(signingKey)
+}
+
+func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	i.jwksRequests.Add(1)
+	i.mu.Lock()
+	down := i.jwksDown
+	type published struct {
+		kid string
+		key *rsa.PublicKey
+	}
+	var keys []published
+	for _, kid := range i.published {
+		keys = append(keys, published{kid, &i.keys[kid].PublicKey})
+	}
+	i.mu.Unlock()
+	if down {
+		http.Error(w, "JWKS outage", http.StatusServiceUnavailable)
+		return
+	}
+	set := jwkset.NewMemoryStorage()
+	for _, k := range keys {
+		jwk, err := jwkset.NewJWKFromKey(k.key, jwkset.JWKOptions{
+			Metadata: jwkset.JWKMetadataOptions{KID: k.kid, ALG: jwkset.AlgRS256, USE: jwkset.UseSig},
+		})
+		if err == nil {
+			err = set.KeyWrite(r.Context(), jwk)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	body, err := set.JSONPublic(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+// serveGrant answers with the workspaces of the bearer token's grant, after
+// checking the token as Cloud would.
+func (i *Issuer) serveGrant(w http.ResponseWriter, r *http.Request) {
+	i.grantRequests.Add(1)
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "bearer token required")
+		return
+	}
+	claims := jwt.MapClaims{}
+	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		if !slices.Contains(i.published, kid) {
+			return nil, fmt.Errorf("unknown kid")
+		}
+		return &i.keys[kid].PublicKey, nil
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(i.URL), jwt.WithExpirationRequired())
+	if err != nil {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "token is invalid")
+		return
+	}
+	grantID, _ := claims["mcp_grant_id"].(string)
+	i.mu.Lock()
+	workspaces, ok := i.grants[grantID]
+	i.mu.Unlock()
+	if !ok {
+		writeOAuthError(w, http.StatusForbidden, "invalid_grant", "grant not found")
+		return
+	}
+	if workspaces == nil {
+		workspaces = []Workspace{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(workspaces)
+}
+
+// serveToken implements the client-credentials grant.
+func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
+	i.tokenRequests.Add(1)
+	user, pass, ok := r.BasicAuth()
+	if ok {
+		// RFC 6749 §2.3.1: form-encoded before Basic encoding.
+		var errUser, errPass error
+		user, errUser = url.QueryUnescape(user)
+		pass, errPass = url.QueryUnescape(pass)
+		ok = errUser == nil && errPass == nil
+	}
+	i.mu.Lock()
+	c, known := i.clients[user]
+	i.mu.Unlock()
+	if !ok || !known || c.secret != pass {
+		w.Header().Set("WWW-Authenticate", `Basic realm="prefect-cloud"`)
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "malformed form")
+		return
+	}
+	if r.PostForm.Get("grant_type") != "client_credentials" {
+		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "only client_credentials is supported")
+		return
+	}
+	if r.PostForm.Get("scope") != Scope {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_scope", "scope must be "+Scope)
+		return
+	}
+	claims := i.Claims(c.grantID)
+	claims["sub"] = user
+	token, err := i.Sign(SignOptions{Claims: claims})
+	if err != nil {
+		writeOAuthError(w, http.StatusInternalServerError, "server_error", "signing failed")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"access_token": token,
+		"token_type":   "bearer",
+		"expires_in":   3600,
+		"scope":        Scope,
+	})
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+}

@@ -1,0 +1,214 @@
+// Package cli is the prefect-mcp command: flags, sub-commands and the
+// wiring of settings, Prefect client, tools and transports.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+	"github.com/prefect-mcp/prefect-mcp/internal/server"
+	"github.com/prefect-mcp/prefect-mcp/internal/settings"
+	"github.com/prefect-mcp/prefect-mcp/internal/target"
+	"github.com/prefect-mcp/prefect-mcp/internal/tools"
+)
+
+// System is the process environment, injected so tests run the command
+// in-process.
+type System struct {
+	Lookup  func(string) (string, bool)
+	WorkDir string
+	HomeDir string
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+// OSSystem is the real process environment.
+func OSSystem() System {
+	wd, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	return System{Lookup: os.LookupEnv, WorkDir: wd, HomeDir: home, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// Version is the build's version: set with -ldflags "-X ...cli.Version=v1.2.3",
+// else taken from the module version `go install` records.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Run executes the command and returns the process exit code.
+func Run(ctx context.Context, args []string, sys System) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version":
+			fmt.Fprintf(sys.Stdout, "prefect-mcp %s\n", version())
+			return 0
+		case "config":
+			return runConfig(ctx, args[1:], sys)
+		case "token":
+			return runToken(ctx, args[1:], sys)
+		case "help":
+			args = []string{"--help"}
+		}
+	}
+	var o Options
+	fs, specs, envErr := newFlagSet(&o, sys.Lookup, sys.Stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(sys.Stdout, specs)
+			return 0
+		}
+		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\nRun prefect-mcp --help for usage.\n", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(sys.Stderr, "prefect-mcp: unexpected argument %q\nRun prefect-mcp --help for usage.\n", fs.Arg(0))
+		return 2
+	}
+	if envErr != nil {
+		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", envErr)
+		return 2
+	}
+	logger, err := newLogger(o, sys.Stderr)
+	if err != nil {
+		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
+		return 2
+	}
+	if err := serve(ctx, o, sys, logger); err != nil {
+		logger.Error("prefect-mcp stopped", "error", err.Error())
+		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(o Options, w io.Writer) (*slog.Logger, error) {
+	level, err := parseLevel(o.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", o.LogFormat)
+}
+
+// app is everything a transport needs, built once at start-up.
+type app struct {
+	settings *settings.Settings // nil in demo mode
+	deps     *tools.Deps
+	sel      tools.Selection
+	server   *target.Target // the server's own target, nil if none
+	builder  target.Builder
+	closers  []func()
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// build resolves settings and constructs the dependencies shared by every
+// transport.
+func build(o Options, sys System, logger *slog.Logger) (*app, error) {
+	spec, err := openapi.Load()
+	if err != nil {
+		return nil, fmt.Errorf("loading the embedded Prefect OpenAPI document: %w", err)
+	}
+	groups, err := tools.ParseGroups(o.Toolsets)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{sel: tools.Selection{Groups: groups, Docs: !o.NoDocs && o.DocsURL != ""}}
+	var tlsOpts prefect.TLSOptions
+	timeout := 60 * time.Second
+	if !o.Demo {
+		s, err := settings.Resolve(settings.Env{Lookup: sys.Lookup, WorkDir: sys.WorkDir, HomeDir: sys.HomeDir})
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range s.Warnings {
+			logger.Warn(w)
+		}
+		a.settings = s
+		tlsOpts = prefect.TLSOptions{InsecureSkipVerify: s.TLSInsecureSkipVerify, CAFile: s.SSLCertFile}
+		timeout = s.RequestTimeout
+	}
+	hc, err := prefect.NewHTTPClient(tlsOpts, timeout)
+	if err != nil {
+		return nil, err
+	}
+	a.builder = target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20}
+	switch {
+	case o.Demo:
+		t, stop, err := startDemo(a.builder)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, stop)
+		a.server = t
+		logger.Info("serving the built-in demo workspace", "api_url", t.APIURL)
+	case a.settings.APIURL != "":
+		t, err := a.builder.Build(target.Credentials{APIURL: a.settings.APIURL, APIKey: a.settings.APIKey, AuthString: a.settings.AuthString}, a.settings.UIURL)
+		if err != nil {
+			return nil, err
+		}
+		a.server = t
+		logger.Info("connected to Prefect", "api_url", t.APIURL, "kind", t.Kind.String(), "auth", string(t.Auth))
+	default:
+		logger.Warn("no Prefect API URL configured; tools will explain how to set one (PREFECT_API_URL, `prefect profile use`, or --demo)")
+	}
+	a.deps = &tools.Deps{Resolver: target.Static{Target: a.server}, Spec: spec, Logger: logger}
+	return a, nil
+}
+
+func serve(ctx context.Context, o Options, sys System, logger *slog.Logger) error {
+	switch o.Transport {
+	case "stdio", "":
+	case "http":
+		return serveHTTP(ctx, o, sys, logger)
+	default:
+		return fmt.Errorf("--transport %q: use stdio or http", o.Transport)
+	}
+	if o.CloudOAuth {
+		return errors.New("Prefect Cloud OAuth mode (--cloud-oauth / PREFECT_MCP_CLOUD_ENABLED) needs the HTTP transport: add --transport http")
+	}
+	a, err := build(o, sys, logger)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if a.server != nil {
+		a.sel.Kind, a.sel.KindKnown = a.server.Kind, true
+	}
+	s := server.New(server.Config{Version: version(), Deps: a.deps, Selection: a.sel, Logger: logger})
+	logger.Info("serving MCP over stdio", "version", version())
+	err = server.RunStdio(ctx, s)
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF")) {
+		return nil
+	}
+	return err
+}

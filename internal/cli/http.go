@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/httpserver"
+	"github.com/prefect-mcp/prefect-mcp/internal/server"
+	"github.com/prefect-mcp/prefect-mcp/internal/target"
+)
+
+const defaultCloudAPIURL = "https://api.prefect.cloud/api"
+
+// serveHTTP runs the Streamable HTTP transport: one shared MCP server whose
+// tools resolve each call's Prefect from that request's headers (or the
+// server's own settings), so replicas hold no per-tenant state.
+func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) error {
+	a, err := build(o, sys, logger)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
+
+	hopts := httpserver.Options{
+		Addr:            addr,
+		Path:            o.Path,
+		Stateless:       !o.Stateful,
+		AllowedOrigins:  o.AllowedOrigins,
+		AllowedHosts:    o.AllowedHosts,
+		ShutdownTimeout: o.ShutdownTimeout,
+		Logger:          logger,
+	}
+	inbound, err := inboundAuth(ctx, o, sys, a, &hopts, logger)
+	if err != nil {
+		return err
+	}
+	holdsCredentials := a.server != nil && a.server.Kind != target.Demo
+	if err := httpserver.RefuseUnauthenticated(addr, holdsCredentials, inbound, o.AllowUnauthenticated); err != nil {
+		return err
+	}
+	if o.Locked {
+		if err := checkLocked(a.server); err != nil {
+			return err
+		}
+	}
+	if a.deps.Resolver == nil || !o.CloudOAuth {
+		a.deps.Resolver = &target.Headers{
+			Builder:     a.builder,
+			Server:      a.server,
+			AllowedURLs: allowedAPIURLs(o, a),
+			Locked:      o.Locked,
+		}
+	}
+	// Tenants may bring any kind of Prefect unless the target is pinned.
+	if o.Locked && a.server != nil {
+		a.sel.Kind, a.sel.KindKnown = a.server.Kind, true
+	}
+	a.sel.OAuth = o.CloudOAuth
+	if a.server != nil {
+		srv := a.server
+		hopts.Ready = func(ctx context.Context) error {
+			if err := srv.Client.Get(ctx, "/health", nil, nil); err != nil {
+				return httpserver.NotReady("the configured Prefect API does not answer /health", err)
+			}
+			return nil
+		}
+	}
+
+	var mcpServer *mcp.Server
+	hs, err := httpserver.New(func(*http.Request) *mcp.Server { return mcpServer }, hopts)
+	if err != nil {
+		return err
+	}
+	mcpServer = server.New(server.Config{
+		Version: version(), Deps: a.deps, Selection: a.sel, Logger: logger,
+		Middleware: []mcp.Middleware{hs.Metrics().MCPMiddleware()},
+	})
+	logger.Info("serving MCP over Streamable HTTP", "addr", addr, "path", o.Path, "stateless", !o.Stateful, "version", version())
+	err = hs.ListenAndServe(ctx)
+	if errors.Is(err, context.Canceled) || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// allowedAPIURLs is the SSRF allowlist for X-Prefect-Api-Url: the operator's
+// list, else Prefect Cloud and the server's own API.
+func allowedAPIURLs(o Options, a *app) []string {
+	if len(o.AllowedAPIURLs) > 0 {
+		return o.AllowedAPIURLs
+	}
+	cloud := defaultCloudAPIURL
+	if a.settings != nil && a.settings.CloudAPIURL != "" {
+		cloud = a.settings.CloudAPIURL
+	}
+	out := []string{cloud}
+	if a.server != nil && a.server.Kind != target.Demo {
+		out = append(out, a.server.APIURL)
+	}
+	return out
+}
+
+// checkLocked enforces locked mode's pinned target: HTTPS (loopback may use
+// HTTP) and no credentials inside the URL.
+func checkLocked(t *target.Target) error {
+	if t == nil {
+		return errors.New("--locked pins the server's own Prefect API, but none is configured: set PREFECT_API_URL")
+	}
+	if t.Kind == target.Demo {
+		return nil
+	}
+	if !target.IsLoopbackURL(t.APIURL) && !httpsURL(t.APIURL) {
+		return fmt.Errorf("--locked requires an https:// Prefect API URL (plain http is allowed only for loopback)")
+	}
+	return nil
+}
+
+func httpsURL(u string) bool { return len(u) > 8 && u[:8] == "https://" }

@@ -1,0 +1,99 @@
+package httpserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// rejectDeclaredOversize answers 413 before authentication when the declared
+// Content-Length already exceeds the limit, so nothing is read.
+func rejectDeclaredOversize(limit int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			w.Header().Set("Connection", "close")
+			http.Error(w, fmt.Sprintf("request body exceeds %d bytes", limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads a POST body completely, within limit bytes and timeout, and
+// hands the SDK an in-memory copy. Reading here (rather than letting the SDK
+// stream it) gives a uniform 413 for chunked bodies, a read deadline that is
+// lifted before a long response stream starts, and a cheap look at the
+// JSON-RPC method for the access log.
+func readBody(limit int64, timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		// Not every ResponseWriter supports deadlines; the limit still applies.
+		_ = rc.SetReadDeadline(time.Now().Add(timeout))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		_ = rc.SetReadDeadline(time.Time{})
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				http.Error(w, fmt.Sprintf("request body exceeds %d bytes", limit), http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "failed to read request body", http.StatusBadRequest)
+			return
+		}
+		if info := requestInfoFrom(r.Context()); info != nil {
+			info.mcpMethod, info.tool = peekJSONRPC(body)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxLoggedName bounds client-chosen strings copied into logs.
+const maxLoggedName = 128
+
+// peekJSONRPC returns the method of a single JSON-RPC message and, for
+// tools/call, the tool name. Malformed input yields empty strings: the SDK
+// answers it.
+func peekJSONRPC(body []byte) (method, tool string) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		return "batch", ""
+	}
+	var msg struct {
+		Method string `json:"method"`
+		Params struct {
+			Name string `json:"name"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(trimmed, &msg); err != nil {
+		// params may legitimately be something other than an object with a
+		// string name; retry for the method alone.
+		var methodOnly struct {
+			Method string `json:"method"`
+		}
+		if json.Unmarshal(trimmed, &methodOnly) != nil {
+			return "", ""
+		}
+		return truncate(methodOnly.Method, maxLoggedName), ""
+	}
+	if msg.Method == "tools/call" {
+		tool = truncate(msg.Params.Name, maxLoggedName)
+	}
+	return truncate(msg.Method, maxLoggedName), tool
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

@@ -1,0 +1,315 @@
+package prefecttest
+
+import (
+	"strings"
+	"time"
+)
+
+// view is a read-only window on the data for one request.
+type view struct {
+	data *Data
+	now  time.Time
+}
+
+func (v *view) find(collection, id string) map[string]any {
+	if id == "" {
+		return nil
+	}
+	pos, ok := v.data.index[collection][id]
+	if !ok {
+		pos, ok = v.data.index[collection][strings.ToLower(id)]
+	}
+	if !ok {
+		return nil
+	}
+	return v.data.objects[collection][pos]
+}
+
+func (v *view) all(collection string) []map[string]any { return v.data.objects[collection] }
+
+func (v *view) findBy(collection, key, value string) map[string]any {
+	for _, obj := range v.data.objects[collection] {
+		if s, _ := obj[key].(string); s == value {
+			return obj
+		}
+	}
+	return nil
+}
+
+func str(obj map[string]any, key string) string {
+	s, _ := obj[key].(string)
+	return s
+}
+
+// join links rows of a queried collection to a cross filter on another
+// collection (e.g. flow_runs/filter's "flows" key): a row matches when one of
+// its local keys is the remote key of a matching object.
+type join struct {
+	collection string
+	table      fieldTable
+	local      func(v *view, obj map[string]any) []string
+	remote     func(v *view, obj map[string]any) string
+}
+
+func keyOf(key string) func(*view, map[string]any) string {
+	return func(_ *view, obj map[string]any) string { return str(obj, key) }
+}
+
+func keysOf(key string) func(*view, map[string]any) []string {
+	return func(_ *view, obj map[string]any) []string { return []string{str(obj, key)} }
+}
+
+// flowRunKey follows a row's flow_run_id to a field of its flow run.
+func flowRunKey(key string) func(*view, map[string]any) []string {
+	return func(v *view, obj map[string]any) []string {
+		return []string{str(v.find(FlowRuns, str(obj, "flow_run_id")), key)}
+	}
+}
+
+func stateTable() fieldTable {
+	return fieldTable{"type": {get: path("state_type")}, "name": {get: path("state_name")}}
+}
+
+func flowTable() fieldTable {
+	return fieldTable{
+		"id":   {get: path("id")},
+		"name": {get: path("name")},
+		"tags": {get: path("tags")},
+		"deployment": {match: func(v *view, obj map[string]any, crit map[string]any) (bool, error) {
+			has := false
+			for _, d := range v.all(Deployments) {
+				if sameValue(d["flow_id"], obj["id"]) {
+					has = true
+					break
+				}
+			}
+			return matchLeaf("flows.deployment", map[bool]any{true: true, false: nil}[has], crit)
+		}},
+	}
+}
+
+func flowRunTable() fieldTable {
+	return fieldTable{
+		"id":                        {get: path("id")},
+		"name":                      {get: path("name")},
+		"tags":                      {get: path("tags")},
+		"deployment_id":             {get: path("deployment_id")},
+		"work_queue_name":           {get: path("work_queue_name")},
+		"flow_version":              {get: path("flow_version")},
+		"start_time":                {get: path("start_time")},
+		"end_time":                  {get: path("end_time")},
+		"expected_start_time":       {get: path("expected_start_time")},
+		"next_scheduled_start_time": {get: path("next_scheduled_start_time")},
+		"parent_task_run_id":        {get: path("parent_task_run_id")},
+		"idempotency_key":           {get: path("idempotency_key")},
+		"state":                     {sub: stateTable()},
+		"parent_flow_run_id": {get: func(v *view, obj map[string]any) any {
+			parent := v.find(TaskRuns, str(obj, "parent_task_run_id"))
+			if parent == nil {
+				return nil
+			}
+			return parent["flow_run_id"]
+		}},
+		"created_by": {match: matchCreatedBy},
+	}
+}
+
+// matchCreatedBy evaluates FlowRunFilterCreatedBy, whose operators carry the
+// column in their name (id_, type_) rather than in nested models.
+func matchCreatedBy(_ *view, obj map[string]any, crit map[string]any) (bool, error) {
+	const where = "flow_runs.created_by"
+	or, err := operatorIsOr(crit, where)
+	if err != nil {
+		return false, err
+	}
+	var results []bool
+	for _, op := range sortedKeys(crit) {
+		arg := crit[op]
+		if op == "operator" || arg == nil {
+			continue
+		}
+		var res bool
+		switch op {
+		case "id_":
+			res, err = applyOperator(where, "any_", lookup(obj, "created_by", "id"), arg)
+		case "type_":
+			res, err = applyOperator(where, "any_", lookup(obj, "created_by", "type"), arg)
+		case "is_null_":
+			res, err = applyOperator(where, "is_null_", obj["created_by"], arg)
+		default:
+			err = unsupported("%s.%s", where, op)
+		}
+		if err != nil {
+			return false, err
+		}
+		results = append(results, res)
+	}
+	return combine(or, results), nil
+}
+
+func taskRunTable() fieldTable {
+	return fieldTable{
+		"id":                  {get: path("id")},
+		"name":                {get: path("name")},
+		"tags":                {get: path("tags")},
+		"flow_run_id":         {get: path("flow_run_id")},
+		"start_time":          {get: path("start_time")},
+		"end_time":            {get: path("end_time")},
+		"expected_start_time": {get: path("expected_start_time")},
+		"state":               {sub: stateTable()},
+		"subflow_runs": {get: func(v *view, obj map[string]any) any {
+			for _, fr := range v.all(FlowRuns) {
+				if sameValue(fr["parent_task_run_id"], obj["id"]) {
+					return fr["id"]
+				}
+			}
+			return nil
+		}},
+	}
+}
+
+func deploymentTable() fieldTable {
+	return fieldTable{
+		"id":              {get: path("id")},
+		"name":            {get: path("name")},
+		"tags":            {get: path("tags")},
+		"paused":          {get: path("paused")},
+		"work_queue_name": {get: path("work_queue_name")},
+		"concurrency_limit": {get: func(_ *view, obj map[string]any) any {
+			if gcl, ok := obj["global_concurrency_limit"].(map[string]any); ok {
+				return gcl["limit"]
+			}
+			return obj["concurrency_limit"]
+		}},
+		"flow_or_deployment_name": {match: func(v *view, obj map[string]any, crit map[string]any) (bool, error) {
+			ok, err := matchLeaf("deployments.flow_or_deployment_name", obj["name"], crit)
+			if err != nil || ok {
+				return ok, err
+			}
+			return matchLeaf("deployments.flow_or_deployment_name", str(v.find(Flows, str(obj, "flow_id")), "name"), crit)
+		}},
+	}
+}
+
+func logTable() fieldTable {
+	return fieldTable{
+		"flow_run_id": {get: path("flow_run_id")},
+		"task_run_id": {get: path("task_run_id")},
+		"level":       {get: path("level")},
+		"timestamp":   {get: path("timestamp")},
+		"text": {match: func(_ *view, obj map[string]any, crit map[string]any) (bool, error) {
+			query, _ := crit["query"].(string)
+			return textSearch(query, str(obj, "message")+" "+str(obj, "name")), nil
+		}},
+	}
+}
+
+func workPoolTable() fieldTable {
+	return fieldTable{"id": {get: path("id")}, "name": {get: path("name")}, "type": {get: path("type")}}
+}
+
+func workQueueTable() fieldTable {
+	return fieldTable{"id": {get: path("id")}, "name": {get: path("name")}}
+}
+
+func workerTable() fieldTable {
+	return fieldTable{"last_heartbeat_time": {get: path("last_heartbeat_time")}, "status": {get: path("status")}}
+}
+
+func variableTable() fieldTable {
+	return fieldTable{"id": {get: path("id")}, "name": {get: path("name")}, "tags": {get: path("tags")}}
+}
+
+func artifactTable() fieldTable {
+	return fieldTable{
+		"id": {get: path("id")}, "key": {get: path("key")}, "type": {get: path("type")},
+		"flow_run_id": {get: path("flow_run_id")}, "task_run_id": {get: path("task_run_id")},
+	}
+}
+
+func artifactCollectionTable() fieldTable {
+	return fieldTable{
+		"latest_id": {get: path("latest_id")}, "key": {get: path("key")}, "type": {get: path("type")},
+		"flow_run_id": {get: path("flow_run_id")}, "task_run_id": {get: path("task_run_id")},
+	}
+}
+
+func automationTable() fieldTable {
+	return fieldTable{"name": {get: path("name")}, "created": {get: path("created")}, "tags": {get: path("tags")}}
+}
+
+func blockTypeTable() fieldTable {
+	return fieldTable{"name": {get: path("name")}, "slug": {get: path("slug")}}
+}
+
+func blockDocumentTable() fieldTable {
+	return fieldTable{
+		"id": {get: path("id")}, "name": {get: path("name")},
+		"block_type_id": {get: path("block_type_id")}, "is_anonymous": {get: path("is_anonymous")},
+	}
+}
+
+// textSearch implements Prefect's log/event text query: plain terms are ORed,
+// -term excludes, +term is required, "quoted phrases" stay together.
+func textSearch(query, text string) bool {
+	text = strings.ToLower(text)
+	var include, exclude, required []string
+	for _, term := range splitQuery(query) {
+		switch {
+		case strings.HasPrefix(term, "-") && len(term) > 1:
+			exclude = append(exclude, term[1:])
+		case strings.HasPrefix(term, "!") && len(term) > 1:
+			exclude = append(exclude, term[1:])
+		case strings.HasPrefix(term, "+") && len(term) > 1:
+			required = append(required, term[1:])
+		default:
+			include = append(include, term)
+		}
+	}
+	contains := func(t string) bool { return strings.Contains(text, strings.ToLower(t)) }
+	if len(include) > 0 && !anyOf(include, contains) {
+		return false
+	}
+	if anyOf(exclude, contains) {
+		return false
+	}
+	for _, t := range required {
+		if !contains(t) {
+			return false
+		}
+	}
+	return true
+}
+
+func anyOf(terms []string, pred func(string) bool) bool {
+	for _, t := range terms {
+		if pred(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func splitQuery(q string) []string {
+	var terms []string
+	var cur strings.Builder
+	inQuote := false
+	flush := func() {
+		if cur.Len() > 0 {
+			terms = append(terms, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, r := range q {
+		switch {
+		case r == '"':
+			inQuote = !inQuote
+		case (r == ' ' || r == '\t') && !inQuote:
+			flush()
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	flush()
+	return terms
+}

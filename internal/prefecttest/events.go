@@ -1,0 +1,469 @@
+package prefecttest
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+const (
+	eventsPageSize   = 50   // Prefect's INTERACTIVE_PAGE_SIZE: default and maximum limit
+	eventsLookback   = 180  // days of the default occurred window
+	maxEventsBuckets = 1000 // Prefect's cap on count-by time buckets
+	isoMicros        = "2006-01-02T15:04:05.000000Z"
+)
+
+// eventsPageToken is what Prefect encodes in next_page links.
+type eventsPageToken struct {
+	Filter   map[string]any `json:"filter"`
+	Count    int            `json:"count"`
+	PageSize int            `json:"page_size"`
+	Offset   int            `json:"offset"`
+}
+
+// normalizeEventFilter fills Prefect's defaults (occurred window, order).
+func normalizeEventFilter(raw any, now time.Time) map[string]any {
+	f := map[string]any{}
+	if m, ok := raw.(map[string]any); ok {
+		for k, v := range m {
+			f[k] = v
+		}
+	}
+	occurred := map[string]any{}
+	if m, ok := f["occurred"].(map[string]any); ok {
+		for k, v := range m {
+			occurred[k] = v
+		}
+	}
+	if occurred["since"] == nil {
+		day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		occurred["since"] = day.AddDate(0, 0, -eventsLookback).Format(time.RFC3339)
+	}
+	if occurred["until"] == nil {
+		occurred["until"] = now.UTC().Format(isoMicros)
+	}
+	f["occurred"] = occurred
+	if f["order"] == nil {
+		f["order"] = "DESC"
+	}
+	return f
+}
+
+func (s *Server) readEvents(c *call) (any, error) {
+	limit := eventsPageSize
+	if v, ok := c.body["limit"].(float64); ok {
+		limit = int(v)
+		if limit < 0 || limit > eventsPageSize {
+			return nil, unprocessable(nil, fieldError{
+				typ: "less_than_equal", loc: []any{"body", "limit"}, input: v,
+				msg: "Input should be less than or equal to 50", ctx: map[string]any{"le": eventsPageSize},
+			})
+		}
+	}
+	filter := normalizeEventFilter(c.body["filter"], c.v.now.UTC())
+	return eventsPage(c, filter, limit, 0, -1)
+}
+
+func (s *Server) readEventsNextPage(c *call) (any, error) {
+	forbidden := detailError(http.StatusForbidden, "Forbidden")
+	outer, err := base64.StdEncoding.DecodeString(c.query.Get("page-token"))
+	if err != nil || len(outer) == 0 {
+		return nil, forbidden
+	}
+	inner, err := base64.StdEncoding.DecodeString(string(outer))
+	if err != nil {
+		return nil, forbidden
+	}
+	var tok eventsPageToken
+	if err := json.Unmarshal(inner, &tok); err != nil || tok.Filter == nil || tok.PageSize <= 0 {
+		return nil, forbidden
+	}
+	return eventsPage(c, tok.Filter, tok.PageSize, tok.Offset, tok.Count)
+}
+
+// eventsPage answers one EventPage; total < 0 means "count now".
+func eventsPage(c *call, filter map[string]any, limit, offset, total int) (any, error) {
+	events, err := matchingEvents(c.v, filter)
+	if err != nil {
+		return nil, err
+	}
+	if total < 0 {
+		total = len(events)
+	}
+	page := []map[string]any{}
+	if offset < len(events) {
+		page = events[offset:min(offset+limit, len(events))]
+	}
+	var next any
+	if limit > 0 && offset+limit < total && offset+limit < len(events) {
+		tok, err := json.Marshal(eventsPageToken{Filter: filter, Count: total, PageSize: limit, Offset: offset + limit})
+		if err != nil {
+			return nil, err
+		}
+		inner := base64.StdEncoding.EncodeToString(tok)
+		next = c.apiRoot + "/events/filter/next?page-token=" + base64.StdEncoding.EncodeToString([]byte(inner))
+	}
+	return map[string]any{"events": page, "total": total, "next_page": next}, nil
+}
+
+// matchingEvents returns the events matching a normalized EventFilter in its order.
+func matchingEvents(v *view, filter map[string]any) ([]map[string]any, error) {
+	for key := range filter {
+		switch key {
+		case "occurred", "event", "resource", "related", "any_resource", "id", "text", "order":
+		default:
+			return nil, unsupported("events filter.%s", key)
+		}
+	}
+	var out []map[string]any
+	for _, e := range v.all(Events) {
+		ok, err := eventMatches(e, filter)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, e)
+		}
+	}
+	sortRows(v, out, []sortKey{{get: path("occurred"), desc: filter["order"] != "ASC"}})
+	return out, nil
+}
+
+func eventMatches(e map[string]any, f map[string]any) (bool, error) {
+	occurred, _ := parseTime(e["occurred"])
+	if occ, ok := f["occurred"].(map[string]any); ok {
+		if since, ok := parseTime(occ["since"]); ok && occurred.Before(since) {
+			return false, nil
+		}
+		if until, ok := parseTime(occ["until"]); ok && occurred.After(until) {
+			return false, nil
+		}
+	}
+	name := str(e, "event")
+	if ef, ok := f["event"].(map[string]any); ok {
+		if p := strings_(ef["prefix"]); p != nil && !anyOf(p, func(x string) bool { return strings.HasPrefix(name, x) }) {
+			return false, nil
+		}
+		if p := strings_(ef["exclude_prefix"]); anyOf(p, func(x string) bool { return strings.HasPrefix(name, x) }) {
+			return false, nil
+		}
+		if n := strings_(ef["name"]); n != nil && !anyOf(n, func(x string) bool { return x == name }) {
+			return false, nil
+		}
+		if n := strings_(ef["exclude_name"]); anyOf(n, func(x string) bool { return x == name }) {
+			return false, nil
+		}
+	}
+	resource, _ := e["resource"].(map[string]any)
+	var related []map[string]any
+	if rel, ok := e["related"].([]any); ok {
+		for _, r := range rel {
+			if m, ok := r.(map[string]any); ok {
+				related = append(related, m)
+			}
+		}
+	}
+	if rf, ok := f["resource"].(map[string]any); ok {
+		if ok, err := resourceMatches(resource, rf, "resource"); err != nil || !ok {
+			return false, err
+		}
+	}
+	for _, rf := range filterList(f["related"]) {
+		found := false
+		for _, r := range related {
+			ok, err := relatedMatches(r, rf)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false, nil
+		}
+	}
+	for _, af := range filterList(f["any_resource"]) {
+		found := false
+		for _, r := range append([]map[string]any{resource}, related...) {
+			ok, err := resourceMatches(r, af, "any_resource")
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false, nil
+		}
+	}
+	if idf, ok := f["id"].(map[string]any); ok {
+		if ids := strings_(idf["id"]); ids != nil && !anyOf(ids, func(x string) bool { return sameValue(x, e["id"]) }) {
+			return false, nil
+		}
+	}
+	if tf, ok := f["text"].(map[string]any); ok {
+		q, _ := tf["query"].(string)
+		raw, _ := json.Marshal(e)
+		if !textSearch(q, name+" "+string(raw)) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func filterList(v any) []map[string]any {
+	switch x := v.(type) {
+	case map[string]any:
+		return []map[string]any{x}
+	case []any:
+		var out []map[string]any
+		for _, e := range x {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func strings_(v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func resourceMatches(r map[string]any, f map[string]any, where string) (bool, error) {
+	id := str(r, "prefect.resource.id")
+	for key, val := range f {
+		if val == nil {
+			continue
+		}
+		switch key {
+		case "id":
+			if !anyOf(strings_(val), func(x string) bool { return x == id }) {
+				return false, nil
+			}
+		case "id_prefix":
+			if !anyOf(strings_(val), func(x string) bool { return strings.HasPrefix(id, x) }) {
+				return false, nil
+			}
+		case "labels":
+			if !labelsMatch(r, val) {
+				return false, nil
+			}
+		case "distinct":
+			if val == true {
+				return false, unsupported("%s.distinct", where)
+			}
+		default:
+			return false, unsupported("%s.%s", where, key)
+		}
+	}
+	return true, nil
+}
+
+func relatedMatches(r map[string]any, f map[string]any) (bool, error) {
+	id, role := str(r, "prefect.resource.id"), str(r, "prefect.resource.role")
+	for key, val := range f {
+		if val == nil {
+			continue
+		}
+		switch key {
+		case "id":
+			if !anyOf(strings_(val), func(x string) bool { return x == id }) {
+				return false, nil
+			}
+		case "role":
+			if !anyOf(strings_(val), func(x string) bool { return x == role }) {
+				return false, nil
+			}
+		case "resources_in_roles":
+			found := false
+			for _, pair := range filterPairs(val) {
+				if pair[0] == id && pair[1] == role {
+					found = true
+				}
+			}
+			if !found {
+				return false, nil
+			}
+		case "labels":
+			if !labelsMatch(r, val) {
+				return false, nil
+			}
+		default:
+			return false, unsupported("related.%s", key)
+		}
+	}
+	return role != "" || f["role"] != nil, nil
+}
+
+func filterPairs(v any) [][2]string {
+	var out [][2]string
+	list, _ := v.([]any)
+	for _, e := range list {
+		if p := strings_(e); len(p) == 2 {
+			out = append(out, [2]string{p[0], p[1]})
+		}
+	}
+	return out
+}
+
+// labelsMatch applies a ResourceSpecification: each label must match one of
+// its patterns; '*' is a wildcard and a leading '!' negates.
+func labelsMatch(r map[string]any, spec any) bool {
+	m, ok := spec.(map[string]any)
+	if !ok {
+		return false
+	}
+	for label, want := range m {
+		patterns := strings_(want)
+		if s, ok := want.(string); ok {
+			patterns = []string{s}
+		}
+		value, present := r[label].(string)
+		matched := false
+		for _, p := range patterns {
+			negated := strings.HasPrefix(p, "!")
+			glob := escapeLike(strings.TrimPrefix(p, "!"))
+			glob = strings.ReplaceAll(glob, "*", "%")
+			hit := present && sqlLike(value, glob, false)
+			if hit != negated {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return false
+		}
+	}
+	return true
+}
+
+// countEvents implements POST /events/count-by/{countable}.
+func (s *Server) countEvents(c *call) (any, error) {
+	countable := c.params["countable"]
+	filter := normalizeEventFilter(c.body["filter"], c.v.now.UTC())
+	events, err := matchingEvents(c.v, filter)
+	if err != nil {
+		return nil, err
+	}
+	type bucket struct {
+		value, label string
+		count        int
+		first, last  time.Time
+	}
+	buckets := map[string]*bucket{}
+	var keys []string
+	add := func(value, label string, at time.Time) {
+		b, ok := buckets[value]
+		if !ok {
+			b = &bucket{value: value, label: label, first: at, last: at}
+			buckets[value] = b
+			keys = append(keys, value)
+		}
+		b.count++
+		if at.Before(b.first) {
+			b.first = at
+		}
+		if at.After(b.last) {
+			b.last = at
+			b.label = label
+		}
+	}
+	switch countable {
+	case "event":
+		for _, e := range events {
+			at, _ := parseTime(e["occurred"])
+			add(str(e, "event"), str(e, "event"), at)
+		}
+	case "resource":
+		for _, e := range events {
+			at, _ := parseTime(e["occurred"])
+			r, _ := e["resource"].(map[string]any)
+			label := str(r, "prefect.resource.name")
+			if label == "" {
+				label = str(r, "prefect.resource.id")
+			}
+			add(str(r, "prefect.resource.id"), label, at)
+		}
+	case "day", "time":
+		return timeBuckets(c, filter, events, countable)
+	default:
+		return nil, unsupported("count-by/%s", countable)
+	}
+	out := make([]map[string]any, 0, len(keys))
+	for _, k := range keys {
+		b := buckets[k]
+		out = append(out, map[string]any{
+			"value": b.value, "label": b.label, "count": b.count,
+			"start_time": b.first.UTC().Format(isoMicros), "end_time": b.last.UTC().Format(isoMicros),
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i]["count"].(int) != out[j]["count"].(int) {
+			return out[i]["count"].(int) > out[j]["count"].(int)
+		}
+		return out[i]["label"].(string) < out[j]["label"].(string)
+	})
+	return out, nil
+}
+
+func timeBuckets(c *call, filter map[string]any, events []map[string]any, countable string) (any, error) {
+	unit, interval := "day", 1.0
+	if countable == "time" {
+		if u, ok := c.body["time_unit"].(string); ok {
+			unit = u
+		}
+		if i, ok := c.body["time_interval"].(float64); ok {
+			interval = i
+		}
+	}
+	unitLen := map[string]time.Duration{
+		"week": 7 * 24 * time.Hour, "day": 24 * time.Hour, "hour": time.Hour,
+		"minute": time.Minute, "second": time.Second,
+	}[unit]
+	step := time.Duration(float64(unitLen) * interval)
+	occ := filter["occurred"].(map[string]any)
+	since, _ := parseTime(occ["since"])
+	until, _ := parseTime(occ["until"])
+	if step <= 0 {
+		return nil, detailError(http.StatusUnprocessableEntity, "The minimum interval is 0.01")
+	}
+	start := since.UTC().Truncate(step)
+	if n := int(until.Sub(start)/step) + 1; n > maxEventsBuckets {
+		return nil, detailError(http.StatusUnprocessableEntity, fmt.Sprintf(
+			"The given interval would create %d buckets, which is too many. Please increase the interval or reduce the time range to produce %d buckets or fewer.", n, maxEventsBuckets))
+	}
+	counts := map[int]int{}
+	for _, e := range events {
+		at, _ := parseTime(e["occurred"])
+		counts[int(at.Sub(start)/step)]++
+	}
+	out := []map[string]any{}
+	for i, t := 0, start; !t.After(until); i, t = i+1, t.Add(step) {
+		label := t.Format(isoMicros)
+		out = append(out, map[string]any{
+			"value": label, "label": label, "count": counts[i],
+			"start_time": label, "end_time": t.Add(step).Add(-time.Microsecond).Format(isoMicros),
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,394 @@
+package prefecttest
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// unsupportedError marks a filter the fake cannot evaluate; the server answers
+// 500 with its message so a test notices instead of getting silently wrong rows.
+type unsupportedError struct{ what string }
+
+func (e *unsupportedError) Error() string { return "fake: unsupported filter " + e.what }
+
+func unsupported(format string, args ...any) error {
+	return &unsupportedError{what: fmt.Sprintf(format, args...)}
+}
+
+// field describes one key of a Prefect *Filter model.
+type field struct {
+	// get extracts the value compared by the generic operators.
+	get func(v *view, obj map[string]any) any
+	// sub is set for nested filters (e.g. FlowRunFilterState).
+	sub fieldTable
+	// match replaces the generic operators for criteria with bespoke semantics.
+	match func(v *view, obj map[string]any, crit map[string]any) (bool, error)
+}
+
+type fieldTable map[string]field
+
+func path(keys ...string) func(*view, map[string]any) any {
+	return func(_ *view, obj map[string]any) any { return lookup(obj, keys...) }
+}
+
+func lookup(obj map[string]any, keys ...string) any {
+	var cur any = obj
+	for _, k := range keys {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
+// matchFilter reports whether obj satisfies filter, a decoded Prefect filter
+// object such as a FlowRunFilter. Criteria are combined with the model's
+// "operator" (and_ by default); criteria whose value is null are no-ops, as in
+// Prefect.
+func matchFilter(v *view, table fieldTable, where string, obj map[string]any, filter map[string]any) (bool, error) {
+	or, err := operatorIsOr(filter, where)
+	if err != nil {
+		return false, err
+	}
+	results := make([]bool, 0, len(filter))
+	for _, key := range sortedKeys(filter) {
+		if key == "operator" {
+			continue
+		}
+		crit := filter[key]
+		if crit == nil {
+			continue
+		}
+		f, ok := table[key]
+		if !ok {
+			return false, unsupported("%s.%s", where, key)
+		}
+		critMap, ok := crit.(map[string]any)
+		if !ok {
+			return false, unsupported("%s.%s: expected an object, got %T", where, key, crit)
+		}
+		var res bool
+		switch {
+		case f.match != nil:
+			res, err = f.match(v, obj, critMap)
+		case f.sub != nil:
+			res, err = matchFilter(v, f.sub, where+"."+key, obj, critMap)
+		default:
+			res, err = matchLeaf(where+"."+key, f.get(v, obj), critMap)
+		}
+		if err != nil {
+			return false, err
+		}
+		results = append(results, res)
+	}
+	return combine(or, results), nil
+}
+
+func operatorIsOr(filter map[string]any, where string) (bool, error) {
+	switch op := filter["operator"]; op {
+	case nil, "and_":
+		return false, nil
+	case "or_":
+		return true, nil
+	default:
+		return false, unsupported("%s.operator %v", where, op)
+	}
+}
+
+func combine(or bool, results []bool) bool {
+	if len(results) == 0 {
+		return true
+	}
+	for _, r := range results {
+		if or && r {
+			return true
+		}
+		if !or && !r {
+			return false
+		}
+	}
+	return !or
+}
+
+// matchLeaf applies the generic operators of a leaf filter model to value.
+// A list value (tags) gets set semantics; scalars get SQL semantics, where a
+// NULL column never matches a comparison.
+func matchLeaf(where string, value any, crit map[string]any) (bool, error) {
+	or, err := operatorIsOr(crit, where)
+	if err != nil {
+		return false, err
+	}
+	var results []bool
+	for _, op := range sortedKeys(crit) {
+		arg := crit[op]
+		if op == "operator" || arg == nil {
+			continue
+		}
+		res, err := applyOperator(where, op, value, arg)
+		if err != nil {
+			return false, err
+		}
+		results = append(results, res)
+	}
+	return combine(or, results), nil
+}
+
+func applyOperator(where, op string, value, arg any) (bool, error) {
+	list, isList := value.([]any)
+	switch op {
+	case "any_", "not_any_", "all_", "startswith_":
+		args, ok := arg.([]any)
+		if !ok {
+			return false, unsupported("%s.%s: expected a list", where, op)
+		}
+		switch op {
+		case "any_":
+			if isList {
+				return anyShared(list, args), nil
+			}
+			return value != nil && containsValue(args, value), nil
+		case "not_any_":
+			if isList {
+				return !anyShared(list, args), nil
+			}
+			return value != nil && !containsValue(args, value), nil
+		case "all_":
+			if !isList {
+				return false, unsupported("%s.all_ on a non-list field", where)
+			}
+			for _, a := range args {
+				if !containsValue(list, a) {
+					return false, nil
+				}
+			}
+			return true, nil
+		default: // startswith_: ILIKE 'x%'
+			s, ok := value.(string)
+			if !ok {
+				return false, nil
+			}
+			for _, a := range args {
+				if p, ok := a.(string); ok && likeMatch(s, escapeLike(p)+"%") {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+	case "like_":
+		s, ok := value.(string)
+		p, pok := arg.(string)
+		if !pok {
+			return false, unsupported("%s.like_: expected a string", where)
+		}
+		return ok && likeMatch(s, "%"+p+"%"), nil
+	case "is_null_", "exists_":
+		want, ok := arg.(bool)
+		if !ok {
+			return false, unsupported("%s.%s: expected a boolean", where, op)
+		}
+		null := value == nil || (isList && len(list) == 0)
+		if op == "exists_" {
+			return null != want, nil
+		}
+		return null == want, nil
+	case "eq_":
+		return value != nil && sameValue(value, arg), nil
+	case "before_", "after_":
+		t, ok := parseTime(value)
+		bound, bok := parseTime(arg)
+		if !bok {
+			return false, unsupported("%s.%s: not a date-time: %v", where, op, arg)
+		}
+		if !ok {
+			return false, nil
+		}
+		if op == "before_" {
+			return !t.After(bound), nil
+		}
+		return !t.Before(bound), nil
+	case "ge_", "le_", "gt_", "lt_":
+		n, ok := value.(float64)
+		bound, bok := arg.(float64)
+		if !bok {
+			return false, unsupported("%s.%s: expected a number", where, op)
+		}
+		if !ok {
+			return false, nil
+		}
+		switch op {
+		case "ge_":
+			return n >= bound, nil
+		case "le_":
+			return n <= bound, nil
+		case "gt_":
+			return n > bound, nil
+		default:
+			return n < bound, nil
+		}
+	}
+	return false, unsupported("%s.%s", where, op)
+}
+
+func anyShared(list, args []any) bool {
+	for _, a := range args {
+		if containsValue(list, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsValue(list []any, v any) bool {
+	for _, x := range list {
+		if sameValue(x, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameValue compares JSON values; UUIDs compare case-insensitively because
+// Prefect parses them.
+func sameValue(a, b any) bool {
+	as, aok := a.(string)
+	bs, bok := b.(string)
+	if aok && bok {
+		return as == bs || (isUUID(as) && isUUID(bs) && strings.EqualFold(as, bs))
+	}
+	return a == b
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
+
+func isUUID(s string) bool { return uuidPattern.MatchString(s) }
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// likeMatch implements SQL ILIKE with '\' as the escape character.
+func likeMatch(s, pattern string) bool { return sqlLike(s, pattern, true) }
+
+// sqlLike implements SQL LIKE (ILIKE when fold) with '\' as the escape character.
+func sqlLike(s, pattern string, fold bool) bool {
+	var re strings.Builder
+	re.WriteString(`(?s)^`)
+	if fold {
+		re.WriteString(`(?i)`)
+	}
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '%':
+			re.WriteString(`.*`)
+		case '_':
+			re.WriteString(`.`)
+		case '\\':
+			if i+1 < len(pattern) {
+				i++
+				re.WriteString(regexp.QuoteMeta(string(pattern[i])))
+			}
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString(`$`)
+	return regexp.MustCompile(re.String()).MatchString(s)
+}
+
+// parseTime accepts the date-time shapes pydantic accepts in practice.
+func parseTime(v any) (time.Time, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, false
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// sortKey orders rows by one extracted value; NULLs sort as the largest
+// value, as in PostgreSQL (last ascending, first descending).
+type sortKey struct {
+	get  func(v *view, obj map[string]any) any
+	desc bool
+}
+
+func asc(keys ...string) sortKey  { return sortKey{get: path(keys...)} }
+func desc(keys ...string) sortKey { return sortKey{get: path(keys...), desc: true} }
+
+func sortRows(v *view, rows []map[string]any, keys []sortKey) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		for _, k := range keys {
+			c := compareValues(k.get(v, rows[i]), k.get(v, rows[j]))
+			if c == 0 {
+				continue
+			}
+			if k.desc {
+				return c > 0
+			}
+			return c < 0
+		}
+		return false
+	})
+}
+
+func compareValues(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	if ta, ok := parseTime(a); ok {
+		if tb, ok := parseTime(b); ok {
+			return ta.Compare(tb)
+		}
+	}
+	switch av := a.(type) {
+	case float64:
+		if bv, ok := b.(float64); ok {
+			switch {
+			case av < bv:
+				return -1
+			case av > bv:
+				return 1
+			}
+			return 0
+		}
+	case string:
+		if bv, ok := b.(string); ok {
+			if isUUID(av) && isUUID(bv) {
+				return strings.Compare(strings.ToLower(av), strings.ToLower(bv))
+			}
+			return strings.Compare(av, bv)
+		}
+	case bool:
+		if bv, ok := b.(bool); ok && av != bv {
+			if !av {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}

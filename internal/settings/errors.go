@@ -1,0 +1,55 @@
+package settings
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Error reports a configuration problem and where it is. Its text never
+// contains a credential: values are quoted only for non-secret settings, and
+// TOML syntax messages are scrubbed of the file content they may echo.
+type Error struct {
+	File     string // configuration file involved, if any
+	Line     int    // 1-based line in File, when known
+	Profile  string // profile involved, if any
+	Variable string // setting (env-var style, e.g. PREFECT_API_URL) or key involved, if any
+	Reason   string // what is wrong and, where possible, how to fix it
+	Err      error  // underlying error, if any; not part of Error()
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("prefect settings: ")
+	var where []string
+	if e.File != "" {
+		loc := e.File
+		if e.Line > 0 {
+			loc += " line " + strconv.Itoa(e.Line)
+		}
+		where = append(where, loc)
+	}
+	if e.Profile != "" {
+		where = append(where, "profile "+strconv.Quote(e.Profile))
+	}
+	if e.Variable != "" {
+		where = append(where, e.Variable)
+	}
+	if len(where) > 0 {
+		b.WriteString(strings.Join(where, ", "))
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Reason)
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// quoteForError quotes a non-secret value for an error message, bounded so a
+// huge value cannot flood logs.
+func quoteForError(v string) string {
+	const maxRunes = 80
+	if r := []rune(v); len(r) > maxRunes {
+		v = string(r[:maxRunes]) + "…"
+	}
+	return strconv.Quote(v)
+}

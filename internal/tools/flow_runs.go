@@ -1,0 +1,322 @@
+package tools
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+// maxDetailRuns bounds detail mode: one state-history request per run.
+const maxDetailRuns = 10
+
+type flowRunsInput struct {
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowRunFilter, e.g. {\"state\":{\"type\":{\"any_\":[\"FAILED\",\"CRASHED\"]}}} or {\"id\":{\"any_\":[\"<uuid>\"]}} for detail"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
+	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Workspace
+}
+
+func flowRunsTool() Definition {
+	return define(Definition{
+		Name: "get_flow_runs", Title: "Get flow runs", Group: GroupRuns,
+		Summary: "Flow runs, newest first, with state, timing, flow and deployment names; detail (parameters, state history, deployment and work pool) when the filter selects ids.",
+	}, `List Prefect flow runs, newest first (by start time; not-yet-started runs first), filtered with a Prefect FlowRunFilter.
+Each row: id, name, flow, deployment, state (Late shows as "Late (SCHEDULED)"), state message, expected/start/end times, duration, run count, work pool and queue, tags.
+When the filter selects specific ids (filter.id.any_, at most 10) each run also carries parameters, its full state message, its state history, and deployment and work-pool summaries.
+Use it to find failing, late or running runs; then get_flow_run_logs for why a run failed.
+Example: {"filter":{"state":{"type":{"any_":["FAILED","CRASHED"]}},"start_time":{"after_":"2026-01-01T00:00:00Z"}},"limit":20}`,
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit, defaultLimit) },
+		getFlowRuns)
+}
+
+func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (any, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkFilter("FlowRunFilter", in.Filter); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"sort": "START_TIME_DESC", "limit": limit + 1, "offset": offset}
+	if len(in.Filter) > 0 {
+		body["flow_runs"] = in.Filter
+	}
+	var runs []prefect.FlowRun
+	if err := c.target.Client.Post(ctx, "/flow_runs/filter", body, &runs); err != nil {
+		return nil, err
+	}
+	more := len(runs) > limit
+	if more {
+		runs = runs[:limit]
+	}
+	names, err := c.lookupNames(ctx, runs)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]flowRunRow, len(runs))
+	for i := range runs {
+		rows[i] = newFlowRunRow(&runs[i], names)
+	}
+	out := struct {
+		FlowRuns []flowRunRow `json:"flow_runs"`
+		page
+	}{rows, newPage(len(rows), offset, more)}
+	if ids := selectedIDs(in.Filter); len(ids) > 0 && len(runs) <= maxDetailRuns {
+		details, err := c.flowRunDetails(ctx, runs, names)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			FlowRuns []flowRunDetail `json:"flow_runs"`
+			page
+		}{details, out.page}, nil
+	}
+	return out, nil
+}
+
+// selectedIDs returns filter.id.any_ when the filter selects runs by id.
+func selectedIDs(f map[string]any) []string {
+	id, _ := f["id"].(map[string]any)
+	anyIDs, _ := id["any_"].([]any)
+	var out []string
+	for _, v := range anyIDs {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type flowRunRow struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Flow          string   `json:"flow,omitempty"`
+	Deployment    string   `json:"deployment,omitempty"`
+	DeploymentID  string   `json:"deployment_id,omitempty"`
+	State         string   `json:"state"`
+	Message       string   `json:"message,omitempty"`
+	ExpectedStart string   `json:"expected_start,omitempty"`
+	Start         string   `json:"start,omitempty"`
+	End           string   `json:"end,omitempty"`
+	Duration      string   `json:"duration,omitempty"`
+	RunCount      int      `json:"run_count,omitempty"`
+	WorkPool      string   `json:"work_pool,omitempty"`
+	WorkQueue     string   `json:"work_queue,omitempty"`
+	Tags          []string `json:"tags,omitempty"`
+	Subflow       bool     `json:"subflow,omitempty"`
+}
+
+func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
+	row := flowRunRow{
+		ID:            r.ID,
+		Name:          r.Name,
+		Flow:          n.flows[r.FlowID],
+		State:         stateLabel(r.StateType, r.StateName),
+		ExpectedStart: tsp(r.ExpectedStartTime),
+		Start:         tsp(r.StartTime),
+		End:           tsp(r.EndTime),
+		Duration:      dur(r.TotalRunTime),
+		RunCount:      r.RunCount,
+		WorkPool:      r.WorkPoolName,
+		WorkQueue:     r.WorkQueueName,
+		Tags:          r.Tags,
+		Subflow:       r.ParentTaskRunID != "",
+	}
+	if r.DeploymentID != "" {
+		row.DeploymentID = r.DeploymentID
+		row.Deployment = n.deployments[r.DeploymentID].Name
+	}
+	if r.State != nil {
+		row.Message = clip(r.State.Message, messageBudget)
+	}
+	return row
+}
+
+// runNames maps ids in flow runs to names, fetched in one request per kind.
+type runNames struct {
+	flows       map[string]string
+	deployments map[string]prefect.Deployment
+}
+
+func (c *call) lookupNames(ctx context.Context, runs []prefect.FlowRun) (runNames, error) {
+	n := runNames{flows: map[string]string{}, deployments: map[string]prefect.Deployment{}}
+	var flowIDs, depIDs []string
+	for _, r := range runs {
+		if r.FlowID != "" && !slices.Contains(flowIDs, r.FlowID) {
+			flowIDs = append(flowIDs, r.FlowID)
+		}
+		if r.DeploymentID != "" && !slices.Contains(depIDs, r.DeploymentID) {
+			depIDs = append(depIDs, r.DeploymentID)
+		}
+	}
+	var flows []prefect.Flow
+	var deps []prefect.Deployment
+	err := parallel(ctx, 2,
+		func(ctx context.Context) error {
+			if len(flowIDs) == 0 {
+				return nil
+			}
+			return c.target.Client.Post(ctx, "/flows/filter", map[string]any{
+				"flows": map[string]any{"id": map[string]any{"any_": flowIDs}}, "limit": len(flowIDs),
+			}, &flows)
+		},
+		func(ctx context.Context) error {
+			if len(depIDs) == 0 {
+				return nil
+			}
+			return c.target.Client.Post(ctx, "/deployments/filter", map[string]any{
+				"deployments": map[string]any{"id": map[string]any{"any_": depIDs}}, "limit": len(depIDs),
+			}, &deps)
+		})
+	if err != nil {
+		return n, err
+	}
+	for _, f := range flows {
+		n.flows[f.ID] = f.Name
+	}
+	for _, d := range deps {
+		n.deployments[d.ID] = d
+	}
+	return n, nil
+}
+
+type flowRunDetail struct {
+	flowRunRow
+	Parameters   any              `json:"parameters,omitempty"`
+	FullMessage  string           `json:"state_message,omitempty"`
+	StateHistory []stateEntry     `json:"state_history,omitempty"`
+	Retries      string           `json:"retries,omitempty"`
+	CreatedBy    string           `json:"created_by,omitempty"`
+	InfraPID     string           `json:"infrastructure_pid,omitempty"`
+	ParentTask   string           `json:"parent_task_run_id,omitempty"`
+	DeploymentOf *deploymentBrief `json:"deployment_summary,omitempty"`
+	WorkPoolOf   *workPoolBrief   `json:"work_pool_summary,omitempty"`
+}
+
+type stateEntry struct {
+	At      string `json:"at"`
+	State   string `json:"state"`
+	Message string `json:"message,omitempty"`
+}
+
+type deploymentBrief struct {
+	Name      string `json:"name"`
+	Paused    bool   `json:"paused,omitempty"`
+	Status    string `json:"status,omitempty"`
+	WorkQueue string `json:"work_queue,omitempty"`
+	Limit     string `json:"concurrency,omitempty"`
+}
+
+type workPoolBrief struct {
+	Name             string `json:"name"`
+	Type             string `json:"type,omitempty"`
+	Status           string `json:"status,omitempty"`
+	Paused           bool   `json:"paused,omitempty"`
+	ConcurrencyLimit *int   `json:"concurrency_limit,omitempty"`
+}
+
+// flowRunDetails adds state histories (one request per run, at most
+// maxDetailRuns) and work-pool summaries (one request per distinct pool).
+func (c *call) flowRunDetails(ctx context.Context, runs []prefect.FlowRun, names runNames) ([]flowRunDetail, error) {
+	histories := make([][]prefect.State, len(runs))
+	var pools []string
+	for _, r := range runs {
+		if r.WorkPoolName != "" && !slices.Contains(pools, r.WorkPoolName) {
+			pools = append(pools, r.WorkPoolName)
+		}
+	}
+	poolInfo := make([]prefect.WorkPool, len(pools))
+	var jobs []func(context.Context) error
+	for i := range runs {
+		jobs = append(jobs, func(ctx context.Context) error {
+			q := map[string][]string{"flow_run_id": {runs[i].ID}}
+			return c.target.Client.Get(ctx, "/flow_run_states/", q, &histories[i])
+		})
+	}
+	for i := range pools {
+		jobs = append(jobs, func(ctx context.Context) error {
+			err := c.target.Client.Get(ctx, prefect.Path("/work_pools/%s", pools[i]), nil, &poolInfo[i])
+			if prefect.IsNotFound(err) {
+				return nil // pool deleted since the run: the row still has its name
+			}
+			return err
+		})
+	}
+	if err := parallel(ctx, 6, jobs...); err != nil {
+		return nil, err
+	}
+	out := make([]flowRunDetail, len(runs))
+	for i := range runs {
+		r := &runs[i]
+		d := flowRunDetail{
+			flowRunRow: newFlowRunRow(r, names),
+			Parameters: clipJSON(r.Parameters, parameterBudget),
+			InfraPID:   r.InfrastructurePID,
+			ParentTask: r.ParentTaskRunID,
+		}
+		d.Message = ""
+		if r.State != nil {
+			d.FullMessage = clip(r.State.Message, detailBudget)
+		}
+		if r.EmpiricalPolicy.Retries != nil || r.RunCount > 1 {
+			allowed := 0
+			if r.EmpiricalPolicy.Retries != nil {
+				allowed = *r.EmpiricalPolicy.Retries
+			}
+			d.Retries = retriesText(r.RunCount, allowed)
+		}
+		if r.CreatedBy != nil {
+			d.CreatedBy = r.CreatedBy.Type
+			if r.CreatedBy.DisplayValue != "" {
+				d.CreatedBy += ": " + r.CreatedBy.DisplayValue
+			}
+		}
+		for _, s := range sortedStates(histories[i]) {
+			d.StateHistory = append(d.StateHistory, stateEntry{At: ts(s.Timestamp), State: stateLabel(s.Type, s.Name), Message: clip(s.Message, messageBudget)})
+		}
+		if dep, ok := names.deployments[r.DeploymentID]; ok {
+			d.DeploymentOf = &deploymentBrief{Name: dep.Name, Paused: dep.Paused, Status: dep.Status, WorkQueue: dep.WorkQueueName, Limit: deploymentLimitText(dep)}
+		}
+		for j, p := range pools {
+			if p == r.WorkPoolName && poolInfo[j].Name != "" {
+				w := poolInfo[j]
+				d.WorkPoolOf = &workPoolBrief{Name: w.Name, Type: w.Type, Status: w.Status, Paused: w.IsPaused, ConcurrencyLimit: w.ConcurrencyLimit}
+			}
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+func retriesText(runCount, allowed int) string {
+	used := max(runCount-1, 0)
+	return strconv.Itoa(used) + " of " + strconv.Itoa(allowed) + " retries used"
+}
+
+func sortedStates(states []prefect.State) []prefect.State {
+	slices.SortStableFunc(states, func(a, b prefect.State) int { return a.Timestamp.Compare(b.Timestamp) })
+	return states
+}
+
+// deploymentLimitText describes a deployment's concurrency limit. Prefect
+// 3.8 reports it through a v2 limit named deployment:<id>.
+func deploymentLimitText(d prefect.Deployment) string {
+	if g := d.GlobalConcurrencyLimit; g != nil {
+		s := strconv.Itoa(g.ActiveSlots) + "/" + strconv.Itoa(g.Limit) + " slots in use"
+		if !g.Active {
+			s += " (limit inactive)"
+		}
+		if d.ConcurrencyOptions != nil && d.ConcurrencyOptions.CollisionStrategy != "" {
+			s += ", collision strategy " + d.ConcurrencyOptions.CollisionStrategy
+		}
+		return s
+	}
+	if d.ConcurrencyLimit != nil {
+		return "limit " + strconv.Itoa(*d.ConcurrencyLimit)
+	}
+	return ""
+}

@@ -1,0 +1,64 @@
+package tools
+
+import (
+	"context"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+type flowsInput struct {
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowFilter, e.g. {\"name\":{\"like_\":\"etl\"}} or {\"tags\":{\"all_\":[\"prod\"]}}"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
+	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Workspace
+}
+
+func flowsTool() Definition {
+	return define(Definition{
+		Name: "get_flows", Title: "Get flows", Group: GroupRuns,
+		Summary: "Flows (the Python functions Prefect orchestrates) by name, with tags and creation time.",
+	}, `List Prefect flows, sorted by name, filtered with a Prefect FlowFilter.
+Each row: id, name, tags, created. Flows are the code; deployments (get_deployments) say how and where they run, flow runs (get_flow_runs) are executions.
+Example: {"filter":{"name":{"like_":"etl"}},"limit":20}`,
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit, defaultLimit) },
+		getFlows)
+}
+
+type flowRow struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Tags    []string `json:"tags,omitempty"`
+	Created string   `json:"created,omitempty"`
+}
+
+func getFlows(ctx context.Context, c *call, in flowsInput) (any, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkFilter("FlowFilter", in.Filter); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"sort": "NAME_ASC", "limit": limit + 1, "offset": offset}
+	if len(in.Filter) > 0 {
+		body["flows"] = in.Filter
+	}
+	var flows []prefect.Flow
+	if err := c.target.Client.Post(ctx, "/flows/filter", body, &flows); err != nil {
+		return nil, err
+	}
+	more := len(flows) > limit
+	if more {
+		flows = flows[:limit]
+	}
+	rows := make([]flowRow, len(flows))
+	for i, f := range flows {
+		rows[i] = flowRow{ID: f.ID, Name: f.Name, Tags: f.Tags, Created: ts(f.Created)}
+	}
+	return struct {
+		Flows []flowRow `json:"flows"`
+		page
+	}{rows, newPage(len(rows), offset, more)}, nil
+}

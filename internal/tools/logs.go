@@ -1,0 +1,192 @@
+package tools
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+const (
+	defaultLogLimit = 100
+	maxLogLimit     = 1000
+	// logsPageSize is Prefect's own cap on rows per /logs/filter call.
+	logsPageSize = 200
+	// logsBudget bounds a whole logs result; tail mode keeps the newest lines.
+	logsBudget = 96 << 10
+)
+
+type flowRunLogsInput struct {
+	FlowRunID string `json:"flow_run_id" jsonschema:"the flow run's UUID"`
+	Limit     int    `json:"limit,omitempty" jsonschema:"lines to return, 1-1000 (default 100)"`
+	Offset    int    `json:"offset,omitempty" jsonschema:"lines to skip from the start (ignored with tail)"`
+	Level     string `json:"level,omitempty" jsonschema:"minimum level: debug, info, warning, error or critical"`
+	Tail      bool   `json:"tail,omitempty" jsonschema:"return the last lines instead of the first: what a failure needs"`
+	Workspace
+}
+
+func flowRunLogsTool() Definition {
+	return define(Definition{
+		Name: "get_flow_run_logs", Title: "Get flow run logs", Group: GroupRuns,
+		Summary: "A flow run's log lines, oldest first or the last N (tail), filtered by minimum level, paged past Prefect's 200-row cap.",
+	}, `Read the log lines of one flow run (its task runs' lines included), oldest first.
+Each line: "time LEVEL logger: message"; tracebacks are kept (long messages are cut with a marker).
+Use tail=true for the last lines (where a failure's traceback is) and level="error" to see only errors.
+The result says truncated and next_offset when more lines exist.
+Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73","tail":true,"limit":50}`,
+		func(s *jsonschema.Schema) {
+			bound(s, "limit", 1, maxLogLimit, defaultLogLimit)
+			s.Properties["level"].Enum = []any{"debug", "info", "warning", "error", "critical"}
+		},
+		getFlowRunLogs)
+}
+
+type logsResult struct {
+	FlowRunID string   `json:"flow_run_id"`
+	Level     string   `json:"min_level,omitempty"`
+	Order     string   `json:"order"`
+	Lines     []string `json:"lines"`
+	page
+	Note string `json:"note,omitempty"`
+}
+
+func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, error) {
+	id, err := checkUUID("flow_run_id", in.FlowRunID)
+	if err != nil {
+		return nil, err
+	}
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLogLimit, maxLogLimit)
+	if err != nil {
+		return nil, err
+	}
+	level, err := parseLevel(in.Level)
+	if err != nil {
+		return nil, err
+	}
+	if in.Tail {
+		offset = 0
+	}
+	logs, more, err := c.readLogs(ctx, logQuery{flowRunID: id, minLevel: level, limit: limit, offset: offset, newestFirst: in.Tail})
+	if err != nil {
+		return nil, err
+	}
+	res := logsResult{FlowRunID: id, Order: "oldest first"}
+	if level > 0 {
+		res.Level = levelName(level)
+	}
+	if in.Tail {
+		slices.Reverse(logs)
+		res.Order = "oldest first (the last lines of the run)"
+	}
+	lines, cut := formatLogLines(logs, logsBudget, in.Tail)
+	res.Lines = lines
+	if in.Tail {
+		res.page = page{Count: len(lines), Truncated: more || cut > 0}
+		if res.Truncated {
+			res.Note = "earlier lines exist; call again without tail (offset 0) to read from the start"
+		}
+	} else {
+		res.page = newPage(len(lines), offset, more || cut > 0)
+	}
+	if len(logs) == 0 {
+		res.Note = "no log lines matched; the run may not have started, or its logs were not sent to the API"
+		if err := c.ensureFlowRun(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// ensureFlowRun turns an empty log result for an unknown id into not-found.
+func (c *call) ensureFlowRun(ctx context.Context, id string) error {
+	err := c.target.Client.Get(ctx, prefect.Path("/flow_runs/%s", id), nil, nil)
+	if prefect.IsNotFound(err) {
+		return &notFound{msg: "flow run " + id + " was not found; list runs with get_flow_runs to find its id"}
+	}
+	return err
+}
+
+type logQuery struct {
+	flowRunID, taskRunID string
+	minLevel             int
+	limit, offset        int
+	newestFirst          bool
+}
+
+// readLogs pages through /logs/filter (Prefect serves at most 200 rows per
+// call) and reports whether more rows exist past limit.
+func (c *call) readLogs(ctx context.Context, q logQuery) ([]prefect.LogEntry, bool, error) {
+	filter := map[string]any{}
+	if q.flowRunID != "" {
+		filter["flow_run_id"] = map[string]any{"any_": []string{q.flowRunID}}
+	}
+	if q.taskRunID != "" {
+		filter["task_run_id"] = map[string]any{"any_": []string{q.taskRunID}}
+	}
+	if q.minLevel > 0 {
+		filter["level"] = map[string]any{"ge_": q.minLevel}
+	}
+	sort := "TIMESTAMP_ASC"
+	if q.newestFirst {
+		sort = "TIMESTAMP_DESC"
+	}
+	want := q.limit + 1 // one more tells us whether there is more
+	var out []prefect.LogEntry
+	for len(out) < want {
+		n := min(logsPageSize, want-len(out))
+		var batch []prefect.LogEntry
+		body := map[string]any{"logs": filter, "sort": sort, "limit": n, "offset": q.offset + len(out)}
+		if err := c.target.Client.Post(ctx, "/logs/filter", body, &batch); err != nil {
+			return nil, false, err
+		}
+		out = append(out, batch...)
+		if len(batch) < n {
+			break
+		}
+	}
+	more := len(out) > q.limit
+	if more {
+		out = out[:q.limit]
+	}
+	return out, more, nil
+}
+
+// formatLogLines renders lines within a byte budget. When the budget runs
+// out it keeps the head (or, for tail, the newest lines) and reports how
+// many lines were dropped.
+func formatLogLines(logs []prefect.LogEntry, budget int, keepNewest bool) ([]string, int) {
+	lines := make([]string, len(logs))
+	for i, l := range logs {
+		var b strings.Builder
+		b.WriteString(l.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z"))
+		b.WriteByte(' ')
+		b.WriteString(levelName(l.Level))
+		if l.Name != "" {
+			b.WriteByte(' ')
+			b.WriteString(l.Name)
+		}
+		b.WriteString(": ")
+		b.WriteString(clip(l.Message, logLineBudget))
+		lines[i] = b.String()
+	}
+	total := 0
+	if keepNewest {
+		for i := len(lines) - 1; i >= 0; i-- {
+			total += len(lines[i])
+			if total > budget {
+				return lines[i+1:], i + 1
+			}
+		}
+		return lines, 0
+	}
+	for i, l := range lines {
+		total += len(l)
+		if total > budget {
+			return lines[:i], len(lines) - i
+		}
+	}
+	return lines, 0
+}

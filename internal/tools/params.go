@@ -1,0 +1,81 @@
+package tools
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+)
+
+// Paging limits shared by list tools; Prefect itself serves at most 200 rows.
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+)
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// checkUUID validates an id argument before any upstream call.
+func checkUUID(name, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", badInput("%s is required", name)
+	}
+	if !uuidPattern.MatchString(v) {
+		return "", badInput("%s %q is not a UUID (expected the form 1f2e3d4c-0000-4000-8000-000000000000)", name, clip(v, 80))
+	}
+	return strings.ToLower(v), nil
+}
+
+// pageArgs normalises limit and offset against their bounds.
+func pageArgs(limit, offset, def, max int) (int, int, error) {
+	if limit == 0 {
+		limit = def
+	}
+	if limit < 1 || limit > max {
+		return 0, 0, badInput("limit must be between 1 and %d (got %d)", max, limit)
+	}
+	if offset < 0 {
+		return 0, 0, badInput("offset must be 0 or more (got %d)", offset)
+	}
+	return limit, offset, nil
+}
+
+// checkFilter validates a Prefect filter object against Prefect's own schema
+// before any call, so the model gets the allowed keys instead of a 422.
+func (c *call) checkFilter(component string, f map[string]any) error {
+	if len(f) == 0 {
+		return nil
+	}
+	if err := c.deps.Spec.ValidateComponent(component, f); err != nil {
+		return badInput("invalid filter (a Prefect %s): %v", component, err)
+	}
+	return nil
+}
+
+// schemaFor infers the input schema of In and lets a tool tighten it
+// (bounds, enums) so clients can validate before calling.
+func schemaFor[In any](tweak func(s *jsonschema.Schema)) *jsonschema.Schema {
+	s, err := jsonschema.For[In](nil)
+	if err != nil {
+		panic("tools: input schema: " + err.Error()) // programmer error at start-up
+	}
+	if tweak != nil {
+		tweak(s)
+	}
+	return s
+}
+
+// bound sets an integer property's range and default.
+func bound(s *jsonschema.Schema, prop string, min, max, def int) {
+	p, ok := s.Properties[prop]
+	if !ok {
+		panic("tools: no property " + prop)
+	}
+	lo, hi := float64(min), float64(max)
+	p.Minimum, p.Maximum = &lo, &hi
+	if def != 0 {
+		p.Default = []byte(strconv.Itoa(def))
+	}
+}
