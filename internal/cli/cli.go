@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/httpserver"
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/server"
@@ -133,7 +134,7 @@ func (a *app) close() {
 
 // build resolves settings and constructs the dependencies shared by every
 // transport.
-func build(o Options, sys System, logger *slog.Logger) (*app, error) {
+func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) (*app, error) {
 	spec, err := openapi.Load()
 	if err != nil {
 		return nil, fmt.Errorf("loading the embedded Prefect OpenAPI document: %w", err)
@@ -160,6 +161,9 @@ func build(o Options, sys System, logger *slog.Logger) (*app, error) {
 	hc, err := prefect.NewHTTPClient(tlsOpts, timeout)
 	if err != nil {
 		return nil, err
+	}
+	if obs != nil {
+		hc.Transport = observeTransport{next: hc.Transport, spec: spec, obs: obs}
 	}
 	a.builder = target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20}
 	switch {
@@ -196,7 +200,7 @@ func serve(ctx context.Context, o Options, sys System, logger *slog.Logger) erro
 	if o.CloudOAuth {
 		return errors.New("Prefect Cloud OAuth mode (--cloud-oauth / PREFECT_MCP_CLOUD_ENABLED) needs the HTTP transport: add --transport http")
 	}
-	a, err := build(o, sys, logger)
+	a, err := build(o, sys, logger, nil)
 	if err != nil {
 		return err
 	}

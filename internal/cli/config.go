@@ -32,7 +32,7 @@ func runConfig(ctx context.Context, args []string, sys System) int {
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", envErr)
 		return 2
 	}
-	a, err := build(o, sys, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := build(o, sys, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
 		return 1

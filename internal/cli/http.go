@@ -22,7 +22,8 @@ const defaultCloudAPIURL = "https://api.prefect.cloud/api"
 // tools resolve each call's Prefect from that request's headers (or the
 // server's own settings), so replicas hold no per-tenant state.
 func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) error {
-	a, err := build(o, sys, logger)
+	metrics := httpserver.NewMetrics()
+	a, err := build(o, sys, logger, metrics)
 	if err != nil {
 		return err
 	}
@@ -37,6 +38,7 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 		AllowedHosts:    o.AllowedHosts,
 		ShutdownTimeout: o.ShutdownTimeout,
 		Logger:          logger,
+		Metrics:         metrics,
 	}
 	inbound, err := inboundAuth(ctx, o, sys, a, &hopts, logger)
 	if err != nil {
@@ -46,12 +48,15 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 	if err := httpserver.RefuseUnauthenticated(addr, holdsCredentials, inbound, o.AllowUnauthenticated); err != nil {
 		return err
 	}
+	if o.CloudOAuth && o.Locked {
+		return errors.New("--locked pins one configured workspace; it cannot be combined with --cloud-oauth")
+	}
 	if o.Locked {
 		if err := checkLocked(a.server); err != nil {
 			return err
 		}
 	}
-	if a.deps.Resolver == nil || !o.CloudOAuth {
+	if !o.CloudOAuth {
 		a.deps.Resolver = &target.Headers{
 			Builder:     a.builder,
 			Server:      a.server,

@@ -5,6 +5,7 @@
 package httpserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,6 +75,9 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// Extra routes, keyed by http.ServeMux pattern, served as-is without Wrap.
 	Extra map[string]http.Handler
+	// Metrics, when set, is used instead of a new registry, so callers can
+	// hand the same Observer to the Prefect client before the server exists.
+	Metrics *Metrics
 }
 
 // Server is a hardened Streamable HTTP front end for an MCP server.
@@ -111,7 +115,7 @@ func New(getServer func(*http.Request) *mcp.Server, opts Options) (*Server, erro
 	s := &Server{
 		opts:     opts,
 		logger:   logger,
-		metrics:  NewMetrics(),
+		metrics:  cmp.Or(opts.Metrics, NewMetrics()),
 		draining: make(chan struct{}),
 
 		readyTimeout: readyTimeout,

@@ -80,14 +80,14 @@ func (d Detail) describe() string {
 	if path != "" {
 		at = " at " + path
 	}
-	switch d.Type {
-	case "extra_forbidden":
+	switch {
+	case d.Type == "extra_forbidden" && len(d.Loc) > 0:
 		parent := dottedPath(d.Loc[:len(d.Loc)-1])
 		if parent != "" {
 			parent = " at " + parent
 		}
 		return fmt.Sprintf("unknown key %q%s%s", fmt.Sprint(d.Loc[len(d.Loc)-1]), parent, allowedSuffix(d.allowed))
-	case "missing":
+	case d.Type == "missing":
 		if path == "" {
 			if len(d.Loc) > 0 && d.Loc[0] == "body" {
 				return "a request body is required"
@@ -99,13 +99,13 @@ func (d Detail) describe() string {
 			parent = " at " + parent
 		}
 		return fmt.Sprintf("missing required key %q%s", fmt.Sprint(d.Loc[len(d.Loc)-1]), parent)
-	case "enum", "literal_error":
+	case d.Type == "enum", d.Type == "literal_error":
 		return fmt.Sprintf("invalid value %s%s%s", showInput(d.Input), at, allowedSuffix(d.allowed))
-	case "uuid_parsing", "uuid_type":
+	case d.Type == "uuid_parsing", d.Type == "uuid_type":
 		return fmt.Sprintf("invalid UUID %s%s (%s)", showInput(d.Input), at, reason(d))
-	case "datetime_from_date_parsing", "datetime_parsing", "datetime_type":
+	case d.Type == "datetime_from_date_parsing", d.Type == "datetime_parsing", d.Type == "datetime_type":
 		return fmt.Sprintf("invalid date-time %s%s (%s); use RFC 3339, e.g. 2026-01-02T15:04:05Z", showInput(d.Input), at, reason(d))
-	case "json_invalid":
+	case d.Type == "json_invalid":
 		return fmt.Sprintf("body is not valid JSON (%s)", reason(d))
 	}
 	if path == "" {

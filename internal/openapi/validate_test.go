@@ -343,3 +343,21 @@ func TestConcurrentValidation(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestSummaryOfHandMadeDetails(t *testing.T) {
+	tests := []struct {
+		detail Detail
+		want   string
+	}{
+		{Detail{Type: "extra_forbidden", Msg: "Extra inputs are not permitted"}, "top level: extra inputs are not permitted, got null"},
+		{Detail{Type: "missing", Loc: []any{"body"}, Msg: "Field required"}, "a request body is required"},
+		{Detail{Type: "uuid_parsing", Loc: []any{"path", "id"}, Msg: "Input should be a valid UUID, x", Input: "x", Ctx: map[string]any{"error": "x"}}, `invalid UUID "x" at path.id (x)`},
+		{Detail{Type: "greater_than_equal", Loc: []any{"query", "limit"}, Msg: "Input should be greater than or equal to 0", Input: -1}, "query.limit: input should be greater than or equal to 0, got -1"},
+	}
+	for _, tt := range tests {
+		err := &ValidationError{Subject: "request", Details: []Detail{tt.detail}}
+		if got, want := err.Error(), "invalid request: "+tt.want; got != want {
+			t.Errorf("Error() = %q, want %q", got, want)
+		}
+	}
+}

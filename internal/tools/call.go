@@ -26,6 +26,7 @@ type call struct {
 	deps   *Deps
 	target *target.Target
 	req    *mcp.CallToolRequest
+	treq   target.Request
 }
 
 // handler is the typed body of a tool. It returns the value to encode as the
@@ -54,7 +55,7 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 	}
 	def.add = func(s *mcp.Server, d *Deps) {
 		mcp.AddTool(s, tool, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
-			return run(ctx, d, req, in, h), nil, nil
+			return run(ctx, d, req, in, def.noTarget, h), nil, nil
 		})
 	}
 	return def
@@ -63,7 +64,7 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 // run resolves the target, calls the handler and turns its outcome into a
 // result. Errors the model can act on are isError results, never protocol
 // errors.
-func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, h handler[In]) *mcp.CallToolResult {
+func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, noTarget bool, h handler[In]) *mcp.CallToolResult {
 	c := &call{deps: d, req: req}
 	var ws string
 	if w, ok := any(in).(workspaceScoped); ok {
@@ -73,14 +74,17 @@ func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, 
 	if req != nil && req.Extra != nil {
 		treq.Header, treq.TokenInfo = req.Extra.Header, req.Extra.TokenInfo
 	}
-	t, err := d.Resolver.Resolve(ctx, treq)
-	if err != nil {
-		return errorResult(describeError(err, nil))
+	c.treq = treq
+	if !noTarget {
+		t, err := d.Resolver.Resolve(ctx, treq)
+		if err != nil {
+			return errorResult(describeError(err, nil))
+		}
+		c.target = t
 	}
-	c.target = t
 	out, err := h(ctx, c, in)
 	if err != nil {
-		return errorResult(describeError(err, t))
+		return errorResult(describeError(err, c.target))
 	}
 	text, err := json.Marshal(out)
 	if err != nil {

@@ -25,6 +25,13 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Docs is the remote docs MCP server; nil disables the docs tools.
 	Docs DocsClient
+	// Grants reads the caller's OAuth grant in Cloud OAuth mode; nil otherwise.
+	Grants GrantReader
+}
+
+// GrantReader lists the workspaces an OAuth caller consented to.
+type GrantReader interface {
+	Grant(ctx context.Context, req target.Request) (*target.Grant, error)
 }
 
 func (d *Deps) now() time.Time {
@@ -46,6 +53,7 @@ const (
 	AnyPrefect     Scope = iota
 	CloudOnly            // needs an account-level Cloud API (API-key mode)
 	SelfHostedOnly       // needs endpoints only a self-hosted server exposes
+	OAuthOnly            // meaningful only in Cloud OAuth mode
 )
 
 // Groups a operator can switch on and off with --toolsets.
@@ -68,7 +76,9 @@ type Definition struct {
 	Scope Scope
 	// Summary is the one-line description used in the README table.
 	Summary string
-	add     func(s *mcp.Server, d *Deps)
+	// noTarget tools run without resolving a Prefect target (c.target is nil).
+	noTarget bool
+	add      func(s *mcp.Server, d *Deps)
 }
 
 // Selection chooses which definitions a server offers.
@@ -89,6 +99,7 @@ type Selection struct {
 func All() []Definition {
 	defs := []Definition{
 		identityTool(),
+		authorizedWorkspacesTool(),
 		flowsTool(),
 		flowRunsTool(),
 		flowRunLogsTool(),
@@ -148,6 +159,10 @@ func Selected(sel Selection) []Definition {
 			}
 		case SelfHostedOnly:
 			if sel.OAuth || (sel.KindKnown && sel.Kind == target.Cloud) {
+				continue
+			}
+		case OAuthOnly:
+			if !sel.OAuth {
 				continue
 			}
 		}

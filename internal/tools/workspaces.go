@@ -1,0 +1,50 @@
+package tools
+
+import (
+	"context"
+)
+
+type authorizedWorkspacesInput struct{}
+
+func authorizedWorkspacesTool() Definition {
+	d := define(Definition{
+		Name: "list_authorized_workspaces", Title: "List authorized workspaces", Group: GroupIdentity, Scope: OAuthOnly,
+		Summary: "Cloud OAuth mode: the Prefect Cloud workspaces your sign-in consented to, to pass as workspace_id.",
+	}, `List the Prefect Cloud workspaces this sign-in (OAuth consent grant) may read: account/workspace names and ids, and the grant id.
+Pass a workspace id as workspace_id to the other tools when the grant holds more than one workspace.
+Example: {}`,
+		nil, listAuthorizedWorkspaces)
+	d.noTarget = true
+	return d
+}
+
+func listAuthorizedWorkspaces(ctx context.Context, c *call, _ authorizedWorkspacesInput) (any, error) {
+	if c.deps.Grants == nil {
+		return nil, badInput("this server is not in Prefect Cloud OAuth mode; it reads one configured workspace (see get_identity)")
+	}
+	g, err := c.deps.Grants.Grant(ctx, c.treq)
+	if err != nil {
+		return nil, err
+	}
+	type ws struct {
+		Name string `json:"name"`
+		ID   string `json:"workspace_id"`
+	}
+	out := struct {
+		GrantID    string `json:"grant_id,omitempty"`
+		Workspaces []ws   `json:"workspaces"`
+		Note       string `json:"note,omitempty"`
+	}{GrantID: g.ID, Workspaces: []ws{}}
+	for _, w := range g.Workspaces {
+		out.Workspaces = append(out.Workspaces, ws{Name: w.Display(), ID: w.WorkspaceID})
+	}
+	switch len(g.Workspaces) {
+	case 0:
+		out.Note = "the grant holds no workspace; sign in again and consent to at least one"
+	case 1:
+		out.Note = "one workspace: tools use it without workspace_id"
+	default:
+		out.Note = "several workspaces: pass workspace_id to every tool"
+	}
+	return out, nil
+}
