@@ -66,6 +66,8 @@ func Run(ctx context.Context, args []string, sys System) int {
 			return runConfig(ctx, args[1:], sys)
 		case "token":
 			return runToken(ctx, args[1:], sys)
+		case "healthcheck":
+			return runHealthcheck(ctx, sys)
 		case "help":
 			args = []string{"--help"}
 		}

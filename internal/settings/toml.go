@@ -26,6 +26,9 @@ func loadTOML(path string) (table tomlTable, found bool, err error) {
 func decodeTOML(path, content string) (tomlTable, error) {
 	// Python reads the file in text mode (universal newlines) before tomllib.
 	content = normalizeNewlines(content)
+	if line, reason := checkTOMLShape(content); line > 0 {
+		return nil, &Error{File: path, Line: line, Reason: "refusing to parse: " + reason}
+	}
 	table := tomlTable{}
 	if _, err := toml.Decode(content, &table); err != nil {
 		e := &Error{File: path, Reason: "invalid TOML", Err: err}

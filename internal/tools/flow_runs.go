@@ -29,7 +29,7 @@ Each row: id, name, flow, deployment, state (Late shows as "Late (SCHEDULED)"), 
 When the filter selects specific ids (filter.id.any_, at most 10) each run also carries parameters, its full state message, its state history, and deployment and work-pool summaries.
 Use it to find failing, late or running runs; then get_flow_run_logs for why a run failed.
 Example: {"filter":{"state":{"type":{"any_":["FAILED","CRASHED"]}},"start_time":{"after_":"2026-01-01T00:00:00Z"}},"limit":20}`,
-		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit, defaultLimit) },
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getFlowRuns)
 }
 

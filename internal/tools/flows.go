@@ -22,7 +22,7 @@ func flowsTool() Definition {
 	}, `List Prefect flows, sorted by name, filtered with a Prefect FlowFilter.
 Each row: id, name, tags, created. Flows are the code; deployments (get_deployments) say how and where they run, flow runs (get_flow_runs) are executions.
 Example: {"filter":{"name":{"like_":"etl"}},"limit":20}`,
-		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit, defaultLimit) },
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getFlows)
 }
 

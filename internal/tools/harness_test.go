@@ -3,7 +3,6 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +143,3 @@ func noWrites(t *testing.T, fake *prefecttest.Server) {
 	}
 }
 
-var _ = http.MethodGet

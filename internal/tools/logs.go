@@ -38,7 +38,7 @@ Use tail=true for the last lines (where a failure's traceback is) and level="err
 The result says truncated and next_offset when more lines exist.
 Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73","tail":true,"limit":50}`,
 		func(s *jsonschema.Schema) {
-			bound(s, "limit", 1, maxLogLimit, defaultLogLimit)
+			bound(s, "limit", 1, maxLogLimit)
 			s.Properties["level"].Enum = []any{"debug", "info", "warning", "error", "critical"}
 		},
 		getFlowRunLogs)

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -67,15 +66,13 @@ func schemaFor[In any](tweak func(s *jsonschema.Schema)) *jsonschema.Schema {
 	return s
 }
 
-// bound sets an integer property's range and default.
-func bound(s *jsonschema.Schema, prop string, min, max, def int) {
+// bound sets an integer property's range. Defaults stay in the description:
+// the SDK's default filling panics on a call whose arguments are absent.
+func bound(s *jsonschema.Schema, prop string, min, max int) {
 	p, ok := s.Properties[prop]
 	if !ok {
 		panic("tools: no property " + prop)
 	}
 	lo, hi := float64(min), float64(max)
 	p.Minimum, p.Maximum = &lo, &hi
-	if def != 0 {
-		p.Default = []byte(strconv.Itoa(def))
-	}
 }

@@ -103,6 +103,13 @@ func All() []Definition {
 		flowsTool(),
 		flowRunsTool(),
 		flowRunLogsTool(),
+		taskRunsTool(), eventsTool(), automationsTool(), artifactsTool(),
+		objectSchemaTool(), rateLimitsTool(), docsSearchTool(), docsReleaseNotesTool(),
+		deploymentsTool(),
+		workPoolsTool(),
+		concurrencyLimitsTool(),
+		dashboardTool(),
+		deploymentActivityTool(),
 	}
 	sort.Slice(defs, func(i, j int) bool { return defs[i].Name < defs[j].Name })
 	return defs

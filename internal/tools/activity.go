@@ -1,0 +1,284 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+// Bounds of get_deployment_activity.
+const (
+	activityDefaultLimit  = 50
+	activityMaxLimit      = 100
+	activityDefaultWindow = 30
+	activityMaxWindow     = 90
+	activityConcurrency   = 8
+	// failingRatio is the share of failed or crashed finished runs above
+	// which a deployment counts as failing.
+	failingRatio = 0.5
+)
+
+type activityInput struct {
+	WindowDays int `json:"window_days,omitempty" jsonschema:"days to look back, 1-90 (default 30)"`
+	Limit      int `json:"limit,omitempty" jsonschema:"deployments to return, 1-100 (default 50)"`
+	Offset     int `json:"offset,omitempty" jsonschema:"deployments to skip (next_offset)"`
+	Workspace
+}
+
+func deploymentActivityTool() Definition {
+	return define(Definition{
+		Name: "get_deployment_activity", Title: "Get deployment activity", Group: GroupDeployments,
+		Summary: "Per deployment over a window: run outcomes, last run, last success, whether an automation runs it, and a verdict (healthy, failing, stuck, dormant).",
+	}, `Per deployment over the last window_days: run counts by outcome (completed, failed, crashed, cancelled, late), last started run, last completion, automations that run it, and a verdict: failing (last run failed or ≥half of finished runs failed), stuck (runs Late, none started: check the pool), dormant (no runs), healthy, unknown (a sub-query failed; see notes).
+Example: {"window_days":7}`,
+		func(s *jsonschema.Schema) {
+			bound(s, "window_days", 1, activityMaxWindow)
+			bound(s, "limit", 1, activityMaxLimit)
+		},
+		getDeploymentActivity)
+}
+
+type activityCounts struct {
+	Completed *int `json:"completed,omitempty"`
+	Failed    *int `json:"failed,omitempty"`
+	Crashed   *int `json:"crashed,omitempty"`
+	Cancelled *int `json:"cancelled,omitempty"`
+	Late      *int `json:"late,omitempty"`
+}
+
+type activityRow struct {
+	ID            string            `json:"id"`
+	Deployment    string            `json:"deployment"` // flow/deployment slug, or the name
+	Paused        bool              `json:"paused,omitempty"`
+	Scheduled     bool              `json:"scheduled,omitempty"` // has an active schedule
+	Runs          activityCounts    `json:"runs"`
+	LastRun       *deploymentRunRow `json:"last_run,omitempty"`
+	LastCompleted string            `json:"last_completed,omitempty"`
+	Automations   []string          `json:"run_by_automations,omitempty"`
+	Verdict       string            `json:"verdict"`
+	Notes         []string          `json:"notes,omitempty"`
+}
+
+// automationActions is the part of an automation this tool reads.
+type automationActions struct {
+	ID               string            `json:"id"`
+	Name             string            `json:"name"`
+	Enabled          bool              `json:"enabled"`
+	Actions          []json.RawMessage `json:"actions"`
+	ActionsOnTrigger []json.RawMessage `json:"actions_on_trigger"`
+	ActionsOnResolve []json.RawMessage `json:"actions_on_resolve"`
+}
+
+type runDeploymentAction struct {
+	Type         string `json:"type"`
+	Source       string `json:"source"`
+	DeploymentID string `json:"deployment_id"`
+}
+
+// getDeploymentActivity costs 3 requests (deployments, flows, automations)
+// plus 7 per deployment (5 counts, last run, last completed run): it grows
+// with deployments, never with runs.
+func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any, error) {
+	window := in.WindowDays
+	if window == 0 {
+		window = activityDefaultWindow
+	}
+	if window < 1 || window > activityMaxWindow {
+		return nil, badInput("window_days must be between 1 and %d (got %d)", activityMaxWindow, window)
+	}
+	limit, offset, err := pageArgs(in.Limit, in.Offset, activityDefaultLimit, activityMaxLimit)
+	if err != nil {
+		return nil, err
+	}
+	now := c.deps.now()
+	since := now.Add(-time.Duration(window) * 24 * time.Hour)
+
+	var deps []prefect.DeploymentDetail
+	if err := c.target.Client.Post(ctx, "/deployments/filter", map[string]any{"sort": "NAME_ASC", "limit": limit + 1, "offset": offset}, &deps); err != nil {
+		return nil, err
+	}
+	more := len(deps) > limit
+	if more {
+		deps = deps[:limit]
+	}
+	rows := make([]activityRow, len(deps))
+	for i, d := range deps {
+		rows[i] = activityRow{ID: d.ID, Deployment: d.Name, Paused: d.Paused}
+		for _, s := range d.Schedules {
+			rows[i].Scheduled = rows[i].Scheduled || s.Active
+		}
+	}
+
+	var (
+		flows        map[string]string
+		flowsErr     error
+		automations  []automationActions
+		autoErr      error
+		lastRun      = make([][]prefect.FlowRun, len(deps))
+		lastDone     = make([][]prefect.FlowRun, len(deps))
+		lastRunErr   = make([]error, len(deps))
+		lastDoneErr  = make([]error, len(deps))
+		countErrs    = make([][]error, len(deps))
+		windowFilter = map[string]any{"after_": since.Format(time.RFC3339), "before_": now.Format(time.RFC3339)}
+	)
+	jobs := []func(context.Context) error{
+		func(ctx context.Context) error { flows, flowsErr = c.flowNames(ctx, deps); return nil },
+		func(ctx context.Context) error {
+			autoErr = c.target.Client.Post(ctx, "/automations/filter", map[string]any{"limit": maxLimitRows}, &automations)
+			return nil
+		},
+	}
+	for i := range deps {
+		byDep := map[string]any{"any_": []string{deps[i].ID}}
+		r := &rows[i]
+		counts := []struct {
+			into  **int
+			state map[string]any
+		}{
+			{&r.Runs.Completed, map[string]any{"type": map[string]any{"any_": []string{"COMPLETED"}}}},
+			{&r.Runs.Failed, map[string]any{"type": map[string]any{"any_": []string{"FAILED"}}}},
+			{&r.Runs.Crashed, map[string]any{"type": map[string]any{"any_": []string{"CRASHED"}}}},
+			{&r.Runs.Cancelled, map[string]any{"type": map[string]any{"any_": []string{"CANCELLED"}}}},
+			{&r.Runs.Late, map[string]any{"name": map[string]any{"any_": []string{"Late"}}}},
+		}
+		countErrs[i] = make([]error, len(counts))
+		for j, q := range counts {
+			jobs = append(jobs, func(ctx context.Context) error {
+				var n int
+				err := c.target.Client.Post(ctx, "/flow_runs/count", map[string]any{"flow_runs": map[string]any{
+					"deployment_id": byDep, "expected_start_time": windowFilter, "state": q.state,
+				}}, &n)
+				if err != nil {
+					countErrs[i][j] = err
+				} else {
+					*q.into = &n
+				}
+				return nil
+			})
+		}
+		jobs = append(jobs,
+			func(ctx context.Context) error {
+				lastRunErr[i] = c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
+					"flow_runs": map[string]any{"deployment_id": byDep, "start_time": map[string]any{"is_null_": false}},
+					"sort":      "START_TIME_DESC", "limit": 1,
+				}, &lastRun[i])
+				return nil
+			},
+			func(ctx context.Context) error {
+				lastDoneErr[i] = c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
+					"flow_runs": map[string]any{"deployment_id": byDep, "state": map[string]any{"type": map[string]any{"any_": []string{"COMPLETED"}}}},
+					"sort":      "END_TIME_DESC", "limit": 1,
+				}, &lastDone[i])
+				return nil
+			})
+	}
+	if err := parallel(ctx, activityConcurrency, jobs...); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	var notes []string
+	if flowsErr != nil {
+		notes = append(notes, "flow names unavailable, deployments shown by name: "+describeError(flowsErr, c.target))
+	}
+	if autoErr != nil {
+		notes = append(notes, "automations unavailable, run_by_automations left out: "+describeError(autoErr, c.target))
+	}
+	for i := range rows {
+		r := &rows[i]
+		if f := flows[deps[i].FlowID]; f != "" {
+			r.Deployment = f + "/" + deps[i].Name
+		}
+		for j, err := range countErrs[i] {
+			if err != nil {
+				r.Notes = append(r.Notes, fmt.Sprintf("a run count (%d of 5) is missing: %s", j+1, describeError(err, c.target)))
+				break
+			}
+		}
+		if lastRunErr[i] != nil {
+			r.Notes = append(r.Notes, "last run unavailable: "+describeError(lastRunErr[i], c.target))
+		} else if len(lastRun[i]) > 0 {
+			lr := newDeploymentRunRow(&lastRun[i][0])
+			r.LastRun = &lr
+		}
+		if lastDoneErr[i] != nil {
+			r.Notes = append(r.Notes, "last completed run unavailable: "+describeError(lastDoneErr[i], c.target))
+		} else if len(lastDone[i]) > 0 {
+			r.LastCompleted = tsp(lastDone[i][0].EndTime)
+		}
+		if autoErr == nil {
+			r.Automations = automationsRunning(automations, deps[i].ID)
+		}
+		var last *prefect.FlowRun
+		if len(lastRun[i]) > 0 {
+			last = &lastRun[i][0]
+		}
+		incomplete := lastRunErr[i] != nil || slices.ContainsFunc(countErrs[i], func(err error) bool { return err != nil })
+		r.Verdict = activityVerdict(r, last, since, incomplete)
+	}
+	return struct {
+		WindowDays  int           `json:"window_days"`
+		Since       string        `json:"since"`
+		Deployments []activityRow `json:"deployments"`
+		Notes       []string      `json:"notes,omitempty"`
+		page
+	}{window, ts(since), rows, notes, newPage(len(rows), offset, more)}, nil
+}
+
+// automationsRunning names the automations with a run-deployment action on
+// the deployment (disabled ones marked).
+func automationsRunning(autos []automationActions, deploymentID string) []string {
+	var out []string
+	for _, a := range autos {
+		for _, raw := range append(append(append([]json.RawMessage{}, a.Actions...), a.ActionsOnTrigger...), a.ActionsOnResolve...) {
+			var act runDeploymentAction
+			if json.Unmarshal(raw, &act) != nil || act.Type != "run-deployment" || !strings.EqualFold(act.DeploymentID, deploymentID) {
+				continue
+			}
+			name := a.Name
+			if !a.Enabled {
+				name += " (disabled)"
+			}
+			out = append(out, name)
+			break
+		}
+	}
+	return out
+}
+
+func val(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// activityVerdict classifies a deployment from its counts and last run;
+// lastRun is nil when the deployment never started a run.
+func activityVerdict(r *activityRow, lastRun *prefect.FlowRun, since time.Time, incomplete bool) string {
+	failed := val(r.Runs.Failed) + val(r.Runs.Crashed)
+	finished := failed + val(r.Runs.Completed) + val(r.Runs.Cancelled)
+	startedInWindow := lastRun != nil && lastRun.StartTime != nil && !lastRun.StartTime.Before(since)
+	switch {
+	case startedInWindow && (lastRun.StateType == "FAILED" || lastRun.StateType == "CRASHED"):
+		return "failing"
+	case failed > 0 && float64(failed) >= failingRatio*float64(finished):
+		return "failing"
+	case incomplete:
+		return "unknown"
+	case val(r.Runs.Late) > 0 && !startedInWindow:
+		return "stuck"
+	case finished == 0 && val(r.Runs.Late) == 0 && !startedInWindow:
+		return "dormant"
+	}
+	return "healthy"
+}

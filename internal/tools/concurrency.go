@@ -1,0 +1,250 @@
+package tools
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+type concurrencyInput struct {
+	Workspace
+}
+
+func concurrencyLimitsTool() Definition {
+	return define(Definition{
+		Name: "get_concurrency_limits", Title: "Get concurrency limits", Group: GroupInfrastructure,
+		Summary: "Every concurrency limit in one table (global, tag, deployment, work pool, work queue) with slots in use; limits at capacity first.",
+	}, `Every concurrency limit in one table, at-capacity first: global (v2), tag (with task runs holding slots), deployment, work pool and work queue (in_use = Running+Pending runs).
+Row: kind, name, limit, in_use, at_capacity, slot decay, inactive. Use when runs wait in AwaitingConcurrencySlot/Late/Pending or tasks stay Pending.
+Example row: {"kind":"global","name":"external-api","limit":5,"in_use":5,"at_capacity":true}`,
+		nil, getConcurrencyLimits)
+}
+
+// limitRow is one concurrency limit of any kind.
+type limitRow struct {
+	Kind         string   `json:"kind"` // global, tag, deployment, work_pool, work_queue
+	Name         string   `json:"name"`
+	DeploymentID string   `json:"deployment_id,omitempty"`
+	WorkPool     string   `json:"work_pool,omitempty"`
+	Limit        int      `json:"limit"`
+	InUse        int      `json:"in_use"`
+	AtCapacity   bool     `json:"at_capacity,omitempty"`
+	Inactive     bool     `json:"inactive,omitempty"`
+	SlotDecay    float64  `json:"slot_decay_per_second,omitempty"`
+	Holders      []string `json:"held_by_task_runs,omitempty"`
+	Note         string   `json:"note,omitempty"`
+}
+
+// Kinds in display order: within the same capacity state, global limits
+// come first because they are the ones a user set by hand.
+var limitKindOrder = []string{"global", "tag", "deployment", "work_pool", "work_queue"}
+
+// maxLimitRows is what one filter call returns (Prefect's maximum).
+const maxLimitRows = 200
+
+// maxHolders bounds the task-run ids listed per tag limit.
+const maxHolders = 10
+
+type limitsResult struct {
+	rows      []limitRow
+	truncated bool
+}
+
+func getConcurrencyLimits(ctx context.Context, c *call, _ concurrencyInput) (any, error) {
+	res, err := c.collectLimits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	full := 0
+	for _, r := range res.rows {
+		if r.AtCapacity {
+			full++
+		}
+	}
+	out := struct {
+		Limits     []limitRow `json:"limits"`
+		Count      int        `json:"count"`
+		AtCapacity int        `json:"at_capacity"`
+		Truncated  bool       `json:"truncated,omitempty"`
+		Note       string     `json:"note,omitempty"`
+	}{Limits: res.rows, Count: len(res.rows), AtCapacity: full, Truncated: res.truncated}
+	if out.Limits == nil {
+		out.Limits = []limitRow{}
+		out.Note = "no concurrency limits are set in this workspace"
+	}
+	if res.truncated {
+		out.Note = "more than 200 limits of one kind exist; only the first 200 of that kind are shown"
+	}
+	return out, nil
+}
+
+// activeRunStates are the flow-run states that occupy pool and queue slots.
+var activeRunStates = []string{"RUNNING", "PENDING"}
+
+// collectLimits reads every kind of limit. Requests: four list calls, then
+// one /deployments/filter for deployment-limit names and one /flow_runs/count
+// per pool or queue that has a limit; never per run.
+func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
+	var (
+		v2     []prefect.GlobalConcurrencyLimit
+		v1     []prefect.TagConcurrencyLimit
+		pools  []prefect.WorkPool
+		queues []prefect.WorkQueue
+	)
+	page := map[string]any{"limit": maxLimitRows}
+	err := parallel(ctx, 4,
+		func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, "/v2/concurrency_limits/filter", page, &v2)
+		},
+		func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, "/concurrency_limits/filter", page, &v1)
+		},
+		func(ctx context.Context) error { return c.target.Client.Post(ctx, "/work_pools/filter", page, &pools) },
+		func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, "/work_queues/filter", page, &queues)
+		},
+	)
+	if err != nil {
+		return limitsResult{}, err
+	}
+	res := limitsResult{truncated: len(v2) >= maxLimitRows || len(v1) >= maxLimitRows || len(pools) >= maxLimitRows || len(queues) >= maxLimitRows}
+
+	var jobs []func(context.Context) error
+	var mu sync.Mutex
+
+	// Deployment limits are v2 limits named deployment:<id>; one call names them.
+	var depIDs []string
+	for _, l := range v2 {
+		if id, ok := strings.CutPrefix(l.Name, "deployment:"); ok && uuidPattern.MatchString(id) {
+			depIDs = append(depIDs, id)
+		}
+	}
+	depNames := map[string]string{}
+	if len(depIDs) > 0 {
+		jobs = append(jobs, func(ctx context.Context) error {
+			var deps []prefect.Deployment
+			err := c.target.Client.Post(ctx, "/deployments/filter", map[string]any{
+				"deployments": map[string]any{"id": map[string]any{"any_": depIDs}}, "limit": min(len(depIDs), maxLimitRows),
+			}, &deps)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, d := range deps {
+				depNames[strings.ToLower(d.ID)] = d.Name
+			}
+			return nil
+		})
+	}
+
+	// Pools and queues with a limit: in use = Running + Pending runs, one
+	// count each. scopes[i] is the count filter of res.rows[i].
+	poolNames := map[string]string{}
+	var scopes []map[string]any
+	for _, p := range pools {
+		poolNames[p.ID] = p.Name
+		if p.ConcurrencyLimit == nil {
+			continue
+		}
+		row := limitRow{Kind: "work_pool", Name: p.Name, Limit: *p.ConcurrencyLimit}
+		if p.IsPaused {
+			row.Note = "pool is paused"
+		}
+		res.rows = append(res.rows, row)
+		scopes = append(scopes, map[string]any{"work_pools": map[string]any{"id": map[string]any{"any_": []string{p.ID}}}})
+	}
+	for _, q := range queues {
+		if q.ConcurrencyLimit == nil {
+			continue
+		}
+		row := limitRow{Kind: "work_queue", Name: q.Name, WorkPool: q.WorkPoolName, Limit: *q.ConcurrencyLimit}
+		if row.WorkPool == "" {
+			row.WorkPool = poolNames[q.WorkPoolID]
+		}
+		if q.IsPaused {
+			row.Note = "queue is paused"
+		}
+		res.rows = append(res.rows, row)
+		scopes = append(scopes, map[string]any{"work_pool_queues": map[string]any{"id": map[string]any{"any_": []string{q.ID}}}})
+	}
+	for i := range scopes {
+		jobs = append(jobs, c.countActiveRuns(scopes[i], &res.rows[i].InUse))
+	}
+	if err := parallel(ctx, 8, jobs...); err != nil {
+		return limitsResult{}, err
+	}
+
+	// Tag limits: the v1 view has the holders; its v2 twin tag:<tag> has the
+	// activity flag and decay. Show each tag once.
+	v2ByName := map[string]prefect.GlobalConcurrencyLimit{}
+	for _, l := range v2 {
+		v2ByName[l.Name] = l
+	}
+	seenTags := map[string]bool{}
+	for _, l := range v1 {
+		seenTags[l.Tag] = true
+		row := limitRow{Kind: "tag", Name: l.Tag, Limit: l.ConcurrencyLimit, InUse: len(l.ActiveSlots)}
+		if g, ok := v2ByName["tag:"+l.Tag]; ok {
+			row.InUse = max(row.InUse, g.ActiveSlots)
+			row.Inactive, row.SlotDecay = !g.Active, g.SlotDecayPerSecond
+		}
+		row.Holders = l.ActiveSlots
+		if len(row.Holders) > maxHolders {
+			row.Note = "showing 10 of " + strconv.Itoa(len(row.Holders)) + " holders"
+			row.Holders = row.Holders[:maxHolders]
+		}
+		res.rows = append(res.rows, row)
+	}
+	for _, l := range v2 {
+		row := limitRow{Kind: "global", Name: l.Name, Limit: l.Limit, InUse: l.ActiveSlots, Inactive: !l.Active, SlotDecay: l.SlotDecayPerSecond}
+		if tag, ok := strings.CutPrefix(l.Name, "tag:"); ok {
+			if seenTags[tag] {
+				continue
+			}
+			row.Kind, row.Name = "tag", tag
+		}
+		if id, ok := strings.CutPrefix(l.Name, "deployment:"); ok && uuidPattern.MatchString(id) {
+			row.Kind, row.DeploymentID = "deployment", id
+			if name := depNames[strings.ToLower(id)]; name != "" {
+				row.Name = name
+			} else {
+				row.Note = "deployment not found"
+			}
+		}
+		res.rows = append(res.rows, row)
+	}
+	for i := range res.rows {
+		r := &res.rows[i]
+		r.AtCapacity = !r.Inactive && r.InUse >= r.Limit
+	}
+	slices.SortStableFunc(res.rows, func(a, b limitRow) int {
+		if a.AtCapacity != b.AtCapacity {
+			if a.AtCapacity {
+				return -1
+			}
+			return 1
+		}
+		if d := slices.Index(limitKindOrder, a.Kind) - slices.Index(limitKindOrder, b.Kind); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return res, nil
+}
+
+// countActiveRuns counts Running + Pending flow runs matching extra (a
+// work_pools or work_pool_queues filter) into *into.
+func (c *call) countActiveRuns(extra map[string]any, into *int) func(context.Context) error {
+	return func(ctx context.Context) error {
+		body := map[string]any{"flow_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": activeRunStates}}}}
+		for k, v := range extra {
+			body[k] = v
+		}
+		return c.target.Client.Post(ctx, "/flow_runs/count", body, into)
+	}
+}

@@ -1,0 +1,236 @@
+package tools
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+// Bounds of get_dashboard.
+const (
+	dashboardConcurrency = 8
+	dashboardPools       = 50 // pools read; one workers request each
+	dashboardFailures    = 5
+)
+
+type dashboardInput struct {
+	Workspace
+}
+
+func dashboardTool() Definition {
+	return define(Definition{
+		Name: "get_dashboard", Title: "Get dashboard", Group: GroupRuns,
+		Summary: "One-call health overview: exact run counts by state (running, pending, scheduled, late, last-24h outcomes), work pools and workers, limits at capacity, the latest failures.",
+	}, `Workspace health in one call; start here. Exact flow-run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in the last 24 h), work pools with online/offline workers, limits at capacity, the 5 latest failed/crashed runs with messages.
+A section Prefect could not answer is named under "errors"; the rest still answers.
+Example: {}`,
+		nil, getDashboard)
+}
+
+type runCounts struct {
+	Running      *int `json:"running,omitempty"`
+	Pending      *int `json:"pending,omitempty"`
+	Scheduled    *int `json:"scheduled,omitempty"`
+	Late         *int `json:"late,omitempty"`
+	Failed24h    *int `json:"failed_24h,omitempty"`
+	Crashed24h   *int `json:"crashed_24h,omitempty"`
+	Completed24h *int `json:"completed_24h,omitempty"`
+	Cancelled24h *int `json:"cancelled_24h,omitempty"`
+}
+
+type dashboardPool struct {
+	Name           string `json:"name"`
+	Type           string `json:"type,omitempty"`
+	Status         string `json:"status,omitempty"`
+	Paused         bool   `json:"paused,omitempty"`
+	WorkersOnline  int    `json:"workers_online"`
+	WorkersOffline int    `json:"workers_offline"`
+	LastHeartbeat  string `json:"last_heartbeat,omitempty"`
+}
+
+type failureRow struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Flow    string `json:"flow,omitempty"`
+	State   string `json:"state"`
+	At      string `json:"at,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+type dashboardResult struct {
+	AsOf             string            `json:"as_of"`
+	FlowRuns         runCounts         `json:"flow_runs"`
+	WorkPools        []dashboardPool   `json:"work_pools,omitempty"`
+	PoolsTruncated   bool              `json:"work_pools_truncated,omitempty"`
+	LimitsAtCapacity []limitRow        `json:"limits_at_capacity,omitempty"`
+	RecentFailures   []failureRow      `json:"recent_failures,omitempty"`
+	Errors           map[string]string `json:"errors,omitempty"`
+}
+
+// getDashboard runs every section concurrently; a section that fails is
+// reported in Errors instead of failing the tool, since a partial overview
+// still tells the model where to look.
+func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
+	now := c.deps.now()
+	since := now.Add(-24 * time.Hour).Format(time.RFC3339)
+	stateType := func(types ...string) map[string]any {
+		return map[string]any{"type": map[string]any{"any_": types}}
+	}
+	ended := func(types ...string) map[string]any {
+		return map[string]any{"state": stateType(types...), "end_time": map[string]any{"after_": since}}
+	}
+	res := dashboardResult{AsOf: ts(now)}
+	counts := []struct {
+		key    string
+		into   **int
+		filter map[string]any
+	}{
+		{"running", &res.FlowRuns.Running, map[string]any{"state": stateType("RUNNING")}},
+		{"pending", &res.FlowRuns.Pending, map[string]any{"state": stateType("PENDING")}},
+		{"scheduled", &res.FlowRuns.Scheduled, map[string]any{"state": map[string]any{
+			"type": map[string]any{"any_": []string{"SCHEDULED"}}, "name": map[string]any{"not_any_": []string{"Late"}}}}},
+		{"late", &res.FlowRuns.Late, map[string]any{"state": map[string]any{"name": map[string]any{"any_": []string{"Late"}}}}},
+		{"failed_24h", &res.FlowRuns.Failed24h, ended("FAILED")},
+		{"crashed_24h", &res.FlowRuns.Crashed24h, ended("CRASHED")},
+		{"completed_24h", &res.FlowRuns.Completed24h, ended("COMPLETED")},
+		{"cancelled_24h", &res.FlowRuns.Cancelled24h, ended("CANCELLED")},
+	}
+	// One error slot per job: jobs run concurrently and never share one.
+	countErrs := make([]error, len(counts))
+	var poolsErr, limitsErr, failuresErr error
+	var jobs []func(context.Context) error
+	for i, q := range counts {
+		jobs = append(jobs, func(ctx context.Context) error {
+			var n int
+			if err := c.target.Client.Post(ctx, "/flow_runs/count", map[string]any{"flow_runs": q.filter}, &n); err != nil {
+				countErrs[i] = err
+				return nil
+			}
+			*q.into = &n
+			return nil
+		})
+	}
+	jobs = append(jobs,
+		func(ctx context.Context) error {
+			res.WorkPools, res.PoolsTruncated, poolsErr = c.dashboardPools(ctx)
+			return nil
+		},
+		func(ctx context.Context) error {
+			lim, err := c.collectLimits(ctx)
+			if err != nil {
+				limitsErr = err
+				return nil
+			}
+			for _, r := range lim.rows {
+				if r.AtCapacity {
+					res.LimitsAtCapacity = append(res.LimitsAtCapacity, r)
+				}
+			}
+			return nil
+		},
+		func(ctx context.Context) error {
+			res.RecentFailures, failuresErr = c.recentFailures(ctx)
+			return nil
+		},
+	)
+	if err := parallel(ctx, dashboardConcurrency, jobs...); err != nil {
+		return nil, err
+	}
+	errs := map[string]string{}
+	for i, err := range countErrs {
+		if err != nil {
+			errs["flow_runs."+counts[i].key] = describeError(err, c.target)
+		}
+	}
+	for key, err := range map[string]error{"work_pools": poolsErr, "limits_at_capacity": limitsErr, "recent_failures": failuresErr} {
+		if err != nil {
+			errs[key] = describeError(err, c.target)
+		}
+	}
+	if len(errs) > 0 {
+		// A caller's cancellation is not a degraded section: fail the call.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res.Errors = errs
+	}
+	return res, nil
+}
+
+// dashboardPools reads the pools, then each pool's workers (bounded).
+func (c *call) dashboardPools(ctx context.Context) ([]dashboardPool, bool, error) {
+	var pools []prefect.WorkPool
+	if err := c.target.Client.Post(ctx, "/work_pools/filter", map[string]any{"limit": dashboardPools + 1}, &pools); err != nil {
+		return nil, false, err
+	}
+	more := len(pools) > dashboardPools
+	if more {
+		pools = pools[:dashboardPools]
+	}
+	workers := make([][]prefect.Worker, len(pools))
+	var jobs []func(context.Context) error
+	for i := range pools {
+		jobs = append(jobs, func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, prefect.Path("/work_pools/%s/workers/filter", pools[i].Name), map[string]any{"limit": maxWorkersRead}, &workers[i])
+		})
+	}
+	if err := parallel(ctx, 4, jobs...); err != nil {
+		return nil, false, err
+	}
+	out := make([]dashboardPool, len(pools))
+	for i, p := range pools {
+		row := dashboardPool{Name: p.Name, Type: p.Type, Status: p.Status, Paused: p.IsPaused}
+		for _, w := range workers[i] {
+			if w.Status == "ONLINE" {
+				row.WorkersOnline++
+			} else {
+				row.WorkersOffline++
+			}
+			if hb := tsp(w.LastHeartbeatTime); hb > row.LastHeartbeat {
+				row.LastHeartbeat = hb
+			}
+		}
+		out[i] = row
+	}
+	return out, more, nil
+}
+
+// recentFailures reads the latest failed or crashed runs and their flow
+// names: two requests.
+func (c *call) recentFailures(ctx context.Context) ([]failureRow, error) {
+	var runs []prefect.FlowRun
+	if err := c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
+		"flow_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"FAILED", "CRASHED"}}}},
+		"sort":      "END_TIME_DESC", "limit": dashboardFailures,
+	}, &runs); err != nil {
+		return nil, err
+	}
+	var flowIDs []string
+	for _, r := range runs {
+		if !slices.Contains(flowIDs, r.FlowID) {
+			flowIDs = append(flowIDs, r.FlowID)
+		}
+	}
+	names := map[string]string{}
+	if len(flowIDs) > 0 {
+		var flows []prefect.Flow
+		if err := c.target.Client.Post(ctx, "/flows/filter", map[string]any{
+			"flows": map[string]any{"id": map[string]any{"any_": flowIDs}}, "limit": len(flowIDs),
+		}, &flows); err != nil {
+			return nil, err
+		}
+		for _, f := range flows {
+			names[f.ID] = f.Name
+		}
+	}
+	out := make([]failureRow, len(runs))
+	for i, r := range runs {
+		out[i] = failureRow{ID: r.ID, Name: r.Name, Flow: names[r.FlowID], State: stateLabel(r.StateType, r.StateName), At: tsp(r.EndTime)}
+		if r.State != nil {
+			out[i].Message = clip(r.State.Message, 200)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,353 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+// maxDetailDeployments bounds detail mode: two run queries per deployment.
+const maxDetailDeployments = 10
+
+// recentRunsPerDeployment is how many past runs detail mode lists.
+const recentRunsPerDeployment = 10
+
+type deploymentsInput struct {
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect DeploymentFilter, e.g. {\"paused\":{\"eq_\":true}}"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
+	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Workspace
+}
+
+func deploymentsTool() Definition {
+	return define(Definition{
+		Name: "get_deployments", Title: "Get deployments", Group: GroupDeployments,
+		Summary: "Deployments with their flow/deployment slug, schedules in words, work pool and queue, concurrency limit and parameters; detail (defaults, job variables, recent runs) when the filter selects ids.",
+	}, `List deployments by name (Prefect DeploymentFilter). Row: id, name, slug ("flow/deployment" for prefect deployment run), flow, tags, paused, status, work pool/queue, schedules in words, concurrency ("1/1 slots in use"), parameter names.
+filter.id.any_ (≤10 ids) adds parameter defaults and schema, job variables, entrypoint, pull steps, last 10 runs, next run, work pool.
+Example: {"filter":{"flow_or_deployment_name":{"like_":"etl"}}}`,
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
+		getDeployments)
+}
+
+type scheduleRow struct {
+	Schedule string `json:"schedule"`
+	Timezone string `json:"timezone,omitempty"`
+	Active   bool   `json:"active"`
+}
+
+type deploymentRow struct {
+	ID          string        `json:"id"`
+	Name        string        `json:"name"`
+	Slug        string        `json:"slug,omitempty"`
+	Flow        string        `json:"flow,omitempty"`
+	Tags        []string      `json:"tags,omitempty"`
+	Paused      bool          `json:"paused,omitempty"`
+	Status      string        `json:"status,omitempty"`
+	WorkPool    string        `json:"work_pool,omitempty"`
+	WorkQueue   string        `json:"work_queue,omitempty"`
+	Schedules   []scheduleRow `json:"schedules,omitempty"`
+	Concurrency string        `json:"concurrency,omitempty"`
+	Parameters  []string      `json:"parameters,omitempty"`
+}
+
+type deploymentRunRow struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	State   string `json:"state"`
+	At      string `json:"at,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+type deploymentDetail struct {
+	deploymentRow
+	Description       string             `json:"description,omitempty"`
+	Version           string             `json:"version,omitempty"`
+	ParameterDefaults any                `json:"parameter_defaults,omitempty"`
+	ParameterSchema   any                `json:"parameter_schema,omitempty"`
+	JobVariables      any                `json:"job_variables,omitempty"`
+	Entrypoint        string             `json:"entrypoint,omitempty"`
+	Path              string             `json:"path,omitempty"`
+	PullSteps         any                `json:"pull_steps,omitempty"`
+	LastPolled        string             `json:"last_polled,omitempty"`
+	RecentRuns        []deploymentRunRow `json:"recent_runs,omitempty"`
+	NextRun           *deploymentRunRow  `json:"next_run,omitempty"`
+	WorkPoolOf        *workPoolBrief     `json:"work_pool_summary,omitempty"`
+	Notes             []string           `json:"notes,omitempty"`
+}
+
+func getDeployments(ctx context.Context, c *call, in deploymentsInput) (any, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkFilter("DeploymentFilter", in.Filter); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"sort": "NAME_ASC", "limit": limit + 1, "offset": offset}
+	if len(in.Filter) > 0 {
+		body["deployments"] = in.Filter
+	}
+	var deps []prefect.DeploymentDetail
+	if err := c.target.Client.Post(ctx, "/deployments/filter", body, &deps); err != nil {
+		return nil, err
+	}
+	more := len(deps) > limit
+	if more {
+		deps = deps[:limit]
+	}
+	flows, err := c.flowNames(ctx, deps)
+	if err != nil {
+		return nil, err
+	}
+	pg := newPage(len(deps), offset, more)
+	if len(selectedIDs(in.Filter)) > 0 && len(deps) > 0 && len(deps) <= maxDetailDeployments {
+		details, err := c.deploymentDetails(ctx, deps, flows)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			Deployments []deploymentDetail `json:"deployments"`
+			page
+		}{details, pg}, nil
+	}
+	rows := make([]deploymentRow, len(deps))
+	for i := range deps {
+		rows[i] = newDeploymentRow(&deps[i], flows)
+	}
+	return struct {
+		Deployments []deploymentRow `json:"deployments"`
+		page
+	}{rows, pg}, nil
+}
+
+// flowNames maps the deployments' flow ids to names with one request.
+func (c *call) flowNames(ctx context.Context, deps []prefect.DeploymentDetail) (map[string]string, error) {
+	names := map[string]string{}
+	var ids []string
+	for _, d := range deps {
+		if d.FlowID != "" && !slices.Contains(ids, d.FlowID) {
+			ids = append(ids, d.FlowID)
+		}
+	}
+	if len(ids) == 0 {
+		return names, nil
+	}
+	var flows []prefect.Flow
+	if err := c.target.Client.Post(ctx, "/flows/filter", map[string]any{
+		"flows": map[string]any{"id": map[string]any{"any_": ids}}, "limit": len(ids),
+	}, &flows); err != nil {
+		return nil, err
+	}
+	for _, f := range flows {
+		names[f.ID] = f.Name
+	}
+	return names, nil
+}
+
+func newDeploymentRow(d *prefect.DeploymentDetail, flows map[string]string) deploymentRow {
+	row := deploymentRow{
+		ID: d.ID, Name: d.Name, Flow: flows[d.FlowID], Tags: d.Tags, Paused: d.Paused, Status: d.Status,
+		WorkPool: d.WorkPoolName, WorkQueue: d.WorkQueueName, Concurrency: deploymentLimitText(d.Deployment),
+		Parameters: parameterNames(d),
+	}
+	if row.Flow != "" {
+		row.Slug = row.Flow + "/" + d.Name
+	}
+	for _, s := range d.Schedules {
+		text, tz := scheduleText(s.Schedule)
+		row.Schedules = append(row.Schedules, scheduleRow{Schedule: text, Timezone: tz, Active: s.Active})
+	}
+	return row
+}
+
+// parameterNames lists the schema's properties in their declared position,
+// then any default not in the schema.
+func parameterNames(d *prefect.DeploymentDetail) []string {
+	props, _ := d.ParameterOpenAPISchema["properties"].(map[string]any)
+	names := make([]string, 0, len(props)+len(d.Parameters))
+	for name := range props {
+		names = append(names, name)
+	}
+	position := func(name string) float64 {
+		p, _ := props[name].(map[string]any)
+		if f, ok := p["position"].(float64); ok {
+			return f
+		}
+		return math.MaxFloat64
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if pa, pb := position(a), position(b); pa != pb {
+			if pa < pb {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	var extra []string
+	for name := range d.Parameters {
+		if _, ok := props[name]; !ok {
+			extra = append(extra, name)
+		}
+	}
+	slices.Sort(extra)
+	return append(names, extra...)
+}
+
+// scheduleText says a Prefect schedule (interval, cron or rrule) in words
+// and returns its timezone.
+func scheduleText(s map[string]any) (string, string) {
+	tz, _ := s["timezone"].(string)
+	switch {
+	case s["interval"] != nil:
+		secs, _ := s["interval"].(float64)
+		return "every " + intervalText(secs), tz
+	case s["cron"] != nil:
+		cron, _ := s["cron"].(string)
+		text := fmt.Sprintf("cron %q", cron)
+		if dayOr, ok := s["day_or"].(bool); ok && !dayOr {
+			text += " (day of month AND day of week)"
+		}
+		return text, tz
+	case s["rrule"] != nil:
+		rr, _ := s["rrule"].(string)
+		return "rrule " + clip(strings.ReplaceAll(rr, "\n", "; "), 200), tz
+	}
+	return clip(fmt.Sprint(s), 200), tz
+}
+
+// intervalText formats seconds as "1h", "15m", "1d", "1h30m", "45s".
+func intervalText(secs float64) string {
+	if secs <= 0 {
+		return "?"
+	}
+	d := time.Duration(secs * float64(time.Second)).Round(time.Second)
+	var b strings.Builder
+	if days := d / (24 * time.Hour); days > 0 {
+		fmt.Fprintf(&b, "%dd", days)
+		d -= days * 24 * time.Hour
+	}
+	for _, u := range []struct {
+		unit time.Duration
+		sym  string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.sym)
+			d -= n * u.unit
+		}
+	}
+	if b.Len() == 0 {
+		return dur(secs)
+	}
+	return b.String()
+}
+
+// deploymentDetails adds runs (two queries per deployment, at most
+// maxDetailDeployments) and pool summaries (one query for all pools).
+func (c *call) deploymentDetails(ctx context.Context, deps []prefect.DeploymentDetail, flows map[string]string) ([]deploymentDetail, error) {
+	now := c.deps.now()
+	recent := make([][]prefect.FlowRun, len(deps))
+	next := make([][]prefect.FlowRun, len(deps))
+	var pools []string
+	for _, d := range deps {
+		if d.WorkPoolName != "" && !slices.Contains(pools, d.WorkPoolName) {
+			pools = append(pools, d.WorkPoolName)
+		}
+	}
+	var poolInfo []prefect.WorkPool
+	var jobs []func(context.Context) error
+	for i := range deps {
+		byDep := map[string]any{"any_": []string{deps[i].ID}}
+		// Past runs only: Prefect schedules many runs ahead, which would
+		// otherwise fill the list.
+		jobs = append(jobs, func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
+				"flow_runs": map[string]any{"deployment_id": byDep, "expected_start_time": map[string]any{"before_": now.Format(time.RFC3339)}},
+				"sort":      "START_TIME_DESC", "limit": recentRunsPerDeployment,
+			}, &recent[i])
+		}, func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
+				"flow_runs": map[string]any{"deployment_id": byDep, "expected_start_time": map[string]any{"after_": now.Format(time.RFC3339)}},
+				"sort":      "EXPECTED_START_TIME_ASC", "limit": 1,
+			}, &next[i])
+		})
+	}
+	if len(pools) > 0 {
+		jobs = append(jobs, func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, "/work_pools/filter", map[string]any{
+				"work_pools": map[string]any{"name": map[string]any{"any_": pools}}, "limit": len(pools),
+			}, &poolInfo)
+		})
+	}
+	if err := parallel(ctx, 8, jobs...); err != nil {
+		return nil, err
+	}
+	out := make([]deploymentDetail, len(deps))
+	for i := range deps {
+		d := &deps[i]
+		det := deploymentDetail{
+			deploymentRow:     newDeploymentRow(d, flows),
+			Description:       clip(d.Description, messageBudget),
+			Version:           d.Version,
+			ParameterDefaults: clipJSON(d.Parameters, parameterBudget),
+			JobVariables:      clipJSON(d.JobVariables, parameterBudget),
+			Entrypoint:        d.Entrypoint,
+			Path:              d.Path,
+			PullSteps:         clipJSON(d.PullSteps, parameterBudget),
+			LastPolled:        tsp(d.LastPolled),
+		}
+		if props, ok := d.ParameterOpenAPISchema["properties"].(map[string]any); ok {
+			schema := map[string]any{"properties": props}
+			if req, ok := d.ParameterOpenAPISchema["required"]; ok {
+				schema["required"] = req
+			}
+			if len(props) > 0 {
+				det.ParameterSchema = clipJSON(schema, parameterBudget)
+			}
+		}
+		for _, r := range recent[i] {
+			det.RecentRuns = append(det.RecentRuns, newDeploymentRunRow(&r))
+		}
+		if len(det.RecentRuns) == 0 {
+			det.Notes = append(det.Notes, "no runs yet")
+		}
+		if len(next[i]) > 0 {
+			n := newDeploymentRunRow(&next[i][0])
+			det.NextRun = &n
+		} else if !d.Paused && slices.ContainsFunc(d.Schedules, func(s prefect.DeploymentSchedule) bool { return s.Active }) {
+			det.Notes = append(det.Notes, "no upcoming run is scheduled although the deployment has a schedule")
+		}
+		for _, p := range poolInfo {
+			if p.Name == d.WorkPoolName {
+				det.WorkPoolOf = &workPoolBrief{Name: p.Name, Type: p.Type, Status: p.Status, Paused: p.IsPaused, ConcurrencyLimit: p.ConcurrencyLimit}
+			}
+		}
+		if d.WorkPoolName != "" && det.WorkPoolOf == nil {
+			det.Notes = append(det.Notes, "work pool "+d.WorkPoolName+" does not exist")
+		}
+		out[i] = det
+	}
+	return out, nil
+}
+
+func newDeploymentRunRow(r *prefect.FlowRun) deploymentRunRow {
+	row := deploymentRunRow{ID: r.ID, Name: r.Name, State: stateLabel(r.StateType, r.StateName)}
+	switch {
+	case r.StartTime != nil:
+		row.At = tsp(r.StartTime)
+	default:
+		row.At = tsp(r.ExpectedStartTime)
+	}
+	if r.State != nil && (r.StateType == "FAILED" || r.StateType == "CRASHED" || r.StateType == "CANCELLED") {
+		row.Message = clip(r.State.Message, 200)
+	}
+	return row
+}

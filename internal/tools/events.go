@@ -1,0 +1,239 @@
+package tools
+
+import (
+	"cmp"
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+const (
+	defaultEventLimit = 50
+	maxEventLimit     = 500
+	// eventsPageSize is Prefect's cap on events per page (422 above it).
+	eventsPageSize = 50
+	// defaultEventLookback is the window when occurred_after is not given.
+	defaultEventLookback = time.Hour
+	eventPayloadBudget   = 300
+	eventMessageBudget   = 200
+	maxEventRelated      = 4
+	eventsNextPath       = "/events/filter/next"
+)
+
+type eventsInput struct {
+	EventTypePrefix   string `json:"event_type_prefix,omitempty" jsonschema:"only events whose name starts with this, e.g. prefect.flow-run. or prefect.flow-run.Failed or prefect.automation."`
+	ResourceID        string `json:"resource_id,omitempty" jsonschema:"only events about this resource, a Prefect resource id such as prefect.flow-run.<uuid> or prefect.deployment.<uuid>; a trailing * matches a prefix (prefect.work-pool.*)"`
+	RelatedResourceID string `json:"related_resource_id,omitempty" jsonschema:"only events related to this resource, e.g. prefect.deployment.<uuid> for the events of its runs; a trailing * matches a prefix"`
+	OccurredAfter     string `json:"occurred_after,omitempty" jsonschema:"start of the window: RFC 3339, a date, now, or relative like -24h, -30m, -7d (default: one hour before occurred_before)"`
+	OccurredBefore    string `json:"occurred_before,omitempty" jsonschema:"end of the window, same forms (default: now)"`
+	Limit             int    `json:"limit,omitempty" jsonschema:"events to return, 1-500 (default 50)"`
+	Workspace
+}
+
+func eventsTool() Definition {
+	return define(Definition{
+		Name: "read_events", Title: "Read events", Group: GroupEvents,
+		Summary: "Prefect events, newest first, in a time window (default the last hour), by event-name prefix, resource and related resource.",
+	}, `Read Prefect events (state changes of flow runs, worker heartbeats, work pool status, automation triggers and actions, deployments and more), newest first.
+Filters: event_type_prefix (e.g. "prefect.flow-run.", "prefect.automation.action.failed"), resource_id (the event's own resource, e.g. "prefect.flow-run.<uuid>"), related_resource_id (e.g. "prefect.deployment.<uuid>" for the events of that deployment's runs), and the window occurred_after/occurred_before. Without occurred_after the window is the last hour before occurred_before; the result's window says so (defaulted: true) — widen it (e.g. "-7d") when nothing is found.
+Each row: id, event, occurred, resource (id) and name, state for run events when not obvious from the event name ("Late (SCHEDULED)"), the state message, related flow/deployment/work_pool names, other related resources by role (e.g. an automation's target), and a payload summary (JSON, cut at 300 bytes) when the payload says more than the state.
+total is how many events match in the window; truncated says more exist than were returned.
+Example: {"event_type_prefix":"prefect.flow-run.","related_resource_id":"prefect.deployment.5c4c7a9e-0000-4000-8000-000000000000","occurred_after":"-24h","limit":100}`,
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxEventLimit) },
+		readEvents)
+}
+
+type eventRow struct {
+	ID         string   `json:"id"`
+	Event      string   `json:"event"`
+	Occurred   string   `json:"occurred"`
+	Resource   string   `json:"resource,omitempty"`
+	Name       string   `json:"name,omitempty"`
+	State      string   `json:"state,omitempty"`
+	Message    string   `json:"message,omitempty"`
+	Flow       string   `json:"flow,omitempty"`
+	Deployment string   `json:"deployment,omitempty"`
+	WorkPool   string   `json:"work_pool,omitempty"`
+	Related    []string `json:"related,omitempty"`
+	Payload    any      `json:"payload,omitempty"`
+}
+
+type eventsResult struct {
+	Window timeWindow `json:"window"`
+	Events []eventRow `json:"events"`
+	Total  int        `json:"total"`
+	page
+	Note string `json:"note,omitempty"`
+}
+
+func readEvents(ctx context.Context, c *call, in eventsInput) (any, error) {
+	limit, _, err := pageArgs(in.Limit, 0, defaultEventLimit, maxEventLimit)
+	if err != nil {
+		return nil, err
+	}
+	window, err := resolveWindow("occurred_after", in.OccurredAfter, "occurred_before", in.OccurredBefore, c.deps.now(), defaultEventLookback)
+	if err != nil {
+		return nil, err
+	}
+	filter := map[string]any{
+		"occurred": map[string]any{"since": window.since.Format(time.RFC3339Nano), "until": window.until.Format(time.RFC3339Nano)},
+		"order":    "DESC",
+	}
+	if p := strings.TrimSpace(in.EventTypePrefix); p != "" {
+		filter["event"] = map[string]any{"prefix": []string{p}}
+	}
+	if in.ResourceID != "" {
+		spec, err := resourceIDFilter("resource_id", in.ResourceID)
+		if err != nil {
+			return nil, err
+		}
+		filter["resource"] = spec
+	}
+	if in.RelatedResourceID != "" {
+		spec, err := resourceIDFilter("related_resource_id", in.RelatedResourceID)
+		if err != nil {
+			return nil, err
+		}
+		filter["related"] = spec
+	}
+	events, total, more, note, err := c.pageEvents(ctx, filter, limit)
+	if err != nil {
+		return nil, err
+	}
+	res := eventsResult{Window: window, Events: make([]eventRow, len(events)), Total: total, Note: note}
+	for i := range events {
+		res.Events[i] = newEventRow(&events[i])
+	}
+	res.page = page{Count: len(events), Truncated: more}
+	if len(events) == 0 && window.Defaulted && note == "" {
+		res.Note = "no events in the last hour; widen the window with occurred_after (e.g. \"-24h\" or \"-7d\")"
+	}
+	return res, nil
+}
+
+// resourceIDFilter turns a resource id argument into an EventResourceFilter
+// (or EventRelatedFilter) criterion: exact id, or id_prefix with a trailing *.
+func resourceIDFilter(name, v string) (map[string]any, error) {
+	v = strings.TrimSpace(v)
+	if uuidPattern.MatchString(v) {
+		return nil, badInput("%s %q is a bare UUID; Prefect resource ids name their kind: prefect.flow-run.<uuid>, prefect.deployment.<uuid>, prefect.work-pool.<uuid>, prefect.flow.<uuid>, prefect.task-run.<uuid>", name, v)
+	}
+	if p, ok := strings.CutSuffix(v, "*"); ok {
+		if p == "" {
+			return nil, badInput("%s \"*\" matches everything; omit %s instead", name, name)
+		}
+		return map[string]any{"id_prefix": []string{p}}, nil
+	}
+	return map[string]any{"id": []string{v}}, nil
+}
+
+// pageEvents reads up to limit events: POST /events/filter, then the
+// server's next_page links, eventsPageSize per call. It never contacts the
+// host named in next_page: only its page token is sent, to our own API root.
+func (c *call) pageEvents(ctx context.Context, filter map[string]any, limit int) ([]prefect.Event, int, bool, string, error) {
+	var first prefect.EventPage
+	body := map[string]any{"filter": filter, "limit": min(limit, eventsPageSize)}
+	if err := c.target.Client.Post(ctx, "/events/filter", body, &first); err != nil {
+		return nil, 0, false, "", err
+	}
+	events, total, next := first.Events, first.Total, first.NextPage
+	for len(events) < limit && next != "" {
+		token, ok := eventsPageToken(next)
+		if !ok {
+			more := total > len(events)
+			return events, total, more, "stopped paging: the server's next_page link was not an events page link", nil
+		}
+		var p prefect.EventPage
+		if err := c.target.Client.Get(ctx, eventsNextPath, url.Values{"page-token": {token}}, &p); err != nil {
+			return nil, 0, false, "", err
+		}
+		if len(p.Events) == 0 {
+			next = ""
+			break
+		}
+		events, next = append(events, p.Events...), p.NextPage
+	}
+	more := len(events) > limit || next != "" || total > len(events)
+	if len(events) > limit {
+		events = events[:limit]
+	}
+	return events, max(total, len(events)), more, "", nil
+}
+
+// eventsPageToken extracts the page token of a next_page URL whose path is
+// an events next-page path, under whatever root the server believes it has
+// (it may sit behind a proxy).
+func eventsPageToken(next string) (string, bool) {
+	u, err := url.Parse(next)
+	if err != nil || !strings.HasSuffix(u.Path, eventsNextPath) {
+		return "", false
+	}
+	token := u.Query().Get("page-token")
+	return token, token != ""
+}
+
+func newEventRow(e *prefect.Event) eventRow {
+	row := eventRow{
+		ID:       e.ID,
+		Event:    e.Event,
+		Occurred: ts(e.Occurred),
+		Resource: e.Resource["prefect.resource.id"],
+		Name:     e.Resource["prefect.resource.name"],
+		Message:  clip(e.Resource["prefect.state-message"], eventMessageBudget),
+	}
+	stateType, stateName := e.Resource["prefect.state-type"], e.Resource["prefect.state-name"]
+	if stateType == "" {
+		if vs, ok := e.Payload["validated_state"].(map[string]any); ok {
+			stateType, _ = vs["type"].(string)
+			stateName, _ = vs["name"].(string)
+		}
+	}
+	if label := stateLabel(stateType, stateName); label != "" && label != e.Event[strings.LastIndexByte(e.Event, '.')+1:] {
+		row.State = label
+	}
+	for _, r := range e.Related {
+		role, name, id := r["prefect.resource.role"], r["prefect.resource.name"], r["prefect.resource.id"]
+		switch role {
+		case "flow":
+			row.Flow = cmp.Or(row.Flow, name)
+		case "deployment":
+			row.Deployment = cmp.Or(row.Deployment, name)
+		case "work-pool":
+			row.WorkPool = cmp.Or(row.WorkPool, name)
+		case "tag", "work-queue", "":
+			// tags and queues are many and rarely decisive; the run row has them
+		default:
+			if len(row.Related) < maxEventRelated && id != "" {
+				s := role + ": " + id
+				if name != "" {
+					s += " (" + name + ")"
+				}
+				row.Related = append(row.Related, s)
+			}
+		}
+	}
+	row.Payload = eventPayloadSummary(e.Payload)
+	return row
+}
+
+// eventPayloadSummary drops the state-transition keys the row already
+// carries and clips the rest.
+func eventPayloadSummary(p map[string]any) any {
+	rest := map[string]any{}
+	for k, v := range p {
+		switch k {
+		case "validated_state", "initial_state", "intended":
+			continue
+		}
+		rest[k] = v
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	return clipJSON(rest, eventPayloadBudget)
+}

@@ -1,0 +1,113 @@
+package tools_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/server"
+	"github.com/prefect-mcp/prefect-mcp/internal/target"
+	"github.com/prefect-mcp/prefect-mcp/internal/tools"
+)
+
+// allTools lists every tool as a client sees it, whatever its scope.
+func allTools(t *testing.T) []*mcp.Tool {
+	t.Helper()
+	var all []*mcp.Tool
+	for _, sel := range []tools.Selection{{Docs: true}, {OAuth: true}} {
+		deps := &tools.Deps{Resolver: target.Static{}, Spec: spec}
+		s := server.New(server.Config{Version: "test", Deps: deps, Selection: sel})
+		ct, st := mcp.NewInMemoryTransports()
+		ss, err := s.Connect(context.Background(), st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := mcp.NewClient(&mcp.Implementation{Name: "schema", Version: "1"}, nil)
+		cs, err := c.Connect(context.Background(), ct, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := cs.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range res.Tools {
+			seen := false
+			for _, have := range all {
+				seen = seen || have.Name == tool.Name
+			}
+			if !seen {
+				all = append(all, tool)
+			}
+		}
+		_ = cs.Close()
+		_ = ss.Close()
+	}
+	return all
+}
+
+// TestToolSchemasGolden snapshots each tool's definition (description,
+// annotations, input schema). Refresh with UPDATE_GOLDEN=1; a missing
+// snapshot fails so CI never passes on an unreviewed schema.
+func TestToolSchemasGolden(t *testing.T) {
+	update := os.Getenv("UPDATE_GOLDEN") != ""
+	dir := filepath.Join("testdata", "schemas")
+	listed := allTools(t)
+	if len(listed) != len(tools.All()) {
+		t.Errorf("clients see %d tools, the registry has %d", len(listed), len(tools.All()))
+	}
+	want := map[string]bool{}
+	for _, tool := range listed {
+		want[tool.Name+".json"] = true
+		got, err := json.MarshalIndent(tool, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, '\n')
+		path := filepath.Join(dir, tool.Name+".json")
+		if update {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		snap, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%s: no snapshot (%v); run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff", tool.Name, err)
+			continue
+		}
+		if !bytes.Equal(snap, got) {
+			t.Errorf("%s: schema changed; run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff\ngot:\n%s", tool.Name, got)
+		}
+		if tool.Annotations == nil || !tool.Annotations.ReadOnlyHint || tool.Title == "" || tool.Description == "" {
+			t.Errorf("%s: needs a title, a description and readOnlyHint", tool.Name)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !want[e.Name()] && !update {
+			t.Errorf("stale snapshot %s: the tool no longer exists; delete it", e.Name())
+		}
+	}
+}
+
+// TestToolsListBudget bounds what every client pays in context for our tools.
+func TestToolsListBudget(t *testing.T) {
+	listed := allTools(t)
+	b, err := json.Marshal(map[string]any{"tools": listed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tools/list: %d tools, %d bytes", len(listed), len(b))
+	if len(b) > 20<<10 {
+		t.Errorf("tools/list is %d bytes, budget 20 KiB", len(b))
+	}
+}

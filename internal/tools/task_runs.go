@@ -1,0 +1,195 @@
+package tools
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+// maxUpstreamShown bounds a row's upstream list (a fan-in task can have hundreds).
+const maxUpstreamShown = 10
+
+type taskRunsInput struct {
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect TaskRunFilter, e.g. {\"flow_run_id\":{\"any_\":[\"<flow run uuid>\"]}} or {\"state\":{\"type\":{\"any_\":[\"FAILED\"]}}}"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
+	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Workspace
+}
+
+func taskRunsTool() Definition {
+	return define(Definition{
+		Name: "get_task_runs", Title: "Get task runs", Group: GroupRuns,
+		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies.",
+	}, `List Prefect task runs, newest first (by expected start time), filtered with a Prefect TaskRunFilter; usually the tasks of one flow run.
+Each row: id, name, task key, state (Late shows as "Late (SCHEDULED)"), state message, start/end (expected start when not started), duration, run count, retries used, tags, cache key and expiration, subflow_run_id when the task run tracks a subflow.
+upstream lists the ids of the task runs this one depended on, taken from Prefect's task_inputs: task_inputs record which upstream task runs (or flow parameters) fed each argument — the dependency graph — not the argument values, which Prefect does not store.
+When every row belongs to one flow run, flow_run_id and the flow run's name are given once at the top instead of in each row.
+Use it to find which task of a flow run failed or is stuck (Pending on a tag concurrency limit, AwaitingRetry); then get_flow_run_logs for the traceback.
+Example: {"filter":{"flow_run_id":{"any_":["83c673e2-1276-45ba-97ff-d88b3621bc73"]},"state":{"type":{"any_":["FAILED","CRASHED"]}}},"limit":20}`,
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
+		getTaskRuns)
+}
+
+type taskRunRow struct {
+	ID              string   `json:"id"`
+	Name            string   `json:"name"`
+	TaskKey         string   `json:"task_key,omitempty"`
+	FlowRunID       string   `json:"flow_run_id,omitempty"`
+	State           string   `json:"state"`
+	Message         string   `json:"message,omitempty"`
+	ExpectedStart   string   `json:"expected_start,omitempty"`
+	Start           string   `json:"start,omitempty"`
+	End             string   `json:"end,omitempty"`
+	Duration        string   `json:"duration,omitempty"`
+	RunCount        int      `json:"run_count,omitempty"`
+	Retries         string   `json:"retries,omitempty"`
+	Tags            []string `json:"tags,omitempty"`
+	CacheKey        string   `json:"cache_key,omitempty"`
+	CacheExpiration string   `json:"cache_expiration,omitempty"`
+	SubflowRunID    string   `json:"subflow_run_id,omitempty"`
+	Upstream        []string `json:"upstream,omitempty"`
+	UpstreamMore    int      `json:"upstream_more,omitempty"`
+}
+
+type taskRunsResult struct {
+	FlowRunID string            `json:"flow_run_id,omitempty"`
+	FlowRun   string            `json:"flow_run,omitempty"`
+	FlowRuns  map[string]string `json:"flow_runs,omitempty"` // id -> name when rows span flow runs
+	TaskRuns  []taskRunRow      `json:"task_runs"`
+	page
+}
+
+func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkFilter("TaskRunFilter", in.Filter); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"sort": "EXPECTED_START_TIME_DESC", "limit": limit + 1, "offset": offset}
+	if len(in.Filter) > 0 {
+		body["task_runs"] = in.Filter
+	}
+	var runs []prefect.TaskRunDetail
+	if err := c.target.Client.Post(ctx, "/task_runs/filter", body, &runs); err != nil {
+		return nil, err
+	}
+	more := len(runs) > limit
+	if more {
+		runs = runs[:limit]
+	}
+	var flowRunIDs []string
+	for _, r := range runs {
+		if r.FlowRunID != "" && !slices.Contains(flowRunIDs, r.FlowRunID) {
+			flowRunIDs = append(flowRunIDs, r.FlowRunID)
+		}
+	}
+	names, err := c.flowRunNames(ctx, flowRunIDs)
+	if err != nil {
+		return nil, err
+	}
+	res := taskRunsResult{TaskRuns: make([]taskRunRow, len(runs)), page: newPage(len(runs), offset, more)}
+	single := len(flowRunIDs) == 1
+	if single {
+		res.FlowRunID, res.FlowRun = flowRunIDs[0], names[flowRunIDs[0]]
+	} else if len(names) > 0 {
+		res.FlowRuns = names
+	}
+	for i := range runs {
+		res.TaskRuns[i] = newTaskRunRow(&runs[i])
+		if single {
+			res.TaskRuns[i].FlowRunID = ""
+		}
+	}
+	return res, nil
+}
+
+// flowRunNames maps flow run ids to names in one request.
+func (c *call) flowRunNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var runs []prefect.FlowRun
+	err := c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
+		"flow_runs": map[string]any{"id": map[string]any{"any_": ids}}, "limit": len(ids),
+	}, &runs)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		out[r.ID] = r.Name
+	}
+	return out, nil
+}
+
+func newTaskRunRow(r *prefect.TaskRunDetail) taskRunRow {
+	row := taskRunRow{
+		ID:        r.ID,
+		Name:      r.Name,
+		TaskKey:   r.TaskKey,
+		FlowRunID: r.FlowRunID,
+		State:     stateLabel(r.StateType, r.StateName),
+		Start:     tsp(r.StartTime),
+		End:       tsp(r.EndTime),
+		Duration:  dur(r.TotalRunTime),
+		RunCount:  r.RunCount,
+		Tags:      r.Tags,
+		CacheKey:  r.CacheKey,
+	}
+	if r.StartTime == nil {
+		row.ExpectedStart = tsp(r.ExpectedStartTime)
+	}
+	if r.CacheExpiration != nil {
+		row.CacheExpiration = tsp(r.CacheExpiration)
+	}
+	if s := r.State; s != nil {
+		if row.State == "" {
+			row.State = stateLabel(s.Type, s.Name)
+		}
+		row.Message = clip(s.Message, messageBudget)
+		if row.CacheKey == "" {
+			row.CacheKey = s.StateDetails.CacheKey
+		}
+		if row.CacheExpiration == "" {
+			row.CacheExpiration = tsp(s.StateDetails.CacheExpiration)
+		}
+		row.SubflowRunID = s.StateDetails.ChildFlowRunID
+	}
+	allowed := 0
+	if r.EmpiricalPolicy.Retries != nil {
+		allowed = *r.EmpiricalPolicy.Retries
+	}
+	if allowed > 0 || r.RunCount > 1 {
+		row.Retries = retriesText(r.RunCount, allowed)
+	}
+	row.Upstream, row.UpstreamMore = upstreamTaskRuns(r.TaskInputs)
+	return row
+}
+
+// upstreamTaskRuns lists the distinct task runs in task_inputs, in argument
+// name order, at most maxUpstreamShown, and how many more there are.
+func upstreamTaskRuns(inputs map[string][]prefect.TaskInput) ([]string, int) {
+	params := make([]string, 0, len(inputs))
+	for p := range inputs {
+		params = append(params, p)
+	}
+	sort.Strings(params)
+	var ids []string
+	for _, p := range params {
+		for _, in := range inputs[p] {
+			if in.InputType == "task_run" && in.ID != "" && !slices.Contains(ids, in.ID) {
+				ids = append(ids, in.ID)
+			}
+		}
+	}
+	if len(ids) > maxUpstreamShown {
+		return ids[:maxUpstreamShown], len(ids) - maxUpstreamShown
+	}
+	return ids, 0
+}
