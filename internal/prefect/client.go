@@ -32,9 +32,10 @@ type Config struct {
 	// BaseURL is PREFECT_API_URL: http://host:4200/api or
 	// https://api.prefect.cloud/api/accounts/{account}/workspaces/{workspace}.
 	BaseURL string
-	// APIKey is sent as a bearer token; it wins over AuthString.
+	// APIKey is sent as a bearer token when no AuthString is set.
 	APIKey string
 	// AuthString is "user:password" for a self-hosted server's basic auth.
+	// Like Prefect's own client (3.4.1+), it wins when both are set.
 	AuthString       string
 	UserAgent        string
 	MaxResponseBytes int64 // 0 means DefaultMaxResponseBytes
@@ -84,10 +85,10 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		c.maxResponseBytes = DefaultMaxResponseBytes
 	}
 	switch {
-	case cfg.APIKey != "":
-		c.authorization = "Bearer " + cfg.APIKey
 	case cfg.AuthString != "":
 		c.authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.AuthString))
+	case cfg.APIKey != "":
+		c.authorization = "Bearer " + cfg.APIKey
 	}
 	c.secrets = secretsOf(cfg.APIKey, cfg.AuthString)
 	return c, nil

@@ -27,7 +27,7 @@ func TestRequestHeaders(t *testing.T) {
 	}{
 		{"api key", "pnu_key123", "", "Bearer pnu_key123"},
 		{"auth string", "", "admin:s3cret", "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:s3cret"))},
-		{"both: key wins", "pnb_key456", "admin:s3cret", "Bearer pnb_key456"},
+		{"both: auth string wins, as in Prefect", "pnb_key456", "admin:s3cret", "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:s3cret"))},
 		{"none", "", "", ""},
 	}
 	for _, tt := range tests {

@@ -162,14 +162,14 @@ func (r *resolution) profilesPath() (string, Source, error) {
 	}
 	if r.dotenv != nil {
 		if b, ok := r.dotenv.lookupExact(NameProfilesPath); ok && b.value != "" {
-			return r.workPath(b.value), Source{Kind: SourceDotEnv, File: r.dotPath}, nil
+			return r.workPath(b.value), Source{Kind: SourceDotEnv, File: r.dotenvPath}, nil
 		}
 	}
-	if p, err := tomlPathValue(r.prefect, r.prefPath, "profiles_path"); err != nil || p != "" {
-		return r.workPath(p), Source{Kind: SourcePrefectTOML, File: r.prefPath}, err
+	if p, err := tomlPathValue(r.prefectTOML, r.prefectTOMLPath, "profiles_path"); err != nil || p != "" {
+		return r.workPath(p), Source{Kind: SourcePrefectTOML, File: r.prefectTOMLPath}, err
 	}
-	if p, err := tomlPathValue(r.pyproj, r.pyPath, "profiles_path"); err != nil || p != "" {
-		return r.workPath(p), Source{Kind: SourcePyproject, File: r.pyPath}, err
+	if p, err := tomlPathValue(r.pyprojectPrefect, r.pyprojectPath, "profiles_path"); err != nil || p != "" {
+		return r.workPath(p), Source{Kind: SourcePyproject, File: r.pyprojectPath}, err
 	}
 	if home, _ := r.env.Lookup("PREFECT_HOME"); home != "" {
 		return r.workPath(filepath.Join(home, "profiles.toml")), Source{Kind: SourceEnv, Name: "PREFECT_HOME"}, nil
@@ -229,11 +229,11 @@ func (r *resolution) warnIgnoredHome() {
 	var where string
 	switch {
 	case r.dotenv != nil && hasDotenvValue(r.dotenv, "PREFECT_HOME"):
-		where = r.dotPath
-	case hasKey(r.prefect, "home"):
-		where = r.prefPath
-	case hasKey(r.pyproj, "home"):
-		where = r.pyPath
+		where = r.dotenvPath
+	case hasKey(r.prefectTOML, "home"):
+		where = r.prefectTOMLPath
+	case hasKey(r.pyprojectPrefect, "home"):
+		where = r.pyprojectPath
 	default:
 		return
 	}

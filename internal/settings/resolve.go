@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -56,16 +57,17 @@ type layer struct {
 	values  map[string]rawValue
 }
 
+// resolution carries one Resolve call's inputs and intermediate results.
 type resolution struct {
-	env      Env
-	s        *Settings
-	dotenv   *dotenvFile
-	dotPath  string
-	prefect  tomlTable
-	prefPath string
-	pyproj   tomlTable // the [tool.prefect] table
-	pyPath   string
-	found    map[string]any // converted values by setting name
+	env              Env
+	s                *Settings
+	dotenv           *dotenvFile // nil when .env is missing
+	dotenvPath       string
+	prefectTOML      tomlTable // nil when prefect.toml is missing
+	prefectTOMLPath  string
+	pyprojectPrefect tomlTable // pyproject.toml's [tool.prefect]; empty when missing
+	pyprojectPath    string
+	values           map[string]any // converted values by setting name
 }
 
 func (r *resolution) run() error {
@@ -80,7 +82,7 @@ func (r *resolution) run() error {
 	if err != nil {
 		return err
 	}
-	r.found = make(map[string]any, 10)
+	r.values = make(map[string]any, 10)
 	for _, def := range definitions() {
 		if err := r.resolveOne(def, layers); err != nil {
 			return err
@@ -91,30 +93,38 @@ func (r *resolution) run() error {
 	return nil
 }
 
-func (r *resolution) readWorkDirFiles() error {
-	r.dotPath = r.workPath(".env")
-	r.prefPath = r.workPath("prefect.toml")
-	r.pyPath = r.workPath("pyproject.toml")
-	r.s.files = append(r.s.files, r.dotPath, r.prefPath, r.pyPath)
+// workPath resolves a path the way Python does from the working directory.
+func (r *resolution) workPath(name string) string {
+	if filepath.IsAbs(name) {
+		return filepath.Clean(name)
+	}
+	return filepath.Join(r.env.WorkDir, name)
+}
 
-	data, found, err := readConfigFile(r.dotPath)
+func (r *resolution) readWorkDirFiles() error {
+	r.dotenvPath = r.workPath(".env")
+	r.prefectTOMLPath = r.workPath("prefect.toml")
+	r.pyprojectPath = r.workPath("pyproject.toml")
+	r.s.files = append(r.s.files, r.dotenvPath, r.prefectTOMLPath, r.pyprojectPath)
+
+	data, found, err := readConfigFile(r.dotenvPath)
 	if err != nil {
 		return err
 	}
 	if found {
 		r.dotenv = parseDotenv(string(data), r.env.Lookup)
 		for _, line := range r.dotenv.badLines {
-			r.s.Warnings = append(r.s.Warnings, fmt.Sprintf("%s line %d could not be parsed and was skipped (as python-dotenv does)", r.dotPath, line))
+			r.s.Warnings = append(r.s.Warnings, fmt.Sprintf("%s line %d could not be parsed and was skipped (as python-dotenv does)", r.dotenvPath, line))
 		}
 	}
-	if r.prefect, _, err = loadTOML(r.prefPath); err != nil {
+	if r.prefectTOML, _, err = loadTOML(r.prefectTOMLPath); err != nil {
 		return err
 	}
-	pyproject, _, err := loadTOML(r.pyPath)
+	pyproject, _, err := loadTOML(r.pyprojectPath)
 	if err != nil {
 		return err
 	}
-	r.pyproj, err = subTable(pyproject, r.pyPath, "tool", "prefect")
+	r.pyprojectPrefect, err = subTable(pyproject, r.pyprojectPath, "tool", "prefect")
 	return err
 }
 
@@ -122,7 +132,7 @@ func (r *resolution) layers(profile profileResult) ([]layer, error) {
 	env := layer{source: Source{Kind: SourceEnv}, values: map[string]rawValue{}}
 	var dot layer
 	if r.dotenv != nil {
-		dot = layer{source: Source{Kind: SourceDotEnv, File: r.dotPath}, values: map[string]rawValue{}}
+		dot = layer{source: Source{Kind: SourceDotEnv, File: r.dotenvPath}, values: map[string]rawValue{}}
 	}
 	for _, def := range definitions() {
 		if v, ok := r.env.Lookup(def.name); ok {
@@ -134,11 +144,11 @@ func (r *resolution) layers(profile profileResult) ([]layer, error) {
 			}
 		}
 	}
-	prefect, err := tomlLayer(r.prefect, Source{Kind: SourcePrefectTOML, File: r.prefPath}, "")
+	prefect, err := tomlLayer(r.prefectTOML, Source{Kind: SourcePrefectTOML, File: r.prefectTOMLPath}, "")
 	if err != nil {
 		return nil, err
 	}
-	pyproj, err := tomlLayer(r.pyproj, Source{Kind: SourcePyproject, File: r.pyPath}, "tool.prefect.")
+	pyproj, err := tomlLayer(r.pyprojectPrefect, Source{Kind: SourcePyproject, File: r.pyprojectPath}, "tool.prefect.")
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +198,7 @@ func (r *resolution) resolveOne(def definition, layers []layer) error {
 		if err != nil {
 			return err
 		}
-		r.found[def.name] = v
+		r.values[def.name] = v
 		r.s.Sources[def.name] = l.source
 		return nil
 	}
@@ -329,13 +339,13 @@ func checkURL(s string) error {
 func (r *resolution) apply() {
 	s := r.s
 	str := func(name string) (string, bool) {
-		v, ok := r.found[name].(string)
+		v, ok := r.values[name].(string)
 		return v, ok
 	}
 	s.APIURL, _ = str(NameAPIURL)
 	s.APIKey, _ = str(NameAPIKey)
 	s.AuthString, _ = str(NameAuthString)
-	s.TLSInsecureSkipVerify, _ = r.found[NameTLSInsecureSkipVerify].(bool)
+	s.TLSInsecureSkipVerify, _ = r.values[NameTLSInsecureSkipVerify].(bool)
 
 	var ok bool
 	if s.SSLCertFile, ok = str(NameSSLCertFile); !ok {
@@ -345,7 +355,7 @@ func (r *resolution) apply() {
 			s.Sources[NameSSLCertFile] = Source{Kind: SourceEnv, Name: "SSL_CERT_FILE"}
 		}
 	}
-	if s.RequestTimeout, ok = r.found[NameRequestTimeout].(time.Duration); !ok {
+	if s.RequestTimeout, ok = r.values[NameRequestTimeout].(time.Duration); !ok {
 		s.RequestTimeout = DefaultRequestTimeout
 	}
 	if s.CloudAPIURL, ok = str(NameCloudAPIURL); !ok {
@@ -377,7 +387,7 @@ func (r *resolution) warn() {
 		s.Warnings = append(s.Warnings, fmt.Sprintf(
 			"%s is true, so certificates are not verified and %s is ignored", NameTLSInsecureSkipVerify, NameSSLCertFile))
 	}
-	if silenced, _ := r.found[nameSilenceMisconfiguredURL].(bool); !silenced {
+	if silenced, _ := r.values[nameSilenceMisconfiguredURL].(bool); !silenced {
 		s.Warnings = append(s.Warnings, misconfiguredAPIURL(s.APIURL)...)
 	}
 }

@@ -7,10 +7,7 @@
 // pyproject.toml in the working directory; the active profile; defaults.
 package settings
 
-import (
-	"path/filepath"
-	"time"
-)
+import "time"
 
 // Env is everything Resolve reads besides files.
 type Env struct {
@@ -143,11 +140,4 @@ func Resolve(env Env) (*Settings, error) {
 		return nil, err
 	}
 	return r.s, nil
-}
-
-func (r *resolution) workPath(name string) string {
-	if filepath.IsAbs(name) {
-		return filepath.Clean(name)
-	}
-	return filepath.Join(r.env.WorkDir, name)
 }

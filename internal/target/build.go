@@ -24,8 +24,8 @@ type Credentials struct {
 	APIURL, APIKey, AuthString string
 }
 
-// Build validates the URL and returns a target. Prefect uses the API key
-// when both a key and an auth string are set; so do we.
+// Build validates the URL and returns a target. Prefect's client (3.4.1+)
+// sends the auth string when both it and an API key are set; so do we.
 func (b Builder) Build(c Credentials, uiURL string) (*Target, error) {
 	if err := checkAPIURL(c.APIURL); err != nil {
 		return nil, err
@@ -37,10 +37,10 @@ func (b Builder) Build(c Credentials, uiURL string) (*Target, error) {
 	}
 	mode := AuthNone
 	switch {
-	case c.APIKey != "":
-		cfg.APIKey, mode = c.APIKey, AuthAPIKey
 	case c.AuthString != "":
 		cfg.AuthString, mode = c.AuthString, AuthBasic
+	case c.APIKey != "":
+		cfg.APIKey, mode = c.APIKey, AuthAPIKey
 	}
 	client, err := prefect.New(cfg, b.HTTPClient)
 	if err != nil {

@@ -235,7 +235,7 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 		"flow_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"RUNNING", "PENDING", "CANCELLING"}}}},
 		"sort":      "START_TIME_ASC", "limit": maxDiagnosedRuns,
 	}
-	lateBody := map[string]any{"flow_runs": lateFilter, "sort": "EXPECTED_START_TIME_ASC", "limit": maxDiagnosedRuns + 1}
+	lateBody := map[string]any{"flow_runs": lateFilter, "sort": "EXPECTED_START_TIME_ASC", "limit": maxDiagnosedRuns}
 	if in.DeploymentID != "" {
 		id, err := checkUUID("deployment_id", in.DeploymentID)
 		if err != nil {
@@ -280,9 +280,8 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 		return nil, err
 	}
 	res := lateResult{Scope: scope}
-	if len(late) > maxDiagnosedRuns {
-		late, res.Truncated = late[:maxDiagnosedRuns], true
-	}
+	// Prefect serves at most 200 rows: a full page means there may be more.
+	res.Truncated = len(late) == maxDiagnosedRuns
 	res.LateRuns = len(late)
 	limitByName := map[string]prefect.GlobalConcurrencyLimit{}
 	for _, l := range limits {

@@ -245,11 +245,11 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 		ev.StateMessage = clip(r.State.Message, diagnosisMsgBudget)
 		ev.StateAt = ts(r.State.Timestamp)
 	}
-	if r.EmpiricalPolicy.Retries != nil || r.RunCount > 1 {
-		allowed := 0
-		if r.EmpiricalPolicy.Retries != nil {
-			allowed = *r.EmpiricalPolicy.Retries
-		}
+	allowed := 0
+	if r.EmpiricalPolicy.Retries != nil {
+		allowed = *r.EmpiricalPolicy.Retries
+	}
+	if allowed > 0 || r.RunCount > 1 {
 		ev.Retries = retriesText(r.RunCount, allowed)
 	}
 	if r.CreatedBy != nil && r.CreatedBy.Type != "" {
@@ -354,7 +354,7 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 		d.Summary = fmt.Sprintf("%s failed without an exception in its ERROR logs or a failed task run (%s).", name, firstNonEmpty(clip(msgOf(r.State), 200), "no state message"))
 		d.NextSteps = []string{"Read the full log with get_flow_run_logs (tail=true): the failure may have been logged below ERROR level."}
 	}
-	if ev.Retries != "" && r.EmpiricalPolicy.Retries != nil && *r.EmpiricalPolicy.Retries > 0 {
+	if allowed > 0 && r.RunCount > allowed {
 		d.NextSteps = append(d.NextSteps, "All allowed retries were used ("+ev.Retries+"); retries will not help a deterministic error.")
 	}
 	return d

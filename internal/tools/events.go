@@ -3,9 +3,14 @@ package tools
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"maps"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -24,6 +29,10 @@ const (
 	maxEventRelated      = 4
 	eventsNextPath       = "/events/filter/next"
 )
+
+// eventPayloadExtras are payload keys dropped first when a payload is over
+// budget: ids for correlating events that the rows already order in time.
+var eventPayloadExtras = []string{"invocation", "triggering_labels"}
 
 type eventsInput struct {
 	EventTypePrefix   string `json:"event_type_prefix,omitempty" jsonschema:"only events whose name starts with this, e.g. prefect.flow-run. or prefect.flow-run.Failed or prefect.automation."`
@@ -49,24 +58,29 @@ Example: {"event_type_prefix":"prefect.flow-run.","related_resource_id":"prefect
 }
 
 type eventRow struct {
-	ID         string   `json:"id"`
-	Event      string   `json:"event"`
-	Occurred   string   `json:"occurred"`
-	Resource   string   `json:"resource,omitempty"`
-	Name       string   `json:"name,omitempty"`
-	State      string   `json:"state,omitempty"`
-	Message    string   `json:"message,omitempty"`
-	Flow       string   `json:"flow,omitempty"`
-	Deployment string   `json:"deployment,omitempty"`
-	WorkPool   string   `json:"work_pool,omitempty"`
-	Related    []string `json:"related,omitempty"`
-	Payload    any      `json:"payload,omitempty"`
+	ID       string   `json:"id"`
+	Event    string   `json:"event"`
+	Occurred string   `json:"occurred"`
+	Resource string   `json:"resource,omitempty"` // key into eventsResult.Resources
+	State    string   `json:"state,omitempty"`
+	Message  string   `json:"message,omitempty"`
+	Related  []string `json:"related,omitempty"`
+	Payload  any      `json:"payload,omitempty"`
+}
+
+// eventResource is what the rows of one resource share: listed once.
+type eventResource struct {
+	ID         string `json:"id"`
+	Flow       string `json:"flow,omitempty"`
+	Deployment string `json:"deployment,omitempty"`
+	WorkPool   string `json:"work_pool,omitempty"`
 }
 
 type eventsResult struct {
-	Window timeWindow `json:"window"`
-	Events []eventRow `json:"events"`
-	Total  int        `json:"total"`
+	Window    timeWindow                `json:"window"`
+	Events    []eventRow                `json:"events"`
+	Resources map[string]*eventResource `json:"resources,omitempty"`
+	Total     int                       `json:"total"`
 	page
 	Note string `json:"note,omitempty"`
 }
@@ -106,8 +120,12 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (any, error) {
 		return nil, err
 	}
 	res := eventsResult{Window: window, Events: make([]eventRow, len(events)), Total: total, Note: note}
+	keys := resourceKeys{res: map[string]*eventResource{}}
 	for i := range events {
-		res.Events[i] = newEventRow(&events[i])
+		res.Events[i] = newEventRow(&events[i], &keys)
+	}
+	if len(keys.res) > 0 {
+		res.Resources = keys.res
 	}
 	res.page = page{Count: len(events), Truncated: more}
 	if len(events) == 0 && window.Defaulted && note == "" {
@@ -177,15 +195,42 @@ func eventsPageToken(next string) (string, bool) {
 	return token, token != ""
 }
 
-func newEventRow(e *prefect.Event) eventRow {
+// resourceKeys names each event resource by its prefect.resource.name,
+// or by its id when it has no name or another resource has that name.
+type resourceKeys struct {
+	res map[string]*eventResource
+}
+
+func (k *resourceKeys) key(id, name string) (string, *eventResource) {
+	if id == "" {
+		return "", nil
+	}
+	for _, key := range []string{name, id} {
+		if key == "" {
+			continue
+		}
+		if r, ok := k.res[key]; ok {
+			if r.ID == id {
+				return key, r
+			}
+			continue
+		}
+		r := &eventResource{ID: id}
+		k.res[key] = r
+		return key, r
+	}
+	return id, k.res[id] // an id used as another resource's name: keep it unambiguous
+}
+
+func newEventRow(e *prefect.Event, keys *resourceKeys) eventRow {
 	row := eventRow{
 		ID:       e.ID,
 		Event:    e.Event,
 		Occurred: ts(e.Occurred),
-		Resource: e.Resource["prefect.resource.id"],
-		Name:     e.Resource["prefect.resource.name"],
 		Message:  clip(e.Resource["prefect.state-message"], eventMessageBudget),
 	}
+	key, res := keys.key(e.Resource["prefect.resource.id"], e.Resource["prefect.resource.name"])
+	row.Resource = key
 	stateType, stateName := e.Resource["prefect.state-type"], e.Resource["prefect.state-name"]
 	if stateType == "" {
 		if vs, ok := e.Payload["validated_state"].(map[string]any); ok {
@@ -199,14 +244,14 @@ func newEventRow(e *prefect.Event) eventRow {
 	for _, r := range e.Related {
 		role, name, id := r["prefect.resource.role"], r["prefect.resource.name"], r["prefect.resource.id"]
 		switch role {
-		case "flow":
-			row.Flow = cmp.Or(row.Flow, name)
-		case "deployment":
-			row.Deployment = cmp.Or(row.Deployment, name)
-		case "work-pool":
-			row.WorkPool = cmp.Or(row.WorkPool, name)
+		case "flow", "deployment", "work-pool":
+			if res == nil {
+				continue
+			}
+			field := map[string]*string{"flow": &res.Flow, "deployment": &res.Deployment, "work-pool": &res.WorkPool}[role]
+			*field = cmp.Or(*field, name)
 		case "tag", "work-queue", "":
-			// tags and queues are many and rarely decisive; the run row has them
+			// tags and queues are many and rarely decisive; the run has them
 		default:
 			if len(row.Related) < maxEventRelated && id != "" {
 				s := role + ": " + id
@@ -222,7 +267,8 @@ func newEventRow(e *prefect.Event) eventRow {
 }
 
 // eventPayloadSummary drops the state-transition keys the row already
-// carries and clips the rest.
+// carries and bounds the rest: long strings are cut first, so a payload
+// stays structured JSON where it can.
 func eventPayloadSummary(p map[string]any) any {
 	rest := map[string]any{}
 	for k, v := range p {
@@ -235,5 +281,63 @@ func eventPayloadSummary(p map[string]any) any {
 	if len(rest) == 0 {
 		return nil
 	}
+	// A string repeated inside another (a reason quoting the validation
+	// error) is said once.
+	keys := slices.Sorted(maps.Keys(rest))
+	for _, k := range keys {
+		long, _ := rest[k].(string)
+		for _, k2 := range keys {
+			if short, ok := p[k2].(string); ok && k2 != k && len(short) >= 20 && len(short) < len(long) && strings.Contains(long, short) {
+				long = strings.Replace(long, short, "…(see "+k2+")", 1)
+			}
+		}
+		if long != "" {
+			rest[k] = long
+		}
+	}
+	if b, err := json.Marshal(rest); err == nil && len(b) > eventPayloadBudget {
+		for _, k := range eventPayloadExtras {
+			delete(rest, k)
+		}
+	}
+	// Shorten the longest string until the payload fits: the decisive text
+	// (a failure reason) is usually in a string, often at its end, and
+	// cutting only the longest keeps the others whole.
+	for range 8 {
+		b, err := json.Marshal(rest)
+		if err != nil {
+			break
+		}
+		over := len(b) - eventPayloadBudget
+		if over <= 0 {
+			return json.RawMessage(b)
+		}
+		longest, n := "", 0
+		for k, v := range rest {
+			if s, ok := v.(string); ok && (len(s) > n || len(s) == n && k < longest) {
+				longest, n = k, len(s)
+			}
+		}
+		if n <= 40 {
+			break
+		}
+		rest[longest] = clipMiddle(rest[longest].(string), max(40, n-over-30))
+	}
 	return clipJSON(rest, eventPayloadBudget)
+}
+
+// clipMiddle cuts s to about max bytes keeping its head and its tail, where
+// error texts put the decisive part.
+func clipMiddle(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	head, tail := max/2, len(s)-max/2
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
+	}
+	for tail < len(s) && !utf8.RuneStart(s[tail]) {
+		tail++
+	}
+	return s[:head] + "…[" + strconv.Itoa(tail-head) + " chars cut]…" + s[tail:]
 }

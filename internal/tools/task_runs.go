@@ -25,7 +25,7 @@ func taskRunsTool() Definition {
 		Name: "get_task_runs", Title: "Get task runs", Group: GroupRuns,
 		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies.",
 	}, `List Prefect task runs, newest first (by expected start time), filtered with a Prefect TaskRunFilter; usually the tasks of one flow run.
-Each row: id, name, task key, state (Late shows as "Late (SCHEDULED)"), state message, start/end (expected start when not started), duration, run count, retries used, tags, cache key and expiration, subflow_run_id when the task run tracks a subflow.
+Each row: id, name, task key, state (Late shows as "Late (SCHEDULED)"), state message, start and duration (end only when it is not start + duration, e.g. after retry waits; expected start when not started), run count when not 1, retries used, tags, cache key and expiration, subflow_run_id when the task run tracks a subflow.
 upstream lists the ids of the task runs this one depended on, taken from Prefect's task_inputs: task_inputs record which upstream task runs (or flow parameters) fed each argument — the dependency graph — not the argument values, which Prefect does not store.
 When every row belongs to one flow run, flow_run_id and the flow run's name are given once at the top instead of in each row.
 Use it to find which task of a flow run failed or is stuck (Pending on a tag concurrency limit, AwaitingRetry); then get_flow_run_logs for the traceback.
@@ -138,12 +138,21 @@ func newTaskRunRow(r *prefect.TaskRunDetail) taskRunRow {
 		Start:     tsp(r.StartTime),
 		End:       tsp(r.EndTime),
 		Duration:  dur(r.TotalRunTime),
-		RunCount:  r.RunCount,
 		Tags:      r.Tags,
 		CacheKey:  r.CacheKey,
 	}
+	if r.RunCount != 1 {
+		row.RunCount = r.RunCount // one run is the norm; say it only when it is not
+	}
 	if r.StartTime == nil {
 		row.ExpectedStart = tsp(r.ExpectedStartTime)
+	} else if r.EndTime != nil && row.Duration != "" {
+		// end = start + duration unless retries waited in between: keep it
+		// only when it says something the duration does not
+		gap := r.EndTime.Sub(*r.StartTime).Seconds() - r.TotalRunTime
+		if gap > -1 && gap < 1 {
+			row.End = ""
+		}
 	}
 	if r.CacheExpiration != nil {
 		row.CacheExpiration = tsp(r.CacheExpiration)

@@ -1,0 +1,536 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+)
+
+// P1: process spawn -> initialize -> tools/list answered, over stdio.
+func (b *bench) p1Start(ctx context.Context) error {
+	for _, bare := range []bool{false, true} { // warm the page cache
+		if _, _, err := b.rawStart(ctx, bare); err != nil {
+			return err
+		}
+	}
+	var d, base durations
+	var size int64
+	for range b.runs { // interleaved with the baseline
+		t, s, err := b.rawStart(ctx, false)
+		if err != nil {
+			return err
+		}
+		d, size = append(d, t), s
+		if t, _, err = b.rawStart(ctx, true); err != nil {
+			return err
+		}
+		base = append(base, t)
+	}
+	b.row("P1", fmt.Sprintf("start: spawn → `initialize` → `tools/list` answered (stdio, `--demo --no-docs`, %d spawns)", len(d)),
+		fmt.Sprintf("median %s, p90 %s", ms(d.median()), ms(d.p90())),
+		fmt.Sprintf("bare go-sdk stdio server: median %s, p90 %s", ms(base.median()), ms(base.p90())),
+		fmt.Sprintf("%.1f× (+%s)", float64(d.median())/float64(base.median()), ms(d.median()-base.median())), "≤ 30 ms",
+		verdict(float64(d.median())/1e6, 30, false))
+	b.notes = append(b.notes, fmt.Sprintf("P1: the `tools/list` answer over stdio (`--demo --no-docs`) is %d bytes.", size))
+	return nil
+}
+
+// upstream is one logged request to the fake, replayable with net/http.
+type upstream struct {
+	method, url string
+	body        []byte
+}
+
+func recorded(fake *prefecttest.Server) []upstream {
+	base := strings.TrimSuffix(fake.URL, "/api")
+	var out []upstream
+	for _, r := range fake.Requests() {
+		u := base + "/api" + r.Path
+		if r.Query != "" {
+			u += "?" + r.Query
+		}
+		out = append(out, upstream{r.Method, u, r.Body})
+	}
+	return out
+}
+
+func do(ctx context.Context, hc *http.Client, u upstream) error {
+	var body io.Reader
+	if u.body != nil {
+		body = bytes.NewReader(u.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, u.method, u.url, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if u.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: HTTP %d", u.method, u.url, resp.StatusCode)
+	}
+	return nil
+}
+
+// replay sends the first request, then the rest concurrently: the shape of
+// get_flow_runs (runs, then flow and deployment names in parallel).
+func replay(ctx context.Context, hc *http.Client, reqs []upstream) error {
+	if err := do(ctx, hc, reqs[0]); err != nil {
+		return err
+	}
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs[1:] {
+		wg.Go(func() { errs[i] = do(ctx, hc, r) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mustOK(ctx context.Context, cs *mcp.ClientSession, name string, args map[string]any) (string, error) {
+	text, isErr, err := callText(ctx, cs, name, args)
+	if err != nil {
+		return "", err
+	}
+	if isErr {
+		return "", fmt.Errorf("%s(%v) returned a tool error: %.300s", name, args, text)
+	}
+	return text, nil
+}
+
+// P2: get_flow_runs(limit 50) through MCP vs the same upstream requests direct.
+func (b *bench) p2Overhead(ctx context.Context) error {
+	srv, err := b.shared(ctx)
+	if err != nil {
+		return err
+	}
+	hc := newHTTPClient(4)
+	httpCS, err := httpSession(ctx, hc, srv.endpoint, b.fakeBig.URL)
+	if err != nil {
+		return err
+	}
+	defer httpCS.Close()
+	stdioCS, _, err := b.stdioSession(ctx, b.childEnv("PREFECT_API_URL="+b.fakeBig.URL), "--no-docs", "--log-level", "error")
+	if err != nil {
+		return err
+	}
+	defer stdioCS.Close()
+
+	args := map[string]any{"limit": 50}
+	b.fakeBig.ResetLog()
+	text, err := mustOK(ctx, httpCS, "get_flow_runs", args)
+	if err != nil {
+		return err
+	}
+	var page struct {
+		FlowRuns []json.RawMessage `json:"flow_runs"`
+	}
+	_ = json.Unmarshal([]byte(text), &page)
+	reqs := recorded(b.fakeBig)
+	if len(reqs) == 0 {
+		return fmt.Errorf("get_flow_runs made no upstream request")
+	}
+	var routes []string
+	for _, r := range b.fakeBig.Requests() {
+		routes = append(routes, r.Route)
+	}
+	direct := newHTTPClient(4)
+
+	n, warm := b.runs*10, 5
+	var dDirect, dStdio, dHTTP durations
+	for i := range n + warm {
+		t0 := time.Now()
+		if err := replay(ctx, direct, reqs); err != nil {
+			return err
+		}
+		t1 := time.Now()
+		if _, err := mustOK(ctx, stdioCS, "get_flow_runs", args); err != nil {
+			return err
+		}
+		t2 := time.Now()
+		if _, err := mustOK(ctx, httpCS, "get_flow_runs", args); err != nil {
+			return err
+		}
+		t3 := time.Now()
+		if i >= warm {
+			dDirect, dStdio, dHTTP = append(dDirect, t1.Sub(t0)), append(dStdio, t2.Sub(t1)), append(dHTTP, t3.Sub(t2))
+		}
+	}
+	base := dDirect.median()
+	for _, m := range []struct {
+		name string
+		d    durations
+	}{{"stdio", dStdio}, {"HTTP", dHTTP}} {
+		ratio := float64(m.d.median()) / float64(base)
+		b.row("P2", fmt.Sprintf("`get_flow_runs(limit 50)` over %s (%d rows, %d upstream requests)", m.name, len(page.FlowRuns), len(reqs)),
+			fmt.Sprintf("median %s/call", ms(m.d.median())),
+			fmt.Sprintf("same requests direct with net/http: %s", ms(base)),
+			fmt.Sprintf("%.2f× (+%s/call)", ratio, us(m.d.median()-base)), "≤ 1.2×", verdict(ratio, 1.2, false))
+	}
+	b.notes = append(b.notes, fmt.Sprintf("P2: %d interleaved calls per path after %d warm-ups; upstream requests replayed: %s (the first, then the rest concurrently, as the tool does).",
+		n, warm, strings.Join(routes, ", ")))
+	return nil
+}
+
+// toolsOf lists the server's tools.
+func toolsOf(ctx context.Context, cs *mcp.ClientSession) ([]*mcp.Tool, error) {
+	res, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return res.Tools, nil
+}
+
+// P3: fan-out tools with latency on every upstream call.
+func (b *bench) p3FanOut(ctx context.Context) error {
+	srv, err := b.shared(ctx)
+	if err != nil {
+		return err
+	}
+	hc := newHTTPClient(4)
+	cs, err := httpSession(ctx, hc, srv.endpoint, b.fakeSlow.URL)
+	if err != nil {
+		return err
+	}
+	defer cs.Close()
+	tools, err := toolsOf(ctx, cs)
+	if err != nil {
+		return err
+	}
+	n := max(3, b.runs/2)
+	one := upstream{http.MethodPost, b.fakeSlow.URL + "/flow_runs/filter", []byte(`{"limit":1}`)}
+	var base durations
+	for i := range n + 1 {
+		t0 := time.Now()
+		if err := do(ctx, hc, one); err != nil {
+			return err
+		}
+		if i > 0 {
+			base = append(base, time.Since(t0))
+		}
+	}
+	var detail strings.Builder
+	detail.WriteString("Critical path of the fan-out tools (P3): upstream requests grouped into sequential rounds (requests in one round are sent together; each round costs one upstream latency):\n\n")
+	detail.WriteString("| tool | requests | rounds | requests per round |\n|---|---|---|---|\n")
+	for _, t := range tools {
+		if t.Name != "get_dashboard" && !strings.HasPrefix(t.Name, "diagnose_") {
+			continue
+		}
+		args, ok := argsFor(t, b.demo)
+		if !ok {
+			b.notes = append(b.notes, "P3: skipped "+t.Name+": no argument could be chosen")
+			continue
+		}
+		if _, err := mustOK(ctx, cs, t.Name, args); err != nil { // warm-up
+			return err
+		}
+		b.fakeSlow.ResetLog()
+		var d durations
+		for range n {
+			t0 := time.Now()
+			if _, err := mustOK(ctx, cs, t.Name, args); err != nil {
+				return err
+			}
+			d = append(d, time.Since(t0))
+		}
+		perCall := float64(len(b.fakeSlow.Requests())) / float64(n)
+		b.waves.reset()
+		if _, err := mustOK(ctx, cs, t.Name, args); err != nil {
+			return err
+		}
+		ws := b.waves.waves(upstreamLatency)
+		fmt.Fprintf(&detail, "| `%s` | %.0f | %d | %s |\n", t.Name, perCall, len(ws), describeWaves(ws))
+		ratio := float64(d.median()) / float64(base.median())
+		b.row("P3", fmt.Sprintf("`%s` %s, %s latency per upstream call: %.0f upstream requests/call", t.Name, argsString(args), upstreamLatency, perCall),
+			fmt.Sprintf("median %s", ms(d.median())), fmt.Sprintf("one upstream call: %s", ms(base.median())),
+			fmt.Sprintf("%.2f×", ratio), "≤ 2×", verdict(ratio, 2, false))
+	}
+	b.extra = append(b.extra, detail.String())
+	return nil
+}
+
+// load runs `clients` stateless HTTP sessions that call tool(args) for dur
+// (each client at most maxCalls times) and returns the calls per second.
+func load(ctx context.Context, endpoint, apiURL string, clients int, dur time.Duration, maxCalls int, tool string, args map[string]any) (float64, error) {
+	hc := newHTTPClient(clients)
+	defer hc.CloseIdleConnections()
+	sessions := make([]*mcp.ClientSession, clients)
+	for i := range sessions {
+		cs, err := httpSession(ctx, hc, endpoint, apiURL)
+		if err != nil {
+			return 0, err
+		}
+		defer cs.Close()
+		sessions[i] = cs
+		if _, err := mustOK(ctx, cs, tool, args); err != nil { // warm-up
+			return 0, err
+		}
+	}
+	var calls atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, cs := range sessions {
+		wg.Go(func() {
+			for range maxCalls {
+				if time.Now().After(deadline) {
+					return
+				}
+				if _, err := mustOK(ctx, cs, tool, args); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				calls.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(calls.Load()) / elapsed.Seconds(), nil
+}
+
+// P4: throughput over stateless HTTP vs a bare go-sdk server.
+func (b *bench) p4Throughput(ctx context.Context) error {
+	const clients = 64
+	dur := 3 * time.Second
+	if b.quick {
+		dur = 500 * time.Millisecond
+	}
+	bare, err := b.startBare(ctx)
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+	srv, err := b.startHTTP(ctx, b.fakeDemo.URL)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	cases := []struct {
+		label, endpoint, apiURL, tool string
+		args                          map[string]any
+	}{
+		{"bare go-sdk server, trivial `echo` tool", bare.endpoint, "", "echo", map[string]any{"text": "bench"}},
+		{"prefect-mcp `get_identity` (1 upstream GET)", srv.endpoint, b.fakeDemo.URL, "get_identity", nil},
+		{"prefect-mcp `get_flow_runs(limit 50)` (3 upstream requests)", srv.endpoint, b.fakeDemo.URL, "get_flow_runs", map[string]any{"limit": 50}},
+	}
+	rates := make([]float64, len(cases))
+	// Two alternating rounds; the best of each is kept (less noise from the
+	// shared machine).
+	for range 2 {
+		for i, c := range cases {
+			r, err := load(ctx, c.endpoint, c.apiURL, clients, dur, 100000, c.tool, c.args)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.label, err)
+			}
+			rates[i] = max(rates[i], r)
+		}
+	}
+	for i, c := range cases {
+		if i == 0 {
+			b.row("P4", fmt.Sprintf("throughput, %d concurrent clients, stateless HTTP: %s", clients, c.label),
+				fmt.Sprintf("%.0f calls/s", rates[0]), "—", "100 %", "—", "")
+			continue
+		}
+		ratio := rates[i] / rates[0]
+		b.row("P4", fmt.Sprintf("throughput, %d concurrent clients, stateless HTTP: %s", clients, c.label),
+			fmt.Sprintf("%.0f calls/s", rates[i]), fmt.Sprintf("bare server: %.0f calls/s", rates[0]),
+			fmt.Sprintf("%.0f %%", 100*ratio), "≥ 70 %", verdict(100*ratio, 70, true))
+	}
+	b.notes = append(b.notes, fmt.Sprintf("P4: each case runs %s twice (best kept); load generator, fake Prefect and both servers share this machine. The bare server uses the same go-sdk handler options (stateless, body cap, request cancellation) and net/http limits as internal/httpserver.", dur))
+	return nil
+}
+
+// P5: resident memory idle and under 500 concurrent HTTP clients.
+func (b *bench) p5Memory(ctx context.Context) error {
+	clients, rounds := 500, 3
+	if b.quick {
+		clients, rounds = 100, 1
+	}
+	// stdio --demo, idle (this includes the in-process demo fake).
+	cs, cmd, err := b.stdioSession(ctx, b.childEnv(), "--demo", "--no-docs", "--log-level", "error")
+	if err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	stdioRSS, _, err := procMem(cmd.Process.Pid)
+	_ = cs.Close()
+	if err != nil {
+		return err
+	}
+
+	srv, err := b.startHTTP(ctx, b.fakeBig.URL)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	pid := srv.cmd.Process.Pid
+	hc := newHTTPClient(clients)
+	first, err := httpSession(ctx, hc, srv.endpoint, b.fakeBig.URL)
+	if err != nil {
+		return err
+	}
+	_ = first.Close()
+	time.Sleep(200 * time.Millisecond)
+	idle, _, err := procMem(pid)
+	if err != nil {
+		return err
+	}
+
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	for range clients {
+		wg.Go(func() {
+			<-start
+			s, err := httpSession(ctx, hc, srv.endpoint, b.fakeBig.URL)
+			if err != nil {
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			defer s.Close()
+			for range rounds {
+				for _, c := range []struct {
+					tool string
+					args map[string]any
+				}{{"get_flow_runs", map[string]any{"limit": 50}}, {"get_dashboard", nil}} {
+					if _, err := mustOK(ctx, s, c.tool, c.args); err != nil {
+						failed.Add(1)
+						firstErr.CompareAndSwap(nil, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	_, peak, err := procMem(pid)
+	if err != nil {
+		return err
+	}
+	if f := failed.Load(); f > 0 {
+		return fmt.Errorf("%d of %d clients failed: %v", f, clients, firstErr.Load())
+	}
+	b.row("P5", "RSS idle, HTTP server after `initialize` (VmRSS)", mb(idle), fmt.Sprintf("stdio `--demo` idle (includes the demo fake): %s", mb(stdioRSS)), "—", "≤ 20 MB", verdict(float64(idle)/1024, 20, false))
+	b.row("P5", fmt.Sprintf("peak RSS, %d concurrent HTTP clients × %d × (`get_flow_runs(limit 50)` + `get_dashboard`) (VmHWM)", clients, rounds), mb(peak),
+		fmt.Sprintf("idle: %s", mb(idle)), fmt.Sprintf("%.1f×", float64(peak)/float64(idle)), "≤ 100 MB", verdict(float64(peak)/1024, 100, false))
+	return nil
+}
+
+// P6: result size of every tool and upstream requests per call, on the demo
+// and on the demo plus extraRuns flow runs.
+func (b *bench) p6Size(ctx context.Context) error {
+	srv, err := b.shared(ctx)
+	if err != nil {
+		return err
+	}
+	hc := newHTTPClient(4)
+	small, err := httpSession(ctx, hc, srv.endpoint, b.fakeDemo.URL)
+	if err != nil {
+		return err
+	}
+	defer small.Close()
+	big, err := httpSession(ctx, hc, srv.endpoint, b.fakeBig.URL)
+	if err != nil {
+		return err
+	}
+	defer big.Close()
+	list, err := small.ListTools(ctx, nil)
+	if err != nil {
+		return err
+	}
+	listRaw, _ := json.Marshal(list)
+	tools := slices.Clone(list.Tools)
+	slices.SortFunc(tools, func(a, c *mcp.Tool) int { return strings.Compare(a.Name, c.Name) })
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "Result size and upstream requests per call (demo workspace: %d flow runs; \"+%d runs\": the same with %d more):\n\n",
+		b.demo.Len(prefecttest.FlowRuns), extraRuns, extraRuns)
+	sb.WriteString("| tool | arguments | result bytes | ≈ tokens | upstream requests (demo) | upstream requests (+" + fmt.Sprint(extraRuns) + " runs) |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&sb, "| `tools/list` (HTTP, %d tools) | — | %d | %d | — | — |\n", len(tools), len(listRaw), len(listRaw)/4)
+	var total, counted int
+	var growing []string
+	for _, t := range tools {
+		args, ok := argsFor(t, b.demo)
+		if !ok {
+			fmt.Fprintf(&sb, "| `%s` | (required argument unknown: skipped) | | | | |\n", t.Name)
+			continue
+		}
+		b.fakeDemo.ResetLog()
+		text, isErr, err := callText(ctx, small, t.Name, args)
+		if err != nil {
+			return err
+		}
+		nSmall := len(b.fakeDemo.Requests())
+		b.fakeBig.ResetLog()
+		if _, _, err := callText(ctx, big, t.Name, args); err != nil {
+			return err
+		}
+		nBig := len(b.fakeBig.Requests())
+		size := fmt.Sprint(len(text))
+		if isErr {
+			size += " (tool error: " + clipText(text, 60) + ")"
+		} else {
+			total += len(text)
+			counted++
+		}
+		mark := ""
+		if nBig != nSmall {
+			mark = " **grows**"
+			growing = append(growing, t.Name)
+		}
+		fmt.Fprintf(&sb, "| `%s` | %s | %s | %d | %d | %d%s |\n", t.Name, argsString(args), size, len(text)/4, nSmall, nBig, mark)
+	}
+	b.extra = append(b.extra, sb.String())
+	verdictRows := "constant in the number of rows for every tool"
+	if len(growing) > 0 {
+		verdictRows = "grow with rows: " + strings.Join(growing, ", ")
+	}
+	b.row("P6", fmt.Sprintf("result size, %d successful tools on the demo workspace (default arguments)", counted),
+		fmt.Sprintf("%d bytes total (≈ %d tokens), `tools/list` %d bytes (≈ %d tokens)", total, total/4, len(listRaw), len(listRaw)/4),
+		"—", "—", "—", "")
+	b.row("P6", fmt.Sprintf("upstream requests per call, demo vs +%d runs", extraRuns), verdictRows, "—", "—", "constant", map[bool]string{true: "ok", false: "**miss**"}[len(growing) == 0])
+	return nil
+}
+
+func clipText(s string, n int) string {
+	s = strings.ReplaceAll(s, "|", "/")
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,121 @@
+package tools_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+)
+
+// demoCounter counts demo flow runs whose state matches; building the demo
+// is slow, so it is built once.
+func demoCounter() func(match func(typ, name string) bool) float64 {
+	runs := prefecttest.Demo(now).Objects(prefecttest.FlowRuns)
+	return func(match func(typ, name string) bool) float64 { return countRuns(runs, match) }
+}
+
+func countRuns(runs []map[string]any, match func(typ, name string) bool) float64 {
+	n := 0
+	for _, r := range runs {
+		typ, _ := r["state_type"].(string)
+		name, _ := r["state_name"].(string)
+		if match(typ, name) {
+			n++
+		}
+	}
+	return float64(n)
+}
+
+func TestGetDashboard(t *testing.T) {
+	e := newEnv(t)
+	demoCount := demoCounter()
+	out := e.ok(t, "get_dashboard", nil)
+	size := resultSize(t, out)
+	t.Logf("get_dashboard: %d bytes, %d requests", size, len(e.fake.Requests()))
+	if size > 5<<10 {
+		t.Errorf("result is %d bytes, budget 5 KB", size)
+	}
+	if _, ok := out["errors"]; ok {
+		t.Fatalf("unexpected errors: %v", out["errors"])
+	}
+	counts := out["flow_runs"].(map[string]any)
+	late := demoCount(func(_, name string) bool { return name == "Late" })
+	if late != 3 || counts["late"] != late {
+		t.Errorf("late %v, demo has %v", counts["late"], late)
+	}
+	// Every demo run ended within the last 24 h, so the 24 h counts equal
+	// the demo's totals per state type.
+	for key, typ := range map[string]string{"running": "RUNNING", "pending": "PENDING", "failed_24h": "FAILED", "crashed_24h": "CRASHED", "completed_24h": "COMPLETED", "cancelled_24h": "CANCELLED"} {
+		if want := demoCount(func(t, _ string) bool { return t == typ }); counts[key] != want {
+			t.Errorf("%s = %v, want %v", key, counts[key], want)
+		}
+	}
+	if want := demoCount(func(t, n string) bool { return t == "SCHEDULED" && n != "Late" }); counts["scheduled"] != want {
+		t.Errorf("scheduled = %v, want %v", counts["scheduled"], want)
+	}
+	pools := rows(t, out, "work_pools")
+	if k8s := byName(t, pools, "name", prefecttest.DemoKubernetesPool); k8s["status"] != "NOT_READY" || k8s["workers_online"] != 0.0 {
+		t.Errorf("k8s %v", k8s)
+	}
+	if local := byName(t, pools, "name", prefecttest.DemoProcessPool); local["status"] != "READY" || local["workers_online"] != 1.0 || local["workers_offline"] != 0.0 {
+		t.Errorf("local %v", local)
+	}
+	var full []string
+	for _, l := range rows(t, out, "limits_at_capacity") {
+		full = append(full, l["name"].(string))
+	}
+	if strings.Join(full, ",") != prefecttest.DemoFullGlobalLimit+",database,etl-hourly" {
+		t.Errorf("limits at capacity %v", full)
+	}
+	failures := rows(t, out, "recent_failures")
+	var names []string
+	for _, f := range failures {
+		names = append(names, f["name"].(string)+"/"+f["flow"].(string)+"/"+f["state"].(string))
+	}
+	if strings.Join(names, ",") != "frozen-yak/etl-pipeline/Crashed,proud-walrus/parent-flow/Failed,tiny-crab/child-flow/Failed,gentle-lynx/report-builder/Failed,crimson-falcon/always-fails/Failed" {
+		t.Errorf("recent failures %v", names)
+	}
+	if failures[0]["message"] != prefecttest.DemoCrashMessage {
+		t.Errorf("failure message %v", failures[0]["message"])
+	}
+	// Counts come from /flow_runs/count, never from list lengths.
+	base := len(e.fake.Requests())
+	if e.fake.Count("POST /flow_runs/count") != 8+2 || e.fake.Count("POST /flow_runs/filter") != 1 {
+		t.Errorf("flow_runs/count %d, flow_runs/filter %d", e.fake.Count("POST /flow_runs/count"), e.fake.Count("POST /flow_runs/filter"))
+	}
+	putInfraRuns(e, 30, "etl-hourly", prefecttest.DemoProcessPool, "default", "FAILED", "Failed")
+	e.fake.ResetLog()
+	out = e.ok(t, "get_dashboard", nil)
+	if got := len(e.fake.Requests()); got != base {
+		t.Errorf("%d requests after adding runs, want %d", got, base)
+	}
+	if got := out["flow_runs"].(map[string]any)["failed_24h"]; got != demoCount(func(t, _ string) bool { return t == "FAILED" })+30 {
+		t.Errorf("failed_24h after adding 30: %v", got)
+	}
+	noWrites(t, e.fake)
+}
+
+func TestGetDashboardDegradedSection(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddFault(prefecttest.Fault{Route: "POST /work_pools/{work_pool_name}/workers/filter", Status: 403, Body: `{"detail":"Forbidden"}`})
+	out := e.ok(t, "get_dashboard", nil)
+	errs, ok := out["errors"].(map[string]any)
+	if !ok {
+		t.Fatalf("no errors section: %v", out)
+	}
+	if msg, _ := errs["work_pools"].(string); !strings.Contains(msg, "403") {
+		t.Errorf("work_pools error %q", msg)
+	}
+	if _, ok := out["work_pools"]; ok {
+		t.Errorf("failed section still has rows: %v", out["work_pools"])
+	}
+	if counts := out["flow_runs"].(map[string]any); len(errs) != 1 || len(counts) != 8 || counts["late"] != 3.0 {
+		t.Errorf("other sections must still answer: counts %v, errors %v", counts, errs)
+	}
+	if len(rows(t, out, "recent_failures")) != 5 || len(rows(t, out, "limits_at_capacity")) != 3 {
+		t.Errorf("healthy sections missing: %v", out)
+	}
+	b, _ := json.Marshal(errs)
+	t.Logf("degraded dashboard errors: %s", b)
+}

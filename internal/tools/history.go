@@ -1,0 +1,243 @@
+package tools
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+// Bounds of a state timeline: runs with many retries or pauses can have
+// hundreds of states; the first and the last ones tell the story.
+const (
+	historyHead = 20
+	historyTail = 60
+)
+
+type stateHistoryInput struct {
+	FlowRunID string `json:"flow_run_id,omitempty" jsonschema:"the flow run's UUID (give this or task_run_id)"`
+	TaskRunID string `json:"task_run_id,omitempty" jsonschema:"the task run's UUID (give this or flow_run_id)"`
+	Workspace
+}
+
+func stateHistoryTool() Definition {
+	return define(Definition{
+		Name: "get_run_state_history", Title: "Get run state history", Group: GroupRuns,
+		Summary: "The full state timeline of one flow or task run, oldest first, with time spent in each state and counts of retries, pauses and crashes.",
+	}, `Read every state a flow run or task run went through, oldest first: time, state (e.g. "Late (SCHEDULED)", "AwaitingRetry (SCHEDULED)"), message (cut), time spent in the state, and for scheduled or paused states when they were due.
+The summary counts retries, pauses, crashes and failures: use it to see why a run took long, how often it retried, when it was paused or crashed.
+Give exactly one of flow_run_id or task_run_id.
+Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73"}`,
+		nil, getStateHistory)
+}
+
+type stateRow struct {
+	Time      string `json:"time"`
+	State     string `json:"state"`
+	Message   string `json:"message,omitempty"`
+	Duration  string `json:"duration,omitempty"`
+	Ongoing   bool   `json:"ongoing,omitempty"`
+	Scheduled string `json:"scheduled_for,omitempty"`
+	PauseTill string `json:"pause_timeout,omitempty"`
+}
+
+type historySummary struct {
+	States   int    `json:"states"`
+	Retries  int    `json:"retries,omitempty"`
+	Pauses   int    `json:"pauses,omitempty"`
+	Crashes  int    `json:"crashes,omitempty"`
+	Failures int    `json:"failures,omitempty"`
+	Late     bool   `json:"was_late,omitempty"`
+	Current  string `json:"current"`
+	Span     string `json:"span,omitempty"`
+}
+
+func getStateHistory(ctx context.Context, c *call, in stateHistoryInput) (any, error) {
+	if (in.FlowRunID == "") == (in.TaskRunID == "") {
+		return nil, badInput("give exactly one of flow_run_id or task_run_id")
+	}
+	kind, param, path, idArg := "flow run", "flow_run_id", "/flow_run_states/", in.FlowRunID
+	if in.TaskRunID != "" {
+		kind, param, path, idArg = "task run", "task_run_id", "/task_run_states/", in.TaskRunID
+	}
+	id, err := checkUUID(param, idArg)
+	if err != nil {
+		return nil, err
+	}
+	var states []prefect.State
+	if err := c.target.Client.Get(ctx, path, url.Values{param: {id}}, &states); err != nil {
+		return nil, err
+	}
+	if len(states) == 0 {
+		return nil, c.runNotFound(ctx, kind, id)
+	}
+	// Prefect sorts by timestamp already; a stable sort keeps ties in its order.
+	sortStates(states)
+	now := c.deps.now()
+	sum := historySummary{States: len(states)}
+	rows := make([]stateRow, len(states))
+	for i, s := range states {
+		r := stateRow{Time: ts(s.Timestamp), State: stateLabel(s.Type, s.Name), Message: clip(s.Message, messageBudget)}
+		switch {
+		case i+1 < len(states):
+			r.Duration = dur(states[i+1].Timestamp.Sub(s.Timestamp).Seconds())
+		case !isFinalType(s.Type):
+			r.Duration, r.Ongoing = dur(now.Sub(s.Timestamp).Seconds()), true
+		}
+		if s.Type == "SCHEDULED" {
+			r.Scheduled = tsp(s.StateDetails.ScheduledTime)
+		}
+		if s.Type == "PAUSED" {
+			r.PauseTill = tsp(s.StateDetails.PauseTimeout)
+		}
+		rows[i] = r
+		switch {
+		case s.Name == "AwaitingRetry":
+			sum.Retries++
+		case s.Type == "PAUSED":
+			sum.Pauses++
+		case s.Type == "CRASHED":
+			sum.Crashes++
+		case s.Type == "FAILED":
+			sum.Failures++
+		}
+		if s.Name == "Late" {
+			sum.Late = true
+		}
+	}
+	last := states[len(states)-1]
+	sum.Current = stateLabel(last.Type, last.Name)
+	sum.Span = dur(last.Timestamp.Sub(states[0].Timestamp).Seconds())
+
+	res := struct {
+		RunKind string         `json:"run_kind"`
+		RunID   string         `json:"run_id"`
+		Summary historySummary `json:"summary"`
+		States  []stateRow     `json:"states"`
+		Omitted int            `json:"omitted_states,omitempty"`
+		Note    string         `json:"note,omitempty"`
+	}{RunKind: kind, RunID: id, Summary: sum, States: rows}
+	if len(rows) > historyHead+historyTail {
+		res.Omitted = len(rows) - historyHead - historyTail
+		res.States = append(rows[:historyHead:historyHead], rows[len(rows)-historyTail:]...)
+		res.Note = "the middle of a long timeline is left out; the summary counts every state"
+	}
+	return res, nil
+}
+
+func sortStates(states []prefect.State) {
+	sort.SliceStable(states, func(i, j int) bool { return states[i].Timestamp.Before(states[j].Timestamp) })
+}
+
+// isFinalType is a state a run does not leave on its own.
+func isFinalType(t string) bool {
+	switch strings.ToUpper(t) {
+	case "COMPLETED", "FAILED", "CANCELLED", "CRASHED":
+		return true
+	}
+	return false
+}
+
+// runNotFound turns an empty state list for an unknown id into not-found;
+// a known run without states is reported as such.
+func (c *call) runNotFound(ctx context.Context, kind, id string) error {
+	path, list := prefect.Path("/flow_runs/%s", id), "get_flow_runs"
+	if kind == "task run" {
+		path, list = prefect.Path("/task_runs/%s", id), "get_task_runs"
+	}
+	err := c.target.Client.Get(ctx, path, nil, nil)
+	if prefect.IsNotFound(err) {
+		return &notFound{msg: kind + " " + id + " was not found; find its id with " + list}
+	}
+	if err != nil {
+		return err
+	}
+	return &notFound{msg: kind + " " + id + " exists but Prefect returned no states for it"}
+}
+
+type taskRunLogsInput struct {
+	TaskRunID string `json:"task_run_id" jsonschema:"the task run's UUID"`
+	Limit     int    `json:"limit,omitempty" jsonschema:"lines to return, 1-1000 (default 100)"`
+	Offset    int    `json:"offset,omitempty" jsonschema:"lines to skip from the start (ignored with tail)"`
+	Level     string `json:"level,omitempty" jsonschema:"minimum level: debug, info, warning, error or critical"`
+	Tail      bool   `json:"tail,omitempty" jsonschema:"return the last lines instead of the first: what a failure needs"`
+	Workspace
+}
+
+func taskRunLogsTool() Definition {
+	return define(Definition{
+		Name: "get_task_run_logs", Title: "Get task run logs", Group: GroupRuns,
+		Summary: "One task run's log lines, oldest first or the last N (tail), filtered by minimum level.",
+	}, `Read the log lines of one task run only (get_flow_run_logs reads a whole flow run), oldest first.
+Each line: "time LEVEL logger: message"; tracebacks are kept (long messages are cut with a marker).
+Use tail=true for the last lines and level="error" for errors only. The result says truncated and next_offset when more lines exist.
+Example: {"task_run_id":"5f1c2a9b-1276-45ba-97ff-d88b3621bc73","tail":true,"limit":50}`,
+		func(s *jsonschema.Schema) {
+			bound(s, "limit", 1, maxLogLimit)
+			s.Properties["level"].Enum = []any{"debug", "info", "warning", "error", "critical"}
+		},
+		getTaskRunLogs)
+}
+
+func getTaskRunLogs(ctx context.Context, c *call, in taskRunLogsInput) (any, error) {
+	id, err := checkUUID("task_run_id", in.TaskRunID)
+	if err != nil {
+		return nil, err
+	}
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLogLimit, maxLogLimit)
+	if err != nil {
+		return nil, err
+	}
+	level, err := parseLevel(in.Level)
+	if err != nil {
+		return nil, err
+	}
+	if in.Tail {
+		offset = 0
+	}
+	logs, more, err := c.readLogs(ctx, logQuery{taskRunID: id, minLevel: level, limit: limit, offset: offset, newestFirst: in.Tail})
+	if err != nil {
+		return nil, err
+	}
+	res := struct {
+		TaskRunID string   `json:"task_run_id"`
+		Level     string   `json:"min_level,omitempty"`
+		Order     string   `json:"order"`
+		Lines     []string `json:"lines"`
+		page
+		Note string `json:"note,omitempty"`
+	}{TaskRunID: id, Order: "oldest first"}
+	if level > 0 {
+		res.Level = levelName(level)
+	}
+	if in.Tail {
+		slices.Reverse(logs)
+		res.Order = "oldest first (the last lines of the task run)"
+	}
+	lines, cut := formatLogLines(logs, logsBudget, in.Tail)
+	res.Lines = lines
+	if in.Tail {
+		res.page = page{Count: len(lines), Truncated: more || cut > 0}
+		if res.Truncated {
+			res.Note = "earlier lines exist; call again without tail (offset 0) to read from the start"
+		}
+	} else {
+		res.page = newPage(len(lines), offset, more || cut > 0)
+	}
+	if len(logs) == 0 {
+		res.Note = "no log lines matched; the task may not have run or logged, or its lines went only to the worker's output"
+		err := c.target.Client.Get(ctx, prefect.Path("/task_runs/%s", id), nil, nil)
+		if prefect.IsNotFound(err) {
+			return nil, &notFound{msg: "task run " + id + " was not found; find its id with get_task_runs"}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}

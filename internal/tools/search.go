@@ -1,0 +1,266 @@
+package tools
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+const (
+	defaultSearchLimit = 20
+	maxSearchLimit     = 50
+	maxQueryLen        = 100
+	// searchScan is how many work pools or queues are read to match names
+	// locally: Prefect has no partial-match filter for them.
+	searchScan = 200
+)
+
+var searchKinds = []string{"flow", "deployment", "work_pool", "work_queue"}
+
+type searchInput struct {
+	Query string   `json:"query" jsonschema:"text to find, case-insensitive, inside names (and exact tag for flows and deployments)"`
+	Kinds []string `json:"kinds,omitempty" jsonschema:"what to search: flow, deployment, work_pool, work_queue (default all)"`
+	Limit int      `json:"limit,omitempty" jsonschema:"matches per kind, 1-50 (default 20)"`
+	Workspace
+}
+
+func searchTool() Definition {
+	return define(Definition{
+		Name: "search", Title: "Search", Group: GroupRuns,
+		Summary: "Find flows, deployments, work pools and work queues by part of their name (and flows/deployments by tag).",
+	}, `Find objects by name when you know only part of it: flows, deployments, work pools and work queues whose name contains the query (case-insensitive), plus flows and deployments tagged exactly with it.
+Each row: kind, name, id; deployments also give the flow/deployment slug, queues their pool; matched says "name" or "tag". One request per kind, run concurrently; each kind is capped at limit and says stopped_early when more matched. Prefect has no partial-name filter for pools and queues, so the first 200 of each are read and matched here (scanned says how many).
+Then read details with get_flows, get_deployments, get_work_pools or get_work_queues.
+Example: {"query":"etl"} or {"query":"report","kinds":["deployment"]}`,
+		func(s *jsonschema.Schema) {
+			bound(s, "limit", 1, maxSearchLimit)
+			s.Properties["kinds"].Items.Enum = []any{"flow", "deployment", "work_pool", "work_queue"}
+		},
+		search)
+}
+
+type searchRow struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	ID      string `json:"id"`
+	Slug    string `json:"slug,omitempty"`
+	Pool    string `json:"pool,omitempty"`
+	Matched string `json:"matched"`
+}
+
+type kindResult struct {
+	Count        int  `json:"count"`
+	StoppedEarly bool `json:"stopped_early,omitempty"`
+	Scanned      int  `json:"scanned,omitempty"`
+}
+
+// searcher holds one search call's shared state.
+type searcher struct {
+	c     *call
+	query string
+	lower string
+	tag   bool // the query can be a tag: no spaces
+	limit int
+
+	mu    sync.Mutex
+	rows  map[string][]searchRow
+	kinds map[string]kindResult
+}
+
+func search(ctx context.Context, c *call, in searchInput) (any, error) {
+	q := strings.TrimSpace(in.Query)
+	if q == "" {
+		return nil, badInput("query is required: a part of a flow, deployment, work pool or work queue name")
+	}
+	if len(q) > maxQueryLen {
+		return nil, badInput("query is %d characters; at most %d", len(q), maxQueryLen)
+	}
+	limit, _, err := pageArgs(in.Limit, 0, defaultSearchLimit, maxSearchLimit)
+	if err != nil {
+		return nil, err
+	}
+	kinds := searchKinds
+	if len(in.Kinds) > 0 {
+		kinds = nil
+		for _, k := range in.Kinds {
+			k = strings.ToLower(strings.TrimSpace(k))
+			if !slices.Contains(searchKinds, k) {
+				return nil, badInput("kind %q is not valid; use one or more of %s", clip(k, 40), strings.Join(searchKinds, ", "))
+			}
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	s := &searcher{c: c, query: q, lower: strings.ToLower(q), tag: !strings.ContainsAny(q, " \t"), limit: limit,
+		rows: map[string][]searchRow{}, kinds: map[string]kindResult{}}
+	jobs := make([]func(context.Context) error, len(kinds))
+	for i, k := range kinds {
+		switch k {
+		case "flow":
+			jobs[i] = s.flows
+		case "deployment":
+			jobs[i] = s.deployments
+		case "work_pool":
+			jobs[i] = s.pools
+		case "work_queue":
+			jobs[i] = s.queues
+		}
+	}
+	if err := parallel(ctx, len(jobs), jobs...); err != nil {
+		return nil, err
+	}
+	res := struct {
+		Query   string                `json:"query"`
+		Results []searchRow           `json:"results"`
+		Kinds   map[string]kindResult `json:"kinds"`
+		Note    string                `json:"note,omitempty"`
+	}{Query: q, Results: []searchRow{}, Kinds: s.kinds}
+	for _, k := range searchKinds {
+		res.Results = append(res.Results, s.rows[k]...)
+	}
+	if len(res.Results) == 0 {
+		res.Note = "nothing matched; try a shorter part of the name"
+	}
+	return res, nil
+}
+
+// contains is the exact, case-insensitive substring test. Prefect's like_
+// treats % and _ as wildcards, so its matches are checked again here.
+func (s *searcher) contains(name string) bool {
+	return strings.Contains(strings.ToLower(name), s.lower)
+}
+
+func (s *searcher) matched(name string, tags []string) string {
+	switch {
+	case s.contains(name):
+		return "name"
+	case s.tag && slices.Contains(tags, s.query):
+		return "tag"
+	}
+	return ""
+}
+
+func (s *searcher) done(kind string, rows []searchRow, stoppedEarly bool, scanned int) {
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows[kind] = rows
+	s.kinds[kind] = kindResult{Count: len(rows), StoppedEarly: stoppedEarly, Scanned: scanned}
+}
+
+func (s *searcher) nameOrTag(tagOp string) map[string]any {
+	f := map[string]any{"name": map[string]any{"like_": s.query}}
+	if s.tag {
+		f["operator"] = "or_"
+		f["tags"] = map[string]any{tagOp: []string{s.query}}
+	}
+	return f
+}
+
+func (s *searcher) flows(ctx context.Context) error {
+	var flows []prefect.Flow
+	// FlowFilterTags has no any_; all_ with one tag is the same test.
+	body := map[string]any{"flows": s.nameOrTag("all_"), "sort": "NAME_ASC", "limit": s.limit + 1}
+	if err := s.c.target.Client.Post(ctx, "/flows/filter", body, &flows); err != nil {
+		return err
+	}
+	more := len(flows) > s.limit
+	var rows []searchRow
+	for _, f := range flows[:min(len(flows), s.limit)] {
+		if m := s.matched(f.Name, f.Tags); m != "" {
+			rows = append(rows, searchRow{Kind: "flow", Name: f.Name, ID: f.ID, Matched: m})
+		}
+	}
+	s.done("flow", rows, more, 0)
+	return nil
+}
+
+func (s *searcher) deployments(ctx context.Context) error {
+	var deps []prefect.Deployment
+	body := map[string]any{"deployments": s.nameOrTag("any_"), "sort": "NAME_ASC", "limit": s.limit + 1}
+	if err := s.c.target.Client.Post(ctx, "/deployments/filter", body, &deps); err != nil {
+		return err
+	}
+	more := len(deps) > s.limit
+	deps = deps[:min(len(deps), s.limit)]
+	var rows []searchRow
+	var flowIDs []string
+	for _, d := range deps {
+		if m := s.matched(d.Name, d.Tags); m != "" {
+			rows = append(rows, searchRow{Kind: "deployment", Name: d.Name, ID: d.ID, Slug: d.FlowID, Matched: m})
+			if !slices.Contains(flowIDs, d.FlowID) {
+				flowIDs = append(flowIDs, d.FlowID)
+			}
+		}
+	}
+	// The slug needs flow names: one request for all of them, not one each.
+	if len(flowIDs) > 0 {
+		var flows []prefect.Flow
+		body := map[string]any{"flows": map[string]any{"id": map[string]any{"any_": flowIDs}}, "limit": len(flowIDs)}
+		if err := s.c.target.Client.Post(ctx, "/flows/filter", body, &flows); err != nil {
+			return err
+		}
+		names := map[string]string{}
+		for _, f := range flows {
+			names[strings.ToLower(f.ID)] = f.Name
+		}
+		for i := range rows {
+			if flow, ok := names[strings.ToLower(rows[i].Slug)]; ok {
+				rows[i].Slug = flow + "/" + rows[i].Name
+			} else {
+				rows[i].Slug = ""
+			}
+		}
+	}
+	s.done("deployment", rows, more, 0)
+	return nil
+}
+
+func (s *searcher) pools(ctx context.Context) error {
+	var pools []prefect.WorkPool
+	if err := s.c.target.Client.Post(ctx, "/work_pools/filter", map[string]any{"limit": searchScan}, &pools); err != nil {
+		return err
+	}
+	var rows []searchRow
+	more := len(pools) >= searchScan
+	for _, p := range pools {
+		if !s.contains(p.Name) {
+			continue
+		}
+		if len(rows) == s.limit {
+			more = true
+			break
+		}
+		rows = append(rows, searchRow{Kind: "work_pool", Name: p.Name, ID: p.ID, Matched: "name"})
+	}
+	s.done("work_pool", rows, more, len(pools))
+	return nil
+}
+
+func (s *searcher) queues(ctx context.Context) error {
+	var queues []prefect.WorkQueue
+	if err := s.c.target.Client.Post(ctx, "/work_queues/filter", map[string]any{"limit": searchScan}, &queues); err != nil {
+		return err
+	}
+	var rows []searchRow
+	more := len(queues) >= searchScan
+	for _, q := range queues {
+		if !s.contains(q.Name) {
+			continue
+		}
+		if len(rows) == s.limit {
+			more = true
+			break
+		}
+		rows = append(rows, searchRow{Kind: "work_queue", Name: q.Name, ID: q.ID, Pool: q.WorkPoolName, Matched: "name"})
+	}
+	s.done("work_queue", rows, more, len(queues))
+	return nil
+}

@@ -1,0 +1,129 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+// variableValueBudget bounds one variable's value in the result.
+const variableValueBudget = 2 << 10
+
+// variableSuggestions caps the near names offered when a name is not found.
+const variableSuggestions = 10
+
+type variablesInput struct {
+	Name   string `json:"name,omitempty" jsonschema:"exact variable name: returns that one variable with its value; omit to list names and metadata only"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"rows to list, 1-200 (default 50)"`
+	Offset int    `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Workspace
+}
+
+func variablesTool() Definition {
+	return define(Definition{
+		Name: "get_variables", Title: "Get variables", Group: GroupDeployments,
+		Summary: "Prefect variables: names, tags and times; the value of one variable when asked for by exact name.",
+	}, `List Prefect variables (named JSON values flows read at run time), sorted by name: id, name, tags, created, updated. Values are NOT listed.
+Pass name (exact) to read one variable with its value (cut at 2 KB). Values may be sensitive: quote them only when needed. Secrets belong in Secret blocks, which this server never reads.
+Example: {} or {"name":"etl_config"}`,
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
+		getVariables)
+}
+
+type variableRow struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Tags    []string `json:"tags,omitempty"`
+	Created string   `json:"created,omitempty"`
+	Updated string   `json:"updated,omitempty"`
+	Value   any      `json:"value,omitempty"`
+}
+
+func getVariables(ctx context.Context, c *call, in variablesInput) (any, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != "" {
+		return c.getVariable(ctx, in.Name)
+	}
+	var vars []prefect.Variable
+	body := map[string]any{"sort": "NAME_ASC", "limit": limit + 1, "offset": offset}
+	if err := c.target.Client.Post(ctx, "/variables/filter", body, &vars); err != nil {
+		return nil, err
+	}
+	more := len(vars) > limit
+	if more {
+		vars = vars[:limit]
+	}
+	rows := make([]variableRow, len(vars))
+	for i, v := range vars {
+		rows[i] = variableRow{ID: v.ID, Name: v.Name, Tags: v.Tags, Created: ts(v.Created), Updated: ts(v.Updated)}
+	}
+	res := struct {
+		Variables []variableRow `json:"variables"`
+		page
+		Note string `json:"note"`
+	}{rows, newPage(len(rows), offset, more), "values are not listed; call again with name=<exact name> to read one"}
+	return res, nil
+}
+
+// getVariable reads one variable by exact name; a miss names the variables
+// whose names contain it, so a near guess still leads somewhere.
+func (c *call) getVariable(ctx context.Context, name string) (any, error) {
+	if len(name) > 255 {
+		return nil, badInput("name is %d characters; Prefect variable names have at most 255", len(name))
+	}
+	var v prefect.Variable
+	err := c.target.Client.Get(ctx, prefect.Path("/variables/name/%s", name), nil, &v)
+	if prefect.IsNotFound(err) {
+		var near []prefect.Variable
+		body := map[string]any{
+			"variables": map[string]any{"name": map[string]any{"like_": name}},
+			"sort":      "NAME_ASC", "limit": variableSuggestions,
+		}
+		if err := c.target.Client.Post(ctx, "/variables/filter", body, &near); err != nil {
+			return nil, err
+		}
+		msg := "variable " + clip(name, 80) + " was not found"
+		if len(near) > 0 {
+			names := make([]string, len(near))
+			for i, n := range near {
+				names[i] = n.Name
+			}
+			msg += "; names containing it: " + strings.Join(names, ", ")
+		} else {
+			msg += "; list the names with get_variables (no name)"
+		}
+		return nil, &notFound{msg: msg}
+	}
+	if err != nil {
+		return nil, err
+	}
+	row := variableRow{ID: v.ID, Name: v.Name, Tags: v.Tags, Created: ts(v.Created), Updated: ts(v.Updated), Value: variableValue(v.Value)}
+	return struct {
+		Variable variableRow `json:"variable"`
+		Note     string      `json:"note"`
+	}{row, "variable values may be sensitive: quote them only when needed"}, nil
+}
+
+// variableValue keeps a value as JSON when it fits the budget, else a cut
+// string with a marker. A null value stays visible as null.
+func variableValue(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return json.RawMessage("null")
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return clip(string(raw), variableValueBudget)
+	}
+	if buf.Len() <= variableValueBudget {
+		return json.RawMessage(buf.Bytes())
+	}
+	return clip(buf.String(), variableValueBudget)
+}

@@ -1,0 +1,170 @@
+package tools_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+)
+
+func TestGetWorkPools(t *testing.T) {
+	e := newEnv(t)
+	out := e.ok(t, "get_work_pools", nil)
+	size := resultSize(t, out)
+	t.Logf("get_work_pools: %d bytes, %d requests", size, len(e.fake.Requests()))
+	if size > 5<<10 {
+		t.Errorf("result is %d bytes, budget 5 KB", size)
+	}
+	pools := rows(t, out, "work_pools")
+	if len(pools) != 2 {
+		t.Fatalf("%d pools", len(pools))
+	}
+	k8s := byName(t, pools, "name", prefecttest.DemoKubernetesPool)
+	if k8s["status"] != "NOT_READY" || k8s["type"] != "kubernetes" {
+		t.Errorf("k8s pool %v", k8s)
+	}
+	if w, _ := json.Marshal(k8s["workers"]); string(w) != `{"offline":0,"online":0}` {
+		t.Errorf("k8s workers %s", w)
+	}
+	if notes, _ := json.Marshal(k8s["notes"]); !strings.Contains(string(notes), "no worker has registered") {
+		t.Errorf("k8s notes %s", notes)
+	}
+	local := byName(t, pools, "name", prefecttest.DemoProcessPool)
+	if local["status"] != "READY" || local["concurrency_limit"] != 5.0 || local["runs_in_use"] != 2.0 {
+		t.Errorf("local pool %v", local)
+	}
+	workers := local["workers"].(map[string]any)
+	if workers["online"] != 1.0 || workers["offline"] != 0.0 || workers["last_heartbeat"] != "2026-11-26T11:59:48Z" {
+		t.Errorf("local workers %v", workers)
+	}
+	var queues []string
+	for _, q := range local["queues"].([]any) {
+		m := q.(map[string]any)
+		queues = append(queues, m["name"].(string))
+		if m["name"] == "high-priority" && (m["concurrency_limit"] != 2.0 || m["priority"] != 1.0 || m["status"] != "READY") {
+			t.Errorf("high-priority queue %v", m)
+		}
+		if _, ok := m["healthy"]; ok {
+			t.Errorf("list mode reads no queue health: %v", m)
+		}
+	}
+	if strings.Join(queues, ",") != "high-priority,default,low-priority" {
+		t.Errorf("queues by priority: %v", queues)
+	}
+	// 1 pools call + per pool: workers, queues, one count. Never per run.
+	base := len(e.fake.Requests())
+	if base != 7 || e.fake.Count("POST /flow_runs/count") != 2 || e.fake.Count("POST /flow_runs/filter") != 0 {
+		t.Errorf("%d requests (%d counts), want 7 (2)", base, e.fake.Count("POST /flow_runs/count"))
+	}
+	putInfraRuns(e, 40, "etl-hourly", prefecttest.DemoProcessPool, "default", "RUNNING", "Running")
+	e.fake.ResetLog()
+	out = e.ok(t, "get_work_pools", nil)
+	if got := len(e.fake.Requests()); got != base {
+		t.Errorf("%d requests after adding runs, want %d", got, base)
+	}
+	if local := byName(t, rows(t, out, "work_pools"), "name", prefecttest.DemoProcessPool); local["runs_in_use"] != 42.0 {
+		t.Errorf("runs_in_use %v, want 42", local["runs_in_use"])
+	}
+	noWrites(t, e.fake)
+}
+
+func TestGetWorkPoolsDetail(t *testing.T) {
+	e := newEnv(t)
+	out := e.ok(t, "get_work_pools", map[string]any{"filter": map[string]any{"name": map[string]any{"any_": []any{prefecttest.DemoKubernetesPool, prefecttest.DemoProcessPool}}}})
+	t.Logf("get_work_pools detail: %d bytes, %d requests", resultSize(t, out), len(e.fake.Requests()))
+	pools := rows(t, out, "work_pools")
+	local := byName(t, pools, "name", prefecttest.DemoProcessPool)
+	if tmpl, _ := json.Marshal(local["job_template"]); string(tmpl) != `{"variables":["command","stream_output=true"]}` {
+		t.Errorf("job template %s", tmpl)
+	}
+	for _, q := range local["queues"].([]any) {
+		if m := q.(map[string]any); m["healthy"] != true {
+			t.Errorf("local queue %v not healthy", m)
+		}
+	}
+	// The k8s queue was last polled 26 h ago: unhealthy, with its 3 Late runs.
+	k8sQueue := byName(t, pools, "name", prefecttest.DemoKubernetesPool)["queues"].([]any)[0].(map[string]any)
+	if k8sQueue["healthy"] != false || k8sQueue["late_runs"] != 3.0 {
+		t.Errorf("k8s queue %v", k8sQueue)
+	}
+	// One GET status per queue (4 queues), all GETs.
+	if got := e.fake.Count("GET /work_queues/{id}/status"); got != 4 {
+		t.Errorf("%d queue status reads, want 4", got)
+	}
+	if got := len(e.fake.Requests()); got != 1+3*2+4 {
+		t.Errorf("%d requests, want 11", got)
+	}
+
+	// Bad input names the valid choices and reaches nobody.
+	before := len(e.fake.Requests())
+	msg := e.fail(t, "get_work_pools", map[string]any{"filter": map[string]any{"status": map[string]any{}}})
+	if !strings.Contains(msg, `"status"`) || !strings.Contains(msg, "name") || !strings.Contains(msg, "type") {
+		t.Errorf("bad filter error: %s", msg)
+	}
+	if msg := e.fail(t, "get_work_pools", map[string]any{"limit": 201}); !strings.Contains(msg, "limit") {
+		t.Errorf("bad limit error: %s", msg)
+	}
+	if len(e.fake.Requests()) != before {
+		t.Errorf("bad input reached Prefect")
+	}
+	noWrites(t, e.fake)
+}
+
+func TestGetConcurrencyLimits(t *testing.T) {
+	e := newEnv(t)
+	out := e.ok(t, "get_concurrency_limits", nil)
+	size := resultSize(t, out)
+	t.Logf("get_concurrency_limits: %d bytes, %d requests", size, len(e.fake.Requests()))
+	if size > 4<<10 {
+		t.Errorf("result is %d bytes, budget 4 KB", size)
+	}
+	limits := rows(t, out, "limits")
+	var got []string
+	for _, l := range limits {
+		s := l["kind"].(string) + ":" + l["name"].(string)
+		if l["at_capacity"] == true {
+			s += "!"
+		}
+		got = append(got, s)
+	}
+	// At capacity first; tag:database shows once, as a tag limit.
+	want := "global:external-api!,tag:database!,deployment:etl-hourly!,global:warehouse-writes,work_pool:local-process-pool,work_queue:high-priority"
+	if strings.Join(got, ",") != want {
+		t.Errorf("limits\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+	if out["at_capacity"] != 3.0 || out["count"] != 6.0 {
+		t.Errorf("summary %v %v", out["at_capacity"], out["count"])
+	}
+	ext := limits[0]
+	if ext["limit"] != 5.0 || ext["in_use"] != 5.0 || ext["slot_decay_per_second"] != 0.5 {
+		t.Errorf("external-api %v", ext)
+	}
+	tag := limits[1]
+	if holders, _ := json.Marshal(tag["held_by_task_runs"]); string(holders) != `["`+prefecttest.DemoID("task_run", "swift-ibis/load")+`"]` {
+		t.Errorf("tag holders %s", holders)
+	}
+	if dep := limits[2]; dep["deployment_id"] != prefecttest.DemoID("deployment", "etl-hourly") || dep["in_use"] != 1.0 || dep["limit"] != 1.0 {
+		t.Errorf("deployment limit %v", dep)
+	}
+	if q := limits[5]; q["work_pool"] != prefecttest.DemoProcessPool || q["in_use"] != 1.0 || q["limit"] != 2.0 {
+		t.Errorf("queue limit %v", q)
+	}
+	// 4 lists + deployment names + one count per limited pool and queue.
+	base := len(e.fake.Requests())
+	if base != 7 || e.fake.Count("POST /deployments/filter") != 1 || e.fake.Count("POST /flow_runs/count") != 2 {
+		t.Errorf("%d requests, want 7", base)
+	}
+	putInfraRuns(e, 25, "etl-hourly", prefecttest.DemoProcessPool, "default", "PENDING", "Pending")
+	e.fake.ResetLog()
+	out = e.ok(t, "get_concurrency_limits", nil)
+	if got := len(e.fake.Requests()); got != base {
+		t.Errorf("%d requests after adding runs, want %d", got, base)
+	}
+	// 27 active runs in a pool limited to 5: now at capacity, sorted up.
+	pool := byName(t, rows(t, out, "limits"), "name", prefecttest.DemoProcessPool)
+	if pool["in_use"] != 27.0 || pool["at_capacity"] != true {
+		t.Errorf("pool limit after adding runs %v", pool)
+	}
+	noWrites(t, e.fake)
+}

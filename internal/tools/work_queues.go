@@ -1,0 +1,106 @@
+package tools
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+type workQueuesInput struct {
+	Filter       map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkQueueFilter, e.g. {\"name\":{\"startswith_\":[\"high\"]}} or {\"name\":{\"any_\":[\"default\"]}}"`
+	WorkPoolName string         `json:"work_pool_name,omitempty" jsonschema:"only the queues of this work pool"`
+	Limit        int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
+	Offset       int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Workspace
+}
+
+func workQueuesTool() Definition {
+	return define(Definition{
+		Name: "get_work_queues", Title: "Get work queues", Group: GroupInfrastructure,
+		Summary: "Work queues with their pool, priority, concurrency limit, paused flag, status and last poll by a worker.",
+	}, `List work queues, filtered with a Prefect WorkQueueFilter (id, name) and optionally to one work pool.
+Each row: name, pool, priority (1 is served first), concurrency_limit, paused, status (READY, NOT_READY, PAUSED) and last_polled with how long ago: a queue no worker polls leaves its runs Late.
+Reading queues never counts as a worker poll (this tool uses the filter endpoints only).
+Example: {"work_pool_name":"local-process-pool"} or {"filter":{"name":{"any_":["default"]}}}`,
+		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
+		getWorkQueues)
+}
+
+type workQueueRow struct {
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	Pool             string `json:"pool,omitempty"`
+	Priority         int    `json:"priority"`
+	ConcurrencyLimit *int   `json:"concurrency_limit,omitempty"`
+	Paused           bool   `json:"paused,omitempty"`
+	Status           string `json:"status,omitempty"`
+	LastPolled       string `json:"last_polled,omitempty"`
+	PolledAgo        string `json:"polled_ago,omitempty"`
+	Description      string `json:"description,omitempty"`
+}
+
+func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkFilter("WorkQueueFilter", in.Filter); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"limit": limit + 1, "offset": offset}
+	if len(in.Filter) > 0 {
+		body["work_queues"] = in.Filter
+	}
+	path := "/work_queues/filter"
+	if pool := strings.TrimSpace(in.WorkPoolName); pool != "" {
+		path = prefect.Path("/work_pools/%s/queues/filter", pool)
+	}
+	var queues []prefect.WorkQueue
+	if err := c.target.Client.Post(ctx, path, body, &queues); err != nil {
+		if in.WorkPoolName != "" && prefect.IsNotFound(err) {
+			return nil, &notFound{msg: "work pool " + clip(in.WorkPoolName, 80) + " was not found; list pools with get_work_pools"}
+		}
+		return nil, err
+	}
+	more := len(queues) > limit
+	if more {
+		queues = queues[:limit]
+	}
+	now := c.deps.now()
+	rows := make([]workQueueRow, len(queues))
+	var unpolled []string
+	for i, q := range queues {
+		r := workQueueRow{
+			ID: q.ID, Name: q.Name, Pool: q.WorkPoolName, Priority: q.Priority, ConcurrencyLimit: q.ConcurrencyLimit,
+			Paused: q.IsPaused, Status: q.Status, LastPolled: tsp(q.LastPolled), Description: clip(q.Description, 120),
+		}
+		if q.LastPolled != nil {
+			r.PolledAgo = dur(now.Sub(*q.LastPolled).Seconds())
+		} else if !q.IsPaused {
+			unpolled = append(unpolled, queueLabel(q))
+		}
+		rows[i] = r
+	}
+	res := struct {
+		WorkQueues []workQueueRow `json:"work_queues"`
+		page
+		Note string `json:"note,omitempty"`
+	}{WorkQueues: rows, page: newPage(len(rows), offset, more)}
+	if len(unpolled) > 0 {
+		res.Note = "never polled by a worker: " + strings.Join(unpolled, ", ") + "; runs sent there wait until a worker serves the queue"
+	}
+	if len(rows) == 0 {
+		res.Note = "no work queue matched"
+	}
+	return res, nil
+}
+
+func queueLabel(q prefect.WorkQueue) string {
+	if q.WorkPoolName == "" {
+		return q.Name
+	}
+	return q.WorkPoolName + "/" + q.Name
+}
