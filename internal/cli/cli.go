@@ -10,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/httpserver"
@@ -120,12 +122,14 @@ func newLogger(o Options, w io.Writer) (*slog.Logger, error) {
 
 // app is everything a transport needs, built once at start-up.
 type app struct {
-	settings *settings.Settings // nil in demo mode
-	deps     *tools.Deps
-	sel      tools.Selection
-	server   *target.Target // the server's own target, nil if none
-	builder  target.Builder
-	closers  []func()
+	settings  *settings.Settings // nil in demo mode
+	deps      *tools.Deps
+	sel       tools.Selection
+	server    *target.Target        // the server's own target at start-up, nil if none
+	own       func() *target.Target // the server's own target now (settings reload)
+	reloading *target.Reloading     // nil in demo mode
+	builder   target.Builder
+	closers   []func()
 }
 
 func (a *app) close() {
@@ -168,27 +172,66 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		hc.Transport = observeTransport{next: hc.Transport, spec: spec, obs: obs}
 	}
 	a.builder = target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20}
-	switch {
-	case o.Demo:
+	if o.Demo {
 		t, stop, err := startDemo(a.builder)
 		if err != nil {
 			return nil, err
 		}
 		a.closers = append(a.closers, stop)
-		a.server = t
+		a.server, a.own = t, func() *target.Target { return t }
+		a.deps = &tools.Deps{Resolver: target.Static{Target: t}, Spec: spec, Logger: logger}
 		logger.Info("serving the built-in demo workspace", "api_url", t.APIURL)
-	case a.settings.APIURL != "":
-		t, err := a.builder.Build(target.Credentials{APIURL: a.settings.APIURL, APIKey: a.settings.APIKey, AuthString: a.settings.AuthString}, a.settings.UIURL)
-		if err != nil {
-			return nil, err
+		return a, nil
+	}
+	env := settings.Env{Lookup: sys.Lookup, WorkDir: sys.WorkDir, HomeDir: sys.HomeDir}
+	first := true
+	reloading, err := target.NewReloading(func() (*target.Target, []string, error) {
+		s := a.settings
+		if !first {
+			var err error
+			if s, err = settings.Resolve(env); err != nil {
+				return nil, nil, err
+			}
 		}
-		a.server = t
+		first = false
+		if s.APIURL == "" {
+			return nil, s.Files(), nil
+		}
+		t, err := a.builder.Build(target.Credentials{APIURL: s.APIURL, APIKey: s.APIKey, AuthString: s.AuthString}, s.UIURL)
+		return t, s.Files(), err
+	}, logger, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	a.reloading = reloading
+	a.server, a.own = reloading.Current(), reloading.Current
+	if t := a.server; t != nil {
 		logger.Info("connected to Prefect", "api_url", t.APIURL, "kind", t.Kind.String(), "auth", string(t.Auth))
-	default:
+	} else {
 		logger.Warn("no Prefect API URL configured; tools will explain how to set one (PREFECT_API_URL, `prefect profile use`, or --demo)")
 	}
-	a.deps = &tools.Deps{Resolver: target.Static{Target: a.server}, Spec: spec, Logger: logger}
+	a.deps = &tools.Deps{Resolver: reloading, Spec: spec, Logger: logger}
 	return a, nil
+}
+
+// watchReload re-resolves settings on SIGHUP until ctx ends.
+func (a *app) watchReload(ctx context.Context) {
+	if a.reloading == nil {
+		return
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				a.reloading.Reload()
+			}
+		}
+	}()
 }
 
 func serve(ctx context.Context, o Options, sys System, logger *slog.Logger) error {
@@ -207,6 +250,7 @@ func serve(ctx context.Context, o Options, sys System, logger *slog.Logger) erro
 		return err
 	}
 	defer a.close()
+	a.watchReload(ctx)
 	if a.server != nil {
 		a.sel.Kind, a.sel.KindKnown = a.server.Kind, true
 	}

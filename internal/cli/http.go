@@ -28,6 +28,7 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 		return err
 	}
 	defer a.close()
+	a.watchReload(ctx)
 	addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
 
 	hopts := httpserver.Options{
@@ -59,7 +60,7 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 	if !o.CloudOAuth {
 		a.deps.Resolver = &target.Headers{
 			Builder:     a.builder,
-			Server:      a.server,
+			Server:      a.own,
 			AllowedURLs: allowedAPIURLs(o, a),
 			Locked:      o.Locked,
 		}
@@ -70,8 +71,11 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 	}
 	a.sel.OAuth = o.CloudOAuth
 	if a.server != nil {
-		srv := a.server
 		hopts.Ready = func(ctx context.Context) error {
+			srv := a.own()
+			if srv == nil {
+				return nil
+			}
 			if err := srv.Client.Get(ctx, "/health", nil, nil); err != nil {
 				return httpserver.NotReady("the configured Prefect API does not answer /health", err)
 			}

@@ -23,7 +23,9 @@ const (
 // operator's.
 type Headers struct {
 	Builder Builder
-	Server  *Target // the server's own target; nil when it has none
+	// Server returns the server's own target (nil when it has none); a
+	// function so reloaded settings apply.
+	Server func() *Target
 	// AllowedURLs are the API URL prefixes a request may name (SSRF guard).
 	AllowedURLs []string
 	// Locked refuses every X-Prefect-* header: the target is pinned.
@@ -37,8 +39,12 @@ func (h *Headers) Resolve(ctx context.Context, req Request) (*Target, error) {
 	apiURL := strings.TrimSpace(req.Header.Get(HeaderAPIURL))
 	key := strings.TrimSpace(req.Header.Get(HeaderAPIKey))
 	authString := strings.TrimSpace(req.Header.Get(HeaderAuthString))
+	var own *Target
+	if h.Server != nil {
+		own = h.Server()
+	}
 	if apiURL == "" && key == "" && authString == "" {
-		return Static{Target: h.Server}.Resolve(ctx, req)
+		return Static{Target: own}.Resolve(ctx, req)
 	}
 	if h.Locked {
 		return nil, ErrLocked
@@ -47,10 +53,10 @@ func (h *Headers) Resolve(ctx context.Context, req Request) (*Target, error) {
 		return Static{}.Resolve(ctx, req) // reports the workspace_id misuse
 	}
 	if apiURL == "" {
-		if h.Server == nil {
+		if own == nil {
 			return nil, errorf("the request sends Prefect credentials but no %s header, and the server has no API URL of its own; send %s", HeaderAPIURL, HeaderAPIURL)
 		}
-		apiURL = h.Server.APIURL
+		apiURL = own.APIURL
 	}
 	if err := checkAPIURL(apiURL); err != nil {
 		return nil, err

@@ -50,7 +50,7 @@ func FuzzURLAllowed(f *testing.F) {
 
 func newHeaders(t *testing.T, server *Target, locked bool) *Headers {
 	t.Helper()
-	return &Headers{Builder: Builder{UserAgent: "test"}, Server: server, Locked: locked,
+	return &Headers{Builder: Builder{UserAgent: "test"}, Server: func() *Target { return server }, Locked: locked,
 		AllowedURLs: []string{"https://api.prefect.cloud/api", "http://127.0.0.1:4200/api"}}
 }
 

@@ -44,10 +44,9 @@ func diagnoseAutomationTool() Definition {
 	return define(Definition{
 		Name: "diagnose_automation", Title: "Diagnose an automation", Group: GroupDiagnosis,
 		Summary: "Why an automation did or did not fire, and whether its actions failed: trigger in words, matching events counted against the threshold and window, triggered/failed action events with reasons.",
-	}, `Explain an automation's behaviour in one call: whether it is enabled, its trigger in words, the events that match its trigger (respecting expect, after, match, match_related, for_each, threshold, within and posture) counted in the best window against the threshold, whether it fired (prefect.automation.triggered) and whether its actions failed (prefect.automation.action.failed, with the reason, e.g. a parameter failing the deployment's schema).
-Returns conclusion (one sentence) first, then cause (disabled, action_failed, fired, threshold_not_reached, no_matching_events, proactive_expected_events_missing, proactive_expected_events_arriving, not_an_event_trigger), evidence and next_steps.
-Use it for "why didn't my automation fire?" or "my automation fired but nothing happened".
-Example: {"automation_id":"7b4b477d-4990-44af-8efb-c722fefebf49","lookback_hours":48}`,
+	}, `Why an automation did or did not fire, and whether its actions failed: its trigger in words, matching events counted against threshold and window (respecting expect, after, match, match_related, for_each, posture), prefect.automation.triggered and action.failed events with reasons.
+Returns conclusion, cause (disabled, action_failed, fired, threshold_not_reached, no_matching_events, proactive_expected_events_missing, proactive_expected_events_arriving, not_an_event_trigger), evidence, next_steps.
+Example: {"automation_id":"7b4b477d-4990-44af-8efb-c722fefebf49"}`,
 		func(s *jsonschema.Schema) { bound(s, "lookback_hours", 1, maxAutomationHours) },
 		diagnoseAutomation)
 }

@@ -47,11 +47,8 @@ func diagnoseLateRunsTool() Definition {
 	return define(Definition{
 		Name: "diagnose_late_runs", Title: "Diagnose late runs", Group: GroupDiagnosis,
 		Summary: "Why scheduled runs are not starting (Late / AwaitingConcurrencySlot): paused pool, no online worker, full pool/queue/deployment/global limit, paused queue or deployment; tag limits holding task runs reported separately.",
-	}, `Explain, in one call, why flow runs are not starting: the runs that are Late (state type SCHEDULED, name Late) or AwaitingConcurrencySlot, grouped by deployment, work pool and queue, each group with the first blocking cause found by walking the chain in order:
-work_pool_paused, no_online_worker (no worker heartbeat within ~3 heartbeat intervals), work_pool_concurrency_limit_full (Running+Pending runs vs the pool limit), work_queue_paused, work_queue_concurrency_limit_full, deployment_paused, deployment_concurrency_limit_full (AwaitingConcurrencySlot runs point here), global_concurrency_limit_full (only a limit the deployment is bound to), then work_queue_not_polled or no_blocker_found.
-Each group has cause, evidence (names, ids, counts, timestamps) and next_steps; also_blocking lists further blockers behind the first.
-Tag concurrency limits hold back task runs inside running flows, never flow-run starts: they are reported separately in tag_limits_holding_task_runs, and ruled_out names full limits that are not the cause.
-With no argument the whole workspace is examined. When nothing is late it says so.
+	}, `Why runs are not starting: the Late and AwaitingConcurrencySlot runs, grouped by deployment/pool/queue, each with the first blocker of the chain: work_pool_paused, no_online_worker, work_pool_concurrency_limit_full, work_queue_paused, work_queue_concurrency_limit_full, deployment_paused, deployment_concurrency_limit_full, global_concurrency_limit_full (a limit bound to the deployment), then work_queue_not_polled or no_blocker_found.
+Each group: cause, evidence (names, ids, counts, times), next_steps. Tag limits hold task runs, not flow runs: reported apart (tag_limits_holding_task_runs); ruled_out names full limits that are not the cause. No argument: whole workspace.
 Example: {"work_pool_name":"k8s-pool"}`,
 		nil, diagnoseLateRuns)
 }

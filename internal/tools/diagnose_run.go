@@ -53,11 +53,8 @@ func diagnoseFlowRunTool() Definition {
 	return define(Definition{
 		Name: "diagnose_flow_run", Title: "Diagnose a flow run", Group: GroupDiagnosis,
 		Summary: "Why a flow run failed, crashed or was cancelled, in one call: cause, exception and traceback, failing tasks and subflows, retries, where it ran, next steps.",
-	}, `Explain why one flow run ended badly, in one call, with the evidence attached.
-Reads the run, its state history, its ERROR logs, its task runs, its events and (for a failing parent) its failing subflow runs down to the root cause (3 levels).
-Returns summary (one sentence), cause, evidence and next_steps. cause is one of:
-code_error (an exception was raised: type, message, traceback), crashed_infrastructure (the process or container died), concurrency_lease_renewal_failure (Crashed because its concurrency lease could not be renewed), cancelled (by a user or an automation), timed_out, upstream_dependency_failed (tasks never ran because an upstream task failed), subflow_failed (a child flow run failed; its root cause is attached), unknown_failure, or not_failed (the run is Completed, Running, Scheduled, Late or Paused: nothing to diagnose; Late and Pending runs point to diagnose_late_runs).
-Use it first when asked "why did this run fail?"; use get_flow_run_logs for the full log.
+	}, `Why one flow run failed, crashed or was cancelled, in one call. Reads its states, ERROR logs, task runs, events and failing subflows (3 levels deep).
+Returns summary, cause, evidence (exception type/message/traceback, failed tasks, retries, pool/queue/worker) and next_steps. cause: code_error, crashed_infrastructure, concurrency_lease_renewal_failure, cancelled (by user or automation), timed_out, upstream_dependency_failed, subflow_failed, unknown_failure, or not_failed (Late/Pending runs: use diagnose_late_runs).
 Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73"}`,
 		nil, diagnoseFlowRun)
 }

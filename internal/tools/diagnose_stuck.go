@@ -46,11 +46,8 @@ func diagnoseStuckRunsTool() Definition {
 	return define(Definition{
 		Name: "diagnose_stuck_runs", Title: "Diagnose stuck runs", Group: GroupDiagnosis,
 		Summary: "Runs Running or Pending far longer than their deployment usually takes, with their last flow-run heartbeat and whether a worker is online: orphaned, silent or just slow.",
-	}, `Find flow runs that are stuck: Running or Pending longer than max(min_minutes, 3 × the median duration of their deployment's recent completed runs).
-For each: elapsed time, usual duration, last prefect.flow-run.heartbeat event, the work pool's worker status, and a verdict:
-likely_orphaned (no heartbeat in the last 10 minutes and no online worker: its process is gone and Prefect will not end it by itself), no_heartbeat_worker_online (the worker lives but the run's process is silent), alive_but_slow (still heartbeating), stuck_pending (never reached Running).
-Returns summary first, then stuck_runs with evidence and next_steps; runs within their usual time are only counted. With no argument the whole workspace is examined.
-Use it when a run "hangs", or when Late runs wait on a pool/queue/deployment limit that a stuck run may be holding.
+	}, `Runs Running or Pending longer than max(min_minutes, 3 × their deployment's median completed duration), with last flow-run heartbeat and worker status. verdict: likely_orphaned (no heartbeat for 10 min and no online worker), no_heartbeat_worker_online, alive_but_slow, stuck_pending.
+Returns summary, stuck_runs (evidence each), next_steps. No argument: whole workspace.
 Example: {"deployment_id":"0b7c5f54-7a4b-4e59-9d0a-6a4c0a3e1f20","min_minutes":60}`,
 		func(s *jsonschema.Schema) { bound(s, "min_minutes", 1, maxStuckMinutes) },
 		diagnoseStuckRuns)

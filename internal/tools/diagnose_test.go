@@ -183,8 +183,12 @@ func TestDiagnoseFlowRunCrashes(t *testing.T) {
 		message: "Flow run infrastructure exited with non-zero status code 137.", expected: -time.Hour, stateAt: -20 * time.Minute, start: dgDur(-time.Hour)})
 	timedOut := w.run(dgRun{name: "too-slow", flow: "etl", deployment: "etl-dep", pool: "p", queue: "default", stateType: "FAILED", stateName: "TimedOut",
 		message: "Flow run exceeded timeout of 60.0 second(s)", expected: -time.Hour, stateAt: -50 * time.Minute, start: dgDur(-time.Hour)})
+	blocked := w.run(dgRun{name: "blocked", flow: "etl", stateType: "FAILED", message: "1/2 states are not final.", expected: -time.Hour, stateAt: -40 * time.Minute})
+	w.task(blocked, "extract", "COMPLETED", "Completed", []any{})
+	w.task(blocked, "load", "PENDING", "NotReady", []any{})
 	e := w.env(t)
 	for _, tc := range []struct{ id, cause, want string }{
+		{blocked, "upstream_dependency_failed", "1 task run(s) never ran"},
 		{noLease, "crashed_infrastructure", "crashed"},
 		{oom, "crashed_infrastructure", "exit code 137, SIGKILL"},
 		{timedOut, "timed_out", "timed out"},

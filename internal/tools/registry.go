@@ -78,7 +78,7 @@ type Definition struct {
 	Summary string
 	// noTarget tools run without resolving a Prefect target (c.target is nil).
 	noTarget bool
-	add      func(s *mcp.Server, d *Deps)
+	add      func(s *mcp.Server, d *Deps, sel Selection)
 }
 
 // Selection chooses which definitions a server offers.
@@ -185,7 +185,7 @@ func Selected(sel Selection) []Definition {
 func Register(s *mcp.Server, d *Deps, sel Selection) []string {
 	var names []string
 	for _, def := range Selected(sel) {
-		def.add(s, d)
+		def.add(s, d, sel)
 		names = append(names, def.Name)
 	}
 	return names

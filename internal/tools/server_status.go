@@ -184,11 +184,13 @@ func summarizeStatus(c *call, rounds int, samples [][]sample) serverStatusResult
 		APIURL: c.target.APIURL, CheckedAt: ts(c.deps.now()), Rounds: rounds,
 		ProbeTimeoutMS: int(statusProbeTimeout / time.Millisecond), CannotTell: statusCannotTell,
 	}
-	var answered, healthFails, healthSamples, healthRoundsAllFailed int
-	failedRounds := map[string]int{}
+	var answered int
+	healthDown := false
+	failed := map[string]int{} // failures that say something about health, by path
 	for i, p := range statusProbes {
 		ps := probeSummary{Path: p.path, Checks: p.checks}
 		lat := make([]float64, 0, len(samples[i]))
+		isHealth := p.path == "/health" || p.path == "/ready"
 		for _, s := range samples[i] {
 			lat = append(lat, float64(s.latency.Microseconds())/1000)
 			if s.err == nil || gotAnswer(s.err) {
@@ -211,17 +213,14 @@ func summarizeStatus(c *call, rounds int, samples [][]sample) serverStatusResult
 			}
 			ps.Errors[class]++
 			ps.LastError = probeErrorText(s.err)
+			// A refused version endpoint (4xx) is policy, not sickness.
+			if isHealth || !strings.HasPrefix(class, "http_4") {
+				failed[p.path]++
+			}
 		}
 		ps.MedianMS, ps.MaxMS = median(lat), maxOf(lat)
-		if p.path == "/health" || p.path == "/ready" {
-			healthSamples += len(samples[i])
-			healthFails += ps.Failed
-			if ps.Failed > 0 && ps.OK == 0 {
-				healthRoundsAllFailed++
-			}
-			if ps.Failed > 0 {
-				failedRounds[p.path] = ps.Failed
-			}
+		if isHealth && ps.Failed > 0 && ps.OK == 0 {
+			healthDown = true
 		}
 		res.Probes = append(res.Probes, ps)
 	}
@@ -244,10 +243,6 @@ func summarizeStatus(c *call, rounds int, samples [][]sample) serverStatusResult
 		res.Notes = append(res.Notes, fmt.Sprintf("/health takes %.0f ms at the median: the server is overloaded or far away", med))
 	}
 
-	total := 0
-	for _, s := range samples {
-		total += len(s)
-	}
 	switch {
 	case answered == 0:
 		res.Verdict = "unreachable"
@@ -256,30 +251,30 @@ func summarizeStatus(c *call, rounds int, samples [][]sample) serverStatusResult
 			"Check that the server process runs and listens on the configured PREFECT_API_URL (get_identity shows it), and any proxy or load balancer in front of it.",
 			"While the API is unreachable, workers cannot pick up runs (they go Late) and states cannot change.",
 		}
-	case healthRoundsAllFailed > 0:
+	case healthDown:
 		res.Verdict = "unhealthy"
-		res.Summary = fmt.Sprintf("Health checks fail in every round (%s).", failedProbes(failedRounds, rounds))
+		res.Summary = fmt.Sprintf("Health checks fail in every round (%s).", failedProbes(failed, rounds))
 		res.NextSteps = []string{
 			"Read the server's own logs; a failing /ready usually means the database is unreachable, overloaded or out of connections.",
 			"Runs go Late and states stop updating while this lasts; fix the server before diagnosing workers or deployments.",
 		}
-	case healthFails > 0 || res.VersionSkew:
+	case len(failed) > 0 || res.VersionSkew:
 		res.Verdict = "degraded"
 		parts := []string{}
-		if healthFails > 0 {
-			parts = append(parts, "intermittent health failures ("+failedProbes(failedRounds, rounds)+")")
+		if len(failed) > 0 {
+			parts = append(parts, "failing probes ("+failedProbes(failed, rounds)+")")
 		}
 		if res.VersionSkew {
 			parts = append(parts, "version skew between replicas")
 		}
 		res.Summary = "Server answers but with " + strings.Join(parts, " and ") + "."
 		res.NextSteps = []string{
-			"Intermittent 503s from /ready are transient database errors; sustained ones mean the database is saturated. A replica on another version should be upgraded or drained.",
+			"Occasional 503s from /ready are transient database errors, sustained ones a saturated database; timeouts mean an overloaded server or proxy. A replica on another version should be upgraded or drained.",
 			"Then check workers and pools (get_work_pools, diagnose_late_runs) if runs are Late.",
 		}
 	default:
 		res.Verdict = "healthy"
-		res.Summary = fmt.Sprintf("All %d probes answered in every round (median /health %.1f ms).", total, res.Probes[0].MedianMS)
+		res.Summary = fmt.Sprintf("/health and /ready passed in all %d rounds (median /health %.1f ms).", rounds, res.Probes[0].MedianMS)
 		res.NextSteps = []string{"The API itself is healthy: if runs are Late or stuck, look at workers, pools and limits (diagnose_late_runs, get_work_pools, get_concurrency_limits)."}
 	}
 	if res.PrefectVersion != "" {

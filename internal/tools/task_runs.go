@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -27,7 +28,7 @@ func taskRunsTool() Definition {
 	}, `List Prefect task runs, newest first (by expected start time), filtered with a Prefect TaskRunFilter; usually the tasks of one flow run.
 Each row: id, name, task key, state (Late shows as "Late (SCHEDULED)"), state message, start and duration (end only when it is not start + duration, e.g. after retry waits; expected start when not started), run count when not 1, retries used, tags, cache key and expiration, subflow_run_id when the task run tracks a subflow.
 upstream lists the ids of the task runs this one depended on, taken from Prefect's task_inputs: task_inputs record which upstream task runs (or flow parameters) fed each argument — the dependency graph — not the argument values, which Prefect does not store.
-When every row belongs to one flow run, flow_run_id and the flow run's name are given once at the top instead of in each row.
+When every row belongs to one flow run, flow_run_id and the flow run's name are given once at the top instead of in each row; likewise task_keys maps each task name to its task key (the row "extract-6f0" has the key task_keys["extract"]); a row carries task_key itself only when its name does not start with its task's name.
 Use it to find which task of a flow run failed or is stuck (Pending on a tag concurrency limit, AwaitingRetry); then get_flow_run_logs for the traceback.
 Example: {"filter":{"flow_run_id":{"any_":["83c673e2-1276-45ba-97ff-d88b3621bc73"]},"state":{"type":{"any_":["FAILED","CRASHED"]}}},"limit":20}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
@@ -59,6 +60,7 @@ type taskRunsResult struct {
 	FlowRunID string            `json:"flow_run_id,omitempty"`
 	FlowRun   string            `json:"flow_run,omitempty"`
 	FlowRuns  map[string]string `json:"flow_runs,omitempty"` // id -> name when rows span flow runs
+	TaskKeys  map[string]string `json:"task_keys,omitempty"` // task name -> task key
 	TaskRuns  []taskRunRow      `json:"task_runs"`
 	page
 }
@@ -100,11 +102,23 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
 	} else if len(names) > 0 {
 		res.FlowRuns = names
 	}
+	keys := map[string]string{}
 	for i := range runs {
-		res.TaskRuns[i] = newTaskRunRow(&runs[i])
+		row := newTaskRunRow(&runs[i])
 		if single {
-			res.TaskRuns[i].FlowRunID = ""
+			row.FlowRunID = ""
 		}
+		// Mapped and repeated tasks share their key: say it once per task
+		// name ("extract" -> "extract-9c2e1f4b") instead of in every row.
+		if task, ok := taskOfKey(row.Name, row.TaskKey); ok {
+			if k, seen := keys[task]; !seen || k == row.TaskKey {
+				keys[task], row.TaskKey = row.TaskKey, ""
+			}
+		}
+		res.TaskRuns[i] = row
+	}
+	if len(keys) > 0 {
+		res.TaskKeys = keys
 	}
 	return res, nil
 }
@@ -179,6 +193,16 @@ func newTaskRunRow(r *prefect.TaskRunDetail) taskRunRow {
 	}
 	row.Upstream, row.UpstreamMore = upstreamTaskRuns(r.TaskInputs)
 	return row
+}
+
+// taskOfKey returns the task name shared by a run name ("extract-6f0")
+// and its task key ("extract-9c2e1f4b"): the part before their last dash.
+func taskOfKey(name, key string) (string, bool) {
+	i, j := strings.LastIndexByte(name, '-'), strings.LastIndexByte(key, '-')
+	if i <= 0 || j <= 0 || name[:i] != key[:j] {
+		return "", false
+	}
+	return key[:j], true
 }
 
 // upstreamTaskRuns lists the distinct task runs in task_inputs, in argument

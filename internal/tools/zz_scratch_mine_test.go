@@ -25,3 +25,9 @@ func TestScratchMine(t *testing.T) {
 		t.Logf("%s %v err=%v len=%d\n%s\n", c.tool, c.args, isErr, len(text), text)
 	}
 }
+
+func TestScratchMine2(t *testing.T) {
+	e := newEnv(t)
+	TestGetTaskRunsSizeAndRequests(t)
+	_ = e
+}
