@@ -43,7 +43,7 @@ func NewReloading(load LoadFunc, logger *slog.Logger, checkEvery time.Duration) 
 	if err != nil {
 		return nil, err
 	}
-	r.current, r.stamps, r.lastCheck = t, stampAll(files), r.now()
+	r.current, r.stamps = t, stampAll(files)
 	return r, nil
 }
 
