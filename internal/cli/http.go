@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -55,6 +56,13 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 	if o.Locked {
 		if err := checkLocked(a.server); err != nil {
 			return err
+		}
+		inner := hopts.Wrap
+		hopts.Wrap = func(next http.Handler) http.Handler {
+			if inner != nil {
+				next = inner(next)
+			}
+			return refusePrefectHeaders(next)
 		}
 	}
 	if !o.CloudOAuth {
@@ -133,3 +141,17 @@ func checkLocked(t *target.Target) error {
 }
 
 func httpsURL(u string) bool { return len(u) > 8 && u[:8] == "https://" }
+
+// refusePrefectHeaders answers 403 to any request that tries to choose the
+// Prefect target in locked mode, before it reaches MCP.
+func refusePrefectHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name := range r.Header {
+			if strings.HasPrefix(strings.ToLower(name), "x-prefect-") {
+				http.Error(w, "this server is locked to one Prefect API: X-Prefect-* headers are refused", http.StatusForbidden)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
