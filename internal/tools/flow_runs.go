@@ -59,7 +59,7 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (any, error) {
 	}
 	rows := make([]flowRunRow, len(runs))
 	for i := range runs {
-		rows[i] = newFlowRunRow(&runs[i], names)
+		rows[i] = c.newFlowRunRow(&runs[i], names)
 	}
 	out := struct {
 		FlowRuns []flowRunRow `json:"flow_runs"`
@@ -108,9 +108,10 @@ type flowRunRow struct {
 	WorkQueue     string   `json:"work_queue,omitempty"`
 	Tags          []string `json:"tags,omitempty"`
 	Subflow       bool     `json:"subflow,omitempty"`
+	UIURL         string   `json:"ui_url,omitempty"`
 }
 
-func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
+func (c *call) newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 	row := flowRunRow{
 		ID:            r.ID,
 		Name:          r.Name,
@@ -125,6 +126,7 @@ func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 		WorkQueue:     r.WorkQueueName,
 		Tags:          r.Tags,
 		Subflow:       r.ParentTaskRunID != "",
+		UIURL:         c.uiURL(uiFlowRun, r.ID),
 	}
 	if r.DeploymentID != "" {
 		row.DeploymentID = r.DeploymentID
@@ -253,7 +255,7 @@ func (c *call) flowRunDetails(ctx context.Context, runs []prefect.FlowRun, names
 	for i := range runs {
 		r := &runs[i]
 		d := flowRunDetail{
-			flowRunRow: newFlowRunRow(r, names),
+			flowRunRow: c.newFlowRunRow(r, names),
 			Parameters: clipJSON(r.Parameters, parameterBudget),
 			InfraPID:   r.InfrastructurePID,
 			ParentTask: r.ParentTaskRunID,

@@ -31,6 +31,7 @@ type flowRow struct {
 	Name    string   `json:"name"`
 	Tags    []string `json:"tags,omitempty"`
 	Created string   `json:"created,omitempty"`
+	UIURL   string   `json:"ui_url,omitempty"`
 }
 
 func getFlows(ctx context.Context, c *call, in flowsInput) (any, error) {
@@ -55,7 +56,7 @@ func getFlows(ctx context.Context, c *call, in flowsInput) (any, error) {
 	}
 	rows := make([]flowRow, len(flows))
 	for i, f := range flows {
-		rows[i] = flowRow{ID: f.ID, Name: f.Name, Tags: f.Tags, Created: ts(f.Created)}
+		rows[i] = flowRow{ID: f.ID, Name: f.Name, Tags: f.Tags, Created: ts(f.Created), UIURL: c.uiURL(uiFlow, f.ID)}
 	}
 	return struct {
 		Flows []flowRow `json:"flows"`
