@@ -11,27 +11,55 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
-// The README's flag and tool tables are generated from the flag set and the
-// tool registry; this test fails when they drift. UPDATE_README=1 rewrites them.
+// The README's flag and tool tables, and SECURITY.md's flag table, are
+// generated from the flag set and the tool registry; this test fails when
+// they drift. UPDATE_README=1 rewrites them.
 func TestREADMETables(t *testing.T) {
-	path := filepath.Join("..", "..", "README.md")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(raw)
-	want := replaceSection(t, readme, "flags", flagsTable())
-	want = replaceSection(t, want, "tools", toolsTable())
-	if want == readme {
-		return
-	}
-	if os.Getenv("UPDATE_README") != "" {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+	for _, doc := range []struct {
+		file     string
+		sections map[string]string
+	}{
+		{"README.md", map[string]string{"flags": flagsTable(), "tools": toolsTable()}},
+		{"SECURITY.md", map[string]string{"flags": flagsTable()}},
+	} {
+		path := filepath.Join("..", "..", doc.file)
+		raw, err := os.ReadFile(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return
+		want := string(raw)
+		for name, body := range doc.sections {
+			want = replaceSection(t, want, name, body)
+		}
+		if want == string(raw) {
+			continue
+		}
+		if os.Getenv("UPDATE_README") != "" {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		t.Errorf("%s tables are out of date with the flags or the tool registry; run UPDATE_README=1 go test ./internal/cli/ -run TestREADMETables", doc.file)
 	}
-	t.Errorf("README.md tables are out of date with the flags or the tool registry; run UPDATE_README=1 go test ./internal/cli/ -run TestREADMETables")
+}
+
+// TestDocsNameEveryAuthMode keeps README and SECURITY.md honest about how the
+// server authenticates.
+func TestDocsNameEveryAuthMode(t *testing.T) {
+	modes := []string{"PREFECT_API_KEY", "PREFECT_API_AUTH_STRING", "X-Prefect-Api-Url", "X-Prefect-Api-Key", "X-Prefect-Api-Auth-String",
+		"--auth-tokens-file", "--locked", "--cloud-oauth", "prefect-mcp token", "profile"}
+	for _, file := range []string{"README.md", "SECURITY.md"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range modes {
+			if !strings.Contains(string(raw), m) {
+				t.Errorf("%s does not mention %s", file, m)
+			}
+		}
+	}
 }
 
 func flagsTable() string {

@@ -121,7 +121,7 @@ func TestBadInputIsAToolError(t *testing.T) {
 		{"get_flow_runs", map[string]any{"limit": 500}, []string{"limit"}},
 		{"get_flow_runs", map[string]any{"offset": -1}, []string{"offset"}},
 		{"get_flows", map[string]any{"filter": map[string]any{"nme": map[string]any{}}}, []string{`"nme"`, "name"}},
-		{"get_flow_run_logs", map[string]any{"flow_run_id": "not-a-uuid"}, []string{"not a UUID"}},
+		{"get_flow_run_logs", map[string]any{"flow_run_id": ""}, []string{"flow_run_id is required"}},
 		{"get_flow_run_logs", map[string]any{"flow_run_id": prefecttest.DemoID("flow_run", "crimson-falcon"), "level": "loud"}, []string{"level"}},
 		{"get_flow_runs", map[string]any{"workspace_id": "x"}, []string{"OAuth"}},
 	}
@@ -199,6 +199,17 @@ func TestGetFlowRunLogs(t *testing.T) {
 		out = e.ok(t, "get_flow_run_logs", map[string]any{"flow_run_id": falcon, "limit": 10})
 		if out["truncated"] != true || out["next_offset"] != float64(10) {
 			t.Errorf("limit 10: truncated=%v next_offset=%v", out["truncated"], out["next_offset"])
+		}
+	})
+
+	t.Run("by name", func(t *testing.T) {
+		out := e.ok(t, "get_flow_run_logs", map[string]any{"flow_run_id": "crimson-falcon", "limit": 1})
+		if out["flow_run_id"] != falcon {
+			t.Errorf("resolved to %v, want %s", out["flow_run_id"], falcon)
+		}
+		msg := e.fail(t, "get_flow_run_logs", map[string]any{"flow_run_id": "no-such-run"})
+		if !strings.Contains(msg, "no flow run is named") {
+			t.Errorf("unknown name: %s", msg)
 		}
 	})
 

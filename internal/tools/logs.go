@@ -20,7 +20,7 @@ const (
 )
 
 type flowRunLogsInput struct {
-	FlowRunID string `json:"flow_run_id" jsonschema:"the flow run's UUID"`
+	FlowRunID string `json:"flow_run_id" jsonschema:"the flow run's id or name"`
 	Limit     int    `json:"limit,omitempty" jsonschema:"lines to return, 1-1000 (default 100)"`
 	Offset    int    `json:"offset,omitempty" jsonschema:"lines to skip from the start (ignored with tail)"`
 	Level     string `json:"level,omitempty" jsonschema:"minimum level: debug, info, warning, error or critical"`
@@ -54,15 +54,15 @@ type logsResult struct {
 }
 
 func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, error) {
-	id, err := checkUUID("flow_run_id", in.FlowRunID)
-	if err != nil {
-		return nil, err
-	}
 	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLogLimit, maxLogLimit)
 	if err != nil {
 		return nil, err
 	}
 	level, err := parseLevel(in.Level)
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.resolveFlowRun(ctx, "flow_run_id", in.FlowRunID)
 	if err != nil {
 		return nil, err
 	}

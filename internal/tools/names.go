@@ -1,0 +1,92 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+)
+
+// maxCandidates bounds the list shown when a name matches several objects.
+const maxCandidates = 5
+
+// resolveFlowRun accepts a flow run's id or its name (names are generated,
+// like "crimson-falcon", and usually unique; when not, the error lists the
+// candidates so the model can pick an id).
+func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return "", badInput("%s is required: a flow run id or name", field)
+	}
+	if uuidPattern.MatchString(ref) {
+		return strings.ToLower(ref), nil
+	}
+	var runs []prefect.FlowRun
+	body := map[string]any{
+		"flow_runs": map[string]any{"name": map[string]any{"any_": []string{ref}}},
+		"sort":      "START_TIME_DESC", "limit": maxCandidates + 1,
+	}
+	if err := c.target.Client.Post(ctx, "/flow_runs/filter", body, &runs); err != nil {
+		return "", err
+	}
+	switch len(runs) {
+	case 0:
+		return "", &notFound{msg: fmt.Sprintf("no flow run is named %q; %s takes a flow run id or its exact name (find runs with get_flow_runs or search)", clip(ref, 80), field)}
+	case 1:
+		return runs[0].ID, nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d flow runs are named %q; pass one id as %s:", len(runs), clip(ref, 80), field)
+	for i, r := range runs {
+		if i == maxCandidates {
+			b.WriteString(" …")
+			break
+		}
+		fmt.Fprintf(&b, " %s (%s, started %s);", r.ID, stateLabel(r.StateType, r.StateName), cmpOr(tsp(r.StartTime), "not started"))
+	}
+	return "", badInput("%s", strings.TrimSuffix(b.String(), ";"))
+}
+
+// resolveDeployment accepts a deployment id, its "flow/deployment" slug (as
+// `prefect deployment run` takes it) or a deployment name when unique.
+func (c *call) resolveDeployment(ctx context.Context, field, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" || uuidPattern.MatchString(ref) {
+		return strings.ToLower(ref), nil
+	}
+	if flow, name, ok := strings.Cut(ref, "/"); ok {
+		var d prefect.Deployment
+		err := c.target.Client.Get(ctx, prefect.Path("/deployments/name/%s/%s", flow, name), nil, &d)
+		if prefect.IsNotFound(err) {
+			return "", &notFound{msg: fmt.Sprintf("no deployment %q (flow/deployment); list deployments with get_deployments", clip(ref, 120))}
+		}
+		if err != nil {
+			return "", err
+		}
+		return d.ID, nil
+	}
+	var deps []prefect.Deployment
+	body := map[string]any{"deployments": map[string]any{"name": map[string]any{"any_": []string{ref}}}, "limit": maxCandidates + 1}
+	if err := c.target.Client.Post(ctx, "/deployments/filter", body, &deps); err != nil {
+		return "", err
+	}
+	switch len(deps) {
+	case 0:
+		return "", &notFound{msg: fmt.Sprintf("no deployment is named %q; %s takes a deployment id or \"flow/deployment\"", clip(ref, 80), field)}
+	case 1:
+		return deps[0].ID, nil
+	}
+	ids := make([]string, 0, len(deps))
+	for _, d := range deps {
+		ids = append(ids, d.ID)
+	}
+	return "", badInput("%d deployments are named %q (of different flows); pass \"flow/deployment\" or one of the ids: %s", len(deps), clip(ref, 80), strings.Join(ids, ", "))
+}
+
+func cmpOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
