@@ -73,6 +73,19 @@ func (b *bench) command(ctx context.Context, env []string, args ...string) *exec
 // With bare set it spawns the bare go-sdk stdio server instead (the
 // baseline: same SDK, one trivial tool, nothing else).
 func (b *bench) rawStart(ctx context.Context, bare bool) (time.Duration, int64, error) {
+	wall, _, size, err := b.rawStartCPU(ctx, bare)
+	return wall, size, err
+}
+
+// rawStartCPU is rawStart that also reports the process's CPU time (user +
+// system, for its whole life: start, the two answers, exit on EOF), which
+// is far less sensitive to other load on the machine than wall time.
+func (b *bench) rawStartCPU(ctx context.Context, bare bool) (wall, cpu time.Duration, size int64, err error) {
+	wall, size, err = b.spawnOnce(ctx, bare, &cpu)
+	return wall, cpu, size, err
+}
+
+func (b *bench) spawnOnce(ctx context.Context, bare bool, cpu *time.Duration) (time.Duration, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := b.command(ctx, b.childEnv(), "--demo", "--no-docs", "--log-level", "error")
@@ -96,7 +109,13 @@ func (b *bench) rawStart(ctx context.Context, bare bool) (time.Duration, int64, 
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
-	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	defer func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+		if st := cmd.ProcessState; st != nil {
+			*cpu = st.UserTime() + st.SystemTime()
+		}
+	}()
 	msgs := []string{
 		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`,
 		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,

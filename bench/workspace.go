@@ -48,6 +48,8 @@ func argsFor(tool *mcp.Tool, demo *prefecttest.Data) (map[string]any, bool) {
 			args[name] = schema.Properties[name].Enum[0]
 		case name == "flow_run_id":
 			args[name] = failedRunID(demo)
+		case name == "query":
+			args[name] = "etl" // a word in several demo flow and deployment names
 		case strings.HasSuffix(name, "_id"):
 			kind := strings.TrimSuffix(name, "_id") + "s"
 			objs := demo.Objects(kind)

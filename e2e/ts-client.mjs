@@ -9,6 +9,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
+const label = process.env.E2E_LABEL || "ts-client";
 const mcpURL = requireEnv("MCP_URL");
 const apiURL = requireEnv("PREFECT_API_URL");
 const authString = requireEnv("PREFECT_API_AUTH_STRING");
@@ -19,7 +20,7 @@ let failed = 0;
 function requireEnv(name) {
   const v = process.env[name];
   if (!v) {
-    console.error(`ts-client: ${name} is not set`);
+    console.error(`${label}: ${name} is not set`);
     process.exit(2);
   }
   return v;
@@ -29,10 +30,10 @@ async function check(name, fn) {
   try {
     await fn();
     passed++;
-    console.log(`  ok   ts-client: ${name}`);
+    console.log(`  ok   ${label}: ${name}`);
   } catch (err) {
     failed++;
-    console.log(`  FAIL ts-client: ${name}: ${err?.message ?? err}`);
+    console.log(`  FAIL ${label}: ${name}: ${err?.message ?? err}`);
   }
 }
 
@@ -132,10 +133,10 @@ try {
   });
 } catch (err) {
   failed++;
-  console.log(`  FAIL ts-client: ${err?.stack ?? err}`);
+  console.log(`  FAIL ${label}: ${err?.stack ?? err}`);
 } finally {
   for (const c of clients) await c.close().catch(() => {});
 }
 
-console.log(`ts-client: ${passed} passed, ${failed} failed`);
+console.log(`${label}: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -129,6 +129,11 @@ func TestFailures(t *testing.T) {
 			if !tt.check(de) {
 				t.Errorf("wrong kind of error: %+v", de)
 			}
+			if de.Timeout > 0 {
+				// The abandoned call is cancelled on the server too; wait
+				// for that so closing the session does not wait for it.
+				waitFor(t, func() bool { return srv.Count("notifications/cancelled") > 0 })
+			}
 		})
 	}
 }
@@ -144,8 +149,19 @@ func TestCallerCancellationIsNotATimeout(t *testing.T) {
 		}
 		cancel()
 	}()
+	defer waitFor(t, func() bool { return srv.Count("notifications/cancelled") > 0 })
 	_, err := c.CallTool(ctx, "search_prefect", map[string]any{"query": docstest.SlowQuery})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// waitFor polls cond until it holds; the test fails after 5 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
 	}
 }

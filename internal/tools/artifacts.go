@@ -19,6 +19,8 @@ const (
 	artifactBudget = 1500
 	// maxTableColumns bounds a table summary's column list.
 	maxTableColumns = 30
+	// artifactsBudget bounds a whole result; past it the rest is a next page.
+	artifactsBudget = 48 << 10
 )
 
 // artifactTypes are the artifacts a person made to be read; "result"
@@ -26,10 +28,10 @@ const (
 var artifactTypes = []string{"markdown", "table", "link", "progress", "image"}
 
 type artifactsInput struct {
-	FlowRunID string `json:"flow_run_id,omitempty" jsonschema:"only artifacts created by this flow run (UUID)"`
-	Key       string `json:"key,omitempty" jsonschema:"only artifacts with this key; without flow_run_id returns the latest artifact of the key"`
-	Limit     int    `json:"limit,omitempty" jsonschema:"artifacts to return, 1-100 (default 20)"`
-	Offset    int    `json:"offset,omitempty" jsonschema:"artifacts to skip; use next_offset from a truncated result"`
+	FlowRunID string `json:"flow_run_id,omitempty" jsonschema:"a flow run's UUID"`
+	Key       string `json:"key,omitempty" jsonschema:"artifact key"`
+	Limit     int    `json:"limit,omitempty" jsonschema:"1-100, default 20"`
+	Offset    int    `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 
@@ -37,10 +39,9 @@ func artifactsTool() Definition {
 	return define(Definition{
 		Name: "get_artifacts", Title: "Get artifacts", Group: GroupRuns,
 		Summary: "Markdown, table, link, image and progress artifacts of flow runs, newest first, with bounded content.",
-	}, `List the artifacts flows published (markdown reports, tables, links, images, progress), newest first.
-Each artifact: id, type, key, description, flow_run_id (and task_run_id), created, and its content: markdown text (cut at about 1.5 KB with a marker), a table summarised as columns, row count and the first rows, a link or image URL, or progress in percent.
-flow_run_id lists one run's artifacts; key alone returns the latest artifact with that key (keyed artifacts are versioned: each run adds a version); both together give that key's versions in that run. Result artifacts (pointers to stored task results) are left out.
-Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73"} or {"key":"etl-report"}`,
+	}, `Artifacts flows published (markdown, table, link, image, progress), newest first: id, type, key, description, flow_run_id, created and content — markdown cut at ~1.5 KB, tables as columns, row count and first rows, URLs, progress in percent.
+key alone gives that key's latest version; with flow_run_id, the versions that run made.
+Example: {"flow_run_id":"<uuid>"} or {"key":"etl-report"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxArtifactLimit) },
 		getArtifacts)
 }
@@ -96,9 +97,16 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (any, error) 
 	if more {
 		arts = arts[:limit]
 	}
-	rows := make([]artifactRow, len(arts))
+	rows := make([]artifactRow, 0, len(arts))
+	size := 0
 	for i := range arts {
-		rows[i] = newArtifactRow(&arts[i], latest)
+		row := newArtifactRow(&arts[i], latest)
+		b, _ := json.Marshal(row)
+		if size += len(b); size > artifactsBudget && len(rows) > 0 {
+			more = true
+			break
+		}
+		rows = append(rows, row)
 	}
 	out := struct {
 		Artifacts []artifactRow `json:"artifacts"`

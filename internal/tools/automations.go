@@ -35,9 +35,9 @@ const (
 var automationFilterKeys = []string{"created", "enabled", "id", "name", "operator", "tags"}
 
 type automationsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect AutomationFilter (name, tags, created, operator) plus id {\"any_\":[uuids]} and enabled {\"eq_\":true|false}, e.g. {\"name\":{\"any_\":[\"pause-etl-after-3-failures\"]}}"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
-	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"AutomationFilter keys plus id and enabled"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"1-200, default 50"`
+	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 
@@ -45,11 +45,10 @@ func automationsTool() Definition {
 	return define(Definition{
 		Name: "get_automations", Title: "Get automations", Group: GroupAutomations,
 		Summary: "Automations with their trigger in words and their actions; full trigger and action definitions when selected by id.",
-	}, `List Prefect automations by name, each with: id, name, enabled, description, the trigger kind and a one-line summary of the trigger in words, and its actions (deployment names resolved).
-Trigger summaries read like "reactive: ≥3 × prefect.flow-run.Failed related to deployment etl-hourly within 10 min" (fires when the events occur) or "proactive: fewer than 1 × prefect.flow-run.Completed … within 26 h" (fires when they do not); compound and sequence triggers summarise their children.
-filter takes Prefect's AutomationFilter keys (name {"any_":[...]}, tags, created, operator) plus id {"any_":[uuids]} and enabled {"eq_":true}. Selecting ids (at most 10) adds the full trigger and action definitions.
-Use it to see what automation reacts to an event, or why an automation did or did not fire (then read_events with event_type_prefix "prefect.automation.").
-Example: {"filter":{"enabled":{"eq_":true}}} or {"filter":{"id":{"any_":["7b4b477d-4990-44af-8efb-c722fefebf49"]}}}`,
+	}, `Automations by name: id, name, enabled, description, trigger_kind, the trigger in words and the actions (deployments named).
+Triggers read like "reactive: ≥3 × prefect.flow-run.Failed related to deployment etl-hourly within 10 min" (fires when events occur) or "proactive: fewer than 1 × … within 26 h" (fires when they do not).
+filter: Prefect AutomationFilter keys (name, tags, created, operator) plus id {"any_":[uuids]} and enabled {"eq_":true}; selecting ids adds the full trigger and action definitions.
+Example: {"filter":{"enabled":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getAutomations)
 }

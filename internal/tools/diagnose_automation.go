@@ -248,7 +248,9 @@ func diagnoseAutomation(ctx context.Context, c *call, in diagnoseAutomationInput
 // expect and after names (wildcards as prefixes), match as resource labels,
 // match_related as related labels.
 func triggerEventFilter(et eventTrigger, occurred map[string]any) map[string]any {
-	f := map[string]any{"occurred": occurred, "order": "ASC"}
+	// Newest first: when more than maxMatchingEvents match, the recent
+	// windows are the ones that matter.
+	f := map[string]any{"occurred": occurred, "order": "DESC"}
 	names := append(slices.Clone(et.expect), et.after...)
 	if len(names) > 0 && !slices.Contains(names, "*") {
 		var exact, prefixes []string

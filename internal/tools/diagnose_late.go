@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -66,7 +67,7 @@ type lateResult struct {
 }
 
 type checkedTotal struct {
-	ActiveRuns int `json:"active_runs_in_scope"`
+	ActiveRuns int `json:"active_runs_read"`
 	Pools      int `json:"work_pools,omitempty"`
 }
 
@@ -347,7 +348,27 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 	res.RuledOut = lc.ruledOut(res.Groups)
 	res.Summary = lateSummary(res.Groups, res.LateRuns)
 	res.Checked = &checkedTotal{ActiveRuns: len(active), Pools: len(pools)}
-	return res, nil
+	return fitLate(res), nil
+}
+
+// fitLate keeps a result under diagnosisBudget: fewer examples and
+// secondary blockers first, then the smallest groups.
+func fitLate(res lateResult) lateResult {
+	size := func() int { b, _ := json.Marshal(res); return len(b) }
+	for i := range res.Groups {
+		if size() <= diagnosisBudget {
+			return res
+		}
+		g := &res.Groups[i]
+		if len(g.Examples) > 1 {
+			g.Examples = g.Examples[:1]
+		}
+		g.AlsoBlocking = nil
+	}
+	for size() > diagnosisBudget && len(res.Groups) > 1 {
+		res.Groups, res.Truncated = res.Groups[:len(res.Groups)-1], true
+	}
+	return res
 }
 
 func addUnique(list *[]string, v string) {

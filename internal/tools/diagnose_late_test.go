@@ -276,7 +276,7 @@ func TestDiagnoseStuckRuns(t *testing.T) {
 	}
 	s := list[0].(map[string]any)
 	if s["name"] != "ghost-run" || s["verdict"] != "likely_orphaned" || s["usual_duration"] != "5m0s (median of recent completed runs)" ||
-		s["last_heartbeat"] != dgAt(-2*time.Hour-50*time.Minute)[:19]+"Z" || s["elapsed"] != "3h0m0s" {
+		s["last_heartbeat"] != dgAt(-2*time.Hour - 50*time.Minute)[:19]+"Z" || s["elapsed"] != "3h0m0s" {
 		t.Errorf("stuck run = %v", s)
 	}
 	dgContains(t, "evidence", strings.Join(dgStrs(s["evidence"]), " | "), "3 prefect.flow-run.heartbeat event(s)", "none online", "ProcessWorker gone")
@@ -378,4 +378,25 @@ func TestDiagnoseAutomationForEach(t *testing.T) {
 		t.Fatalf("for_each not respected:\n%s", text)
 	}
 	dgContains(t, "conclusion", dgStr(out["conclusion"]), "for the same prefect.resource.id", "at most 2 was seen")
+}
+
+// Many groups stay within the result budget and say they were cut.
+func TestDiagnoseLateRunsBounded(t *testing.T) {
+	w := newDgWorld()
+	w.pool("dead", "NOT_READY", false, nil)
+	w.queue("dead", "default", false, nil, nil)
+	w.flow("f")
+	for d := range 15 {
+		dep := fmt.Sprintf("deployment-with-a-long-name-%02d", d)
+		w.deployment(dep, "f", "dead", "default", false, nil)
+		for i := range 3 {
+			w.late(fmt.Sprintf("%s-late-%d", dep, i), "f", dep, "dead", "default", -time.Duration(i+1)*time.Minute)
+		}
+	}
+	e := w.env(t)
+	out, text, n := dgCall(t, e, "diagnose_late_runs", map[string]any{})
+	if out["late_runs"] != 45.0 || out["truncated"] != true || n != 8 {
+		t.Errorf("late_runs %v, truncated %v, %d requests", out["late_runs"], out["truncated"], n)
+	}
+	t.Logf("45 late runs in 15 deployments: %d bytes, %d requests", len(text), n)
 }

@@ -31,16 +31,19 @@ const (
 
 // Causes diagnose_flow_run reports.
 const (
-	causeCodeError       = "code_error"
-	causeCrashedInfra    = "crashed_infrastructure"
-	causeLeaseRenewal    = "concurrency_lease_renewal_failure"
-	causeCancelled       = "cancelled"
-	causeTimedOut        = "timed_out"
-	causeUpstreamFailed  = "upstream_dependency_failed"
-	causeSubflowFailed   = "subflow_failed"
-	causeNotFailed       = "not_failed"
-	causeUnknownFailure  = "unknown_failure"
-	logLevelError        = 40
+	causeCodeError      = "code_error"
+	causeCrashedInfra   = "crashed_infrastructure"
+	causeLeaseRenewal   = "concurrency_lease_renewal_failure"
+	causeCancelled      = "cancelled"
+	causeTimedOut       = "timed_out"
+	causeUpstreamFailed = "upstream_dependency_failed"
+	causeSubflowFailed  = "subflow_failed"
+	causeNotFailed      = "not_failed"
+	causeUnknownFailure = "unknown_failure"
+)
+
+const (
+	logLevelError        = 40 // Python's logging.ERROR
 	flowRunHeartbeatName = "prefect.flow-run.heartbeat"
 )
 
@@ -186,7 +189,9 @@ func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (any, er
 	out := classifyRun(facts, sortedStates(states), events.Events, c.deps.now())
 	out.FlowRun.Flow = flow.Name
 
-	if out.Cause == causeSubflowFailed || (isFailure(run.StateType) && hasChildLinks(facts.tasks)) {
+	// Prefect 3 links a subflow through its tracking task's
+	// child_flow_run_id; deeper levels are also found by parent_task_run_id.
+	if out.Cause == causeSubflowFailed {
 		hops, err := c.walkSubflows(ctx, facts)
 		if err != nil {
 			return nil, err
@@ -220,15 +225,6 @@ func (c *call) runFactJobs(f *runFacts) []func(context.Context) error {
 }
 
 func isFailure(stateType string) bool { return stateType == "FAILED" || stateType == "CRASHED" }
-
-func hasChildLinks(tasks []prefect.TaskRun) bool {
-	for _, t := range tasks {
-		if t.State != nil && t.State.StateDetails.ChildFlowRunID != "" && isFailure(t.StateType) {
-			return true
-		}
-	}
-	return false
-}
 
 // classifyRun turns what was read about a run into a diagnosis.
 func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now time.Time) runDiagnosis {
@@ -318,7 +314,7 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 
 	// Failed: timeouts, subflows, upstream failures, then the code.
 	switch {
-	case r.StateName == "TimedOut" || timedOut(msgOf(r.State)) || (exc != nil && strings.HasSuffix(exc.Type, "TimeoutError")):
+	case r.StateName == "TimedOut" || timedOut(msgOf(r.State)) || slices.ContainsFunc(failed, func(t taskBrief) bool { return strings.HasPrefix(t.State, "TimedOut") }):
 		d.Cause = causeTimedOut
 		d.Summary = fmt.Sprintf("%s timed out: %s", name, firstNonEmpty(clip(msgOf(r.State), 200), "it exceeded its timeout")+".")
 		d.NextSteps = []string{"Compare with the usual duration of this flow (get_flow_runs on its deployment) and raise timeout_seconds if the work legitimately grew.",
@@ -536,9 +532,10 @@ func leaseRenewalLog(logs []prefect.LogEntry) string {
 	return ""
 }
 
+// timedOut matches Prefect's own timeout messages ("Flow run exceeded
+// timeout of 60.0 second(s)"), not an exception that merely mentions one.
 func timedOut(msg string) bool {
-	m := strings.ToLower(msg)
-	return strings.Contains(m, "exceeded timeout") || strings.Contains(m, "timed out") || strings.Contains(m, "timeouterror")
+	return strings.Contains(strings.ToLower(msg), "exceeded timeout")
 }
 
 func exitCode(msg string) string {

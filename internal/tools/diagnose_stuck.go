@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -204,7 +205,15 @@ func diagnoseStuckRuns(ctx context.Context, c *call, in diagnoseStuckInput) (any
 	res.Summary = fmt.Sprintf("%d run(s) look stuck; the longest, %q, has been %s for %s (threshold %s): %s",
 		len(res.Stuck), first.Name, strings.ToLower(first.State), first.Elapsed, first.Threshold, lowerFirst(first.Explanation))
 	res.NextSteps = stuckNextSteps(res.Stuck)
+	for len(res.Stuck) > 1 && jsonSize(res) > diagnosisBudget {
+		res.Stuck, res.Truncated = res.Stuck[:len(res.Stuck)-1], true
+	}
 	return res, nil
+}
+
+func jsonSize(v any) int {
+	b, _ := json.Marshal(v)
+	return len(b)
 }
 
 // runningSince is when a run entered its current Running or Pending state.

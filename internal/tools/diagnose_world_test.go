@@ -36,7 +36,7 @@ func (w *dgWorld) pool(name, status string, paused bool, limit any) {
 		"description": name + " pool", "type": "process", "base_job_template": map[string]any{}, "is_paused": paused,
 		"concurrency_limit": limit, "status": status, "default_queue_id": dgID("queue", name+"/default"),
 		"storage_configuration": map[string]any{"bundle_upload_step": nil, "bundle_execution_step": nil, "default_result_storage_block_id": nil},
-		"active_slots": nil,
+		"active_slots":          nil,
 	})
 }
 
@@ -90,12 +90,12 @@ func (w *dgWorld) v2limit(name string, limit, active int) map[string]any {
 // dgRun describes a flow run of a scenario.
 type dgRun struct {
 	name, flow, deployment, pool, queue string
-	stateType, stateName, message      string
-	stateAt                            time.Duration // when the current state began
-	start, end                         *time.Duration
-	expected                           time.Duration
-	runTime                            float64
-	tags                               []any
+	stateType, stateName, message       string
+	stateAt                             time.Duration // when the current state began
+	start, end                          *time.Duration
+	expected                            time.Duration
+	runTime                             float64
+	tags                                []any
 }
 
 func dgDur(d time.Duration) *time.Duration { return &d }
@@ -179,7 +179,7 @@ func (w *dgWorld) task(flowRun, name, stateType, stateName string, tags []any) {
 		"id": id, "created": dgAt(-time.Minute), "updated": dgAt(-time.Minute), "name": name, "flow_run_id": flowRun,
 		"task_key": name + "-1", "dynamic_key": "0", "cache_key": nil, "cache_expiration": nil, "task_version": nil,
 		"empirical_policy": map[string]any{"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0, "retry_delay": 0, "retry_jitter_factor": nil},
-		"tags": tags, "labels": map[string]any{}, "state_id": state["id"], "task_inputs": map[string]any{},
+		"tags":             tags, "labels": map[string]any{}, "state_id": state["id"], "task_inputs": map[string]any{},
 		"state_type": stateType, "state_name": stateName, "run_count": 0, "flow_run_run_count": 0,
 		"expected_start_time": dgAt(-time.Minute), "next_scheduled_start_time": nil, "start_time": nil, "end_time": nil,
 		"total_run_time": 0.0, "estimated_run_time": 0.0, "estimated_start_time_delta": 0.0, "state": state,

@@ -35,14 +35,14 @@ var autoSteps = []struct {
 }{{"minute", 1}, {"minute", 5}, {"minute", 15}, {"hour", 1}, {"hour", 6}, {"day", 1}, {"week", 1}}
 
 type countEventsInput struct {
-	Countable       string  `json:"countable" jsonschema:"what to count by: event (event type), resource (resource id), day, or time (buckets of time_unit x time_interval)"`
-	EventTypePrefix string  `json:"event_type_prefix,omitempty" jsonschema:"only events whose type starts with this, e.g. prefect.flow-run. or prefect.worker."`
-	ResourceID      string  `json:"resource_id,omitempty" jsonschema:"only events of this resource, e.g. prefect.flow-run.<uuid>; end with * for a prefix, e.g. prefect.work-pool.*"`
-	Since           string  `json:"since,omitempty" jsonschema:"window start: RFC 3339, a date, or relative like -6h, -7d (default until minus 24h)"`
-	Until           string  `json:"until,omitempty" jsonschema:"window end (default now)"`
-	TimeUnit        string  `json:"time_unit,omitempty" jsonschema:"for countable time only: second, minute, hour, day or week (default: chosen to give at most 48 buckets)"`
-	TimeInterval    float64 `json:"time_interval,omitempty" jsonschema:"for countable time only: units per bucket, at least 0.01 (default 1)"`
-	Limit           int     `json:"limit,omitempty" jsonschema:"rows for event or resource counts, 1-100 (default 30), largest counts first"`
+	Countable       string  `json:"countable" jsonschema:"group by event type, resource, day or time bucket"`
+	EventTypePrefix string  `json:"event_type_prefix,omitempty" jsonschema:"e.g. prefect.flow-run.Failed"`
+	ResourceID      string  `json:"resource_id,omitempty" jsonschema:"e.g. prefect.flow-run.<uuid>; a trailing * matches a prefix"`
+	Since           string  `json:"since,omitempty" jsonschema:"RFC 3339, date or relative (-6h); default until-24h"`
+	Until           string  `json:"until,omitempty" jsonschema:"default now"`
+	TimeUnit        string  `json:"time_unit,omitempty" jsonschema:"countable time only; default: at most 48 buckets"`
+	TimeInterval    float64 `json:"time_interval,omitempty" jsonschema:"countable time only: units per bucket (default 1)"`
+	Limit           int     `json:"limit,omitempty" jsonschema:"event/resource rows, largest first, 1-100 (default 30)"`
 	Workspace
 }
 
@@ -50,9 +50,7 @@ func countEventsTool() Definition {
 	return define(Definition{
 		Name: "count_events", Title: "Count events", Group: GroupEvents,
 		Summary: "Event counts grouped by event type, resource, day or time bucket over a window (default the last 24 h).",
-	}, `Count Prefect events server-side, without reading them: grouped by event type (countable=event), by resource (resource), by day (day) or by time bucket (time, with time_unit and time_interval).
-Filter by event_type_prefix and resource_id; the window defaults to the last 24 hours. Rows: value, label, count, first and last occurrence (or the bucket start for day/time); total counts every matching event.
-Use it to see what happened how often (failures per hour, which runs crashed most, when heartbeats stopped) before reading events with read_events.
+	}, `Count events server-side (how often, not what): by event type, resource, day or time bucket; default window the last 24 h. Rows: value, count, first/last seen, or bucket start; total counts every match.
 Example: {"countable":"time","event_type_prefix":"prefect.flow-run.Failed","since":"-7d","time_unit":"day"}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "limit", 1, maxCountRows)

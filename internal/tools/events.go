@@ -35,12 +35,12 @@ const (
 var eventPayloadExtras = []string{"invocation", "triggering_labels"}
 
 type eventsInput struct {
-	EventTypePrefix   string `json:"event_type_prefix,omitempty" jsonschema:"only events whose name starts with this, e.g. prefect.flow-run. or prefect.flow-run.Failed or prefect.automation."`
-	ResourceID        string `json:"resource_id,omitempty" jsonschema:"only events about this resource, a Prefect resource id such as prefect.flow-run.<uuid> or prefect.deployment.<uuid>; a trailing * matches a prefix (prefect.work-pool.*)"`
-	RelatedResourceID string `json:"related_resource_id,omitempty" jsonschema:"only events related to this resource, e.g. prefect.deployment.<uuid> for the events of its runs; a trailing * matches a prefix"`
-	OccurredAfter     string `json:"occurred_after,omitempty" jsonschema:"start of the window: RFC 3339, a date, now, or relative like -24h, -30m, -7d (default: one hour before occurred_before)"`
-	OccurredBefore    string `json:"occurred_before,omitempty" jsonschema:"end of the window, same forms (default: now)"`
-	Limit             int    `json:"limit,omitempty" jsonschema:"events to return, 1-500 (default 50)"`
+	EventTypePrefix   string `json:"event_type_prefix,omitempty" jsonschema:"event name prefix, e.g. prefect.flow-run.Failed or prefect.automation."`
+	ResourceID        string `json:"resource_id,omitempty" jsonschema:"the event's resource, e.g. prefect.flow-run.<uuid>; trailing * for a prefix"`
+	RelatedResourceID string `json:"related_resource_id,omitempty" jsonschema:"a related resource, e.g. prefect.deployment.<uuid>; trailing * for a prefix"`
+	OccurredAfter     string `json:"occurred_after,omitempty" jsonschema:"RFC 3339, a date, now, or relative: -30m, -24h, -7d"`
+	OccurredBefore    string `json:"occurred_before,omitempty" jsonschema:"same forms; default now"`
+	Limit             int    `json:"limit,omitempty" jsonschema:"1-500, default 50"`
 	Workspace
 }
 
@@ -48,11 +48,10 @@ func eventsTool() Definition {
 	return define(Definition{
 		Name: "read_events", Title: "Read events", Group: GroupEvents,
 		Summary: "Prefect events, newest first, in a time window (default the last hour), by event-name prefix, resource and related resource.",
-	}, `Read Prefect events (state changes of flow runs, worker heartbeats, work pool status, automation triggers and actions, deployments and more), newest first.
-Filters: event_type_prefix (e.g. "prefect.flow-run.", "prefect.automation.action.failed"), resource_id (the event's own resource, e.g. "prefect.flow-run.<uuid>"), related_resource_id (e.g. "prefect.deployment.<uuid>" for the events of that deployment's runs), and the window occurred_after/occurred_before. Without occurred_after the window is the last hour before occurred_before; the result's window says so (defaulted: true) — widen it (e.g. "-7d") when nothing is found.
-Each row: id, event, occurred, resource (id) and name, state for run events when not obvious from the event name ("Late (SCHEDULED)"), the state message, related flow/deployment/work_pool names, other related resources by role (e.g. an automation's target), and a payload summary (JSON, cut at 300 bytes) when the payload says more than the state.
-total is how many events match in the window; truncated says more exist than were returned.
-Example: {"event_type_prefix":"prefect.flow-run.","related_resource_id":"prefect.deployment.5c4c7a9e-0000-4000-8000-000000000000","occurred_after":"-24h","limit":100}`,
+	}, `Prefect events, newest first: run state changes, worker heartbeats, pool status, automation triggers and actions.
+Without occurred_after the window is the hour before occurred_before (window.defaulted says so): widen it, e.g. "-7d", when nothing is found.
+Rows: id, event, occurred, resource (its name; its id and related flow/deployment/work_pool are under resources), state when the event name does not say it, state message, other related resources by role, payload summary. total counts all matches.
+Example: {"event_type_prefix":"prefect.flow-run.","related_resource_id":"prefect.deployment.<uuid>","occurred_after":"-24h"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxEventLimit) },
 		readEvents)
 }

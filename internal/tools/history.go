@@ -15,13 +15,13 @@ import (
 // Bounds of a state timeline: runs with many retries or pauses can have
 // hundreds of states; the first and the last ones tell the story.
 const (
-	historyHead = 20
-	historyTail = 60
+	historyHead = 10
+	historyTail = 40
 )
 
 type stateHistoryInput struct {
-	FlowRunID string `json:"flow_run_id,omitempty" jsonschema:"the flow run's UUID (give this or task_run_id)"`
-	TaskRunID string `json:"task_run_id,omitempty" jsonschema:"the task run's UUID (give this or flow_run_id)"`
+	FlowRunID string `json:"flow_run_id,omitempty" jsonschema:"give this or task_run_id"`
+	TaskRunID string `json:"task_run_id,omitempty" jsonschema:"give this or flow_run_id"`
 	Workspace
 }
 
@@ -29,9 +29,7 @@ func stateHistoryTool() Definition {
 	return define(Definition{
 		Name: "get_run_state_history", Title: "Get run state history", Group: GroupRuns,
 		Summary: "The full state timeline of one flow or task run, oldest first, with time spent in each state and counts of retries, pauses and crashes.",
-	}, `Read every state a flow run or task run went through, oldest first: time, state (e.g. "Late (SCHEDULED)", "AwaitingRetry (SCHEDULED)"), message (cut), time spent in the state, and for scheduled or paused states when they were due.
-The summary counts retries, pauses, crashes and failures: use it to see why a run took long, how often it retried, when it was paused or crashed.
-Give exactly one of flow_run_id or task_run_id.
+	}, `Every state of one flow or task run, oldest first: time, state, message, time spent in it, due time of scheduled or paused states; the summary counts retries, pauses, crashes and failures.
 Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73"}`,
 		nil, getStateHistory)
 }
@@ -161,11 +159,11 @@ func (c *call) runNotFound(ctx context.Context, kind, id string) error {
 }
 
 type taskRunLogsInput struct {
-	TaskRunID string `json:"task_run_id" jsonschema:"the task run's UUID"`
-	Limit     int    `json:"limit,omitempty" jsonschema:"lines to return, 1-1000 (default 100)"`
-	Offset    int    `json:"offset,omitempty" jsonschema:"lines to skip from the start (ignored with tail)"`
-	Level     string `json:"level,omitempty" jsonschema:"minimum level: debug, info, warning, error or critical"`
-	Tail      bool   `json:"tail,omitempty" jsonschema:"return the last lines instead of the first: what a failure needs"`
+	TaskRunID string `json:"task_run_id"`
+	Limit     int    `json:"limit,omitempty" jsonschema:"lines, 1-1000 (default 100)"`
+	Offset    int    `json:"offset,omitempty" jsonschema:"ignored with tail"`
+	Level     string `json:"level,omitempty" jsonschema:"minimum level"`
+	Tail      bool   `json:"tail,omitempty" jsonschema:"the last lines instead of the first"`
 	Workspace
 }
 
@@ -173,10 +171,8 @@ func taskRunLogsTool() Definition {
 	return define(Definition{
 		Name: "get_task_run_logs", Title: "Get task run logs", Group: GroupRuns,
 		Summary: "One task run's log lines, oldest first or the last N (tail), filtered by minimum level.",
-	}, `Read the log lines of one task run only (get_flow_run_logs reads a whole flow run), oldest first.
-Each line: "time LEVEL logger: message"; tracebacks are kept (long messages are cut with a marker).
-Use tail=true for the last lines and level="error" for errors only. The result says truncated and next_offset when more lines exist.
-Example: {"task_run_id":"5f1c2a9b-1276-45ba-97ff-d88b3621bc73","tail":true,"limit":50}`,
+	}, `Log lines of one task run (get_flow_run_logs reads the whole flow run), oldest first, as "time LEVEL logger: message"; truncated/next_offset when more exist.
+Example: {"task_run_id":"5f1c2a9b-1276-45ba-97ff-d88b3621bc73","tail":true,"level":"error"}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "limit", 1, maxLogLimit)
 			s.Properties["level"].Enum = []any{"debug", "info", "warning", "error", "critical"}

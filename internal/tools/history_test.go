@@ -108,7 +108,7 @@ func TestRunStateHistory(t *testing.T) {
 func TestRunStateHistoryLongAndBad(t *testing.T) {
 	e := newEnv(t)
 	// A run that retried 60 times: 120 states, the middle left out.
-	run := prefecttest.DemoID("flow_run", "brisk-heron")
+	run := "5b0c2d4e-6f70-4a81-9b2c-3d4e5f607182"
 	base := now.Add(-5 * time.Hour)
 	for i := range 120 {
 		typ, name := "RUNNING", "Retrying"
@@ -129,8 +129,11 @@ func TestRunStateHistoryLongAndBad(t *testing.T) {
 	}
 	states := rows(t, out, "states")
 	sum := out["summary"].(map[string]any)
-	if len(states) != 80 || out["omitted_states"] != 40.0 || sum["retries"] != 60.0 {
-		t.Errorf("%d states, omitted %v, retries %v (brisk-heron's own 4 states come first)", len(states), out["omitted_states"], sum["retries"])
+	if len(states) != 50 || out["omitted_states"] != 70.0 || sum["retries"] != 60.0 || sum["states"] != 120.0 {
+		t.Errorf("%d states, omitted %v, summary %v", len(states), out["omitted_states"], sum)
+	}
+	if states[9]["time"] != "2026-11-26T07:09:00Z" || states[10]["time"] != "2026-11-26T08:20:00Z" {
+		t.Errorf("head ends at %v, tail starts at %v", states[9]["time"], states[10]["time"])
 	}
 
 	bad := []struct {

@@ -281,8 +281,8 @@ func throttleSummary(groups []groupThrottle, w timeWindow) string {
 	parts := make([]string, 0, len(groups))
 	for _, g := range groups {
 		n := len(g.Periods) + g.MorePeriods
-		parts = append(parts, fmt.Sprintf("%s denied %d requests over %d minutes in %d period%s (peak %d/min at %s)",
-			g.Group, g.Denied, g.ThrottledMinutes, n, plural(n), g.PeakDenied, g.PeakMinute))
+		parts = append(parts, fmt.Sprintf("%s denied %d requests over %d minute%s in %d period%s (peak %d/min at %s)",
+			g.Group, g.Denied, g.ThrottledMinutes, plural(g.ThrottledMinutes), n, plural(n), g.PeakDenied, g.PeakMinute))
 	}
 	return fmt.Sprintf("Throttling in %d operation group%s between %s and %s: %s.", len(groups), plural(len(groups)), w.Since, w.Until, strings.Join(parts, "; "))
 }

@@ -14,23 +14,23 @@ import (
 )
 
 // refsIn collects every $ref value in a decoded schema.
-func refsIn(v any, into map[string]bool) {
+func schemaRefs(v any, into map[string]bool) {
 	switch n := v.(type) {
 	case map[string]any:
 		for k, c := range n {
 			if s, ok := c.(string); ok && k == "$ref" {
 				into[s] = true
 			}
-			refsIn(c, into)
+			schemaRefs(c, into)
 		}
 	case []any:
 		for _, c := range n {
-			refsIn(c, into)
+			schemaRefs(c, into)
 		}
 	}
 }
 
-func defNames(t *testing.T, schema map[string]any) []string {
+func schemaDefNames(t *testing.T, schema map[string]any) []string {
 	t.Helper()
 	defs, _ := schema["$defs"].(map[string]any)
 	var names []string
@@ -42,7 +42,7 @@ func defNames(t *testing.T, schema map[string]any) []string {
 }
 
 // compile checks the schema is self-contained: every reference resolves.
-func compile(t *testing.T, schema map[string]any) *jsonschema.Schema {
+func schemaCompile(t *testing.T, schema map[string]any) *jsonschema.Schema {
 	t.Helper()
 	c := jsonschema.NewCompiler()
 	if err := c.AddResource("mem:///automation.json", schema); err != nil {
@@ -55,7 +55,7 @@ func compile(t *testing.T, schema map[string]any) *jsonschema.Schema {
 	return s
 }
 
-func decode(t *testing.T, s string) any {
+func schemaDecode(t *testing.T, s string) any {
 	t.Helper()
 	v, err := jsonschema.UnmarshalJSON(strings.NewReader(s))
 	if err != nil {
@@ -100,12 +100,12 @@ func TestGetObjectSchemaAutomation(t *testing.T) {
 			schema := out["schema"].(map[string]any)
 			want := append(slices.Clone(triggers), tt.wantDefs...)
 			sort.Strings(want)
-			if got := defNames(t, schema); !slices.Equal(got, want) {
+			if got := schemaDefNames(t, schema); !slices.Equal(got, want) {
 				t.Errorf("$defs = %v\nwant     %v", got, want)
 			}
 			// Every def is referenced and every reference has a def.
 			refs := map[string]bool{}
-			refsIn(schema, refs)
+			schemaRefs(schema, refs)
 			for _, name := range want {
 				if !refs["#/$defs/"+name] {
 					t.Errorf("$defs.%s is not referenced", name)
@@ -131,10 +131,10 @@ func TestGetObjectSchemaAutomation(t *testing.T) {
 			}
 
 			// The schema is usable as is: it compiles and judges drafts.
-			s := compile(t, schema)
+			s := schemaCompile(t, schema)
 			good := `{"name":"rerun on failure","trigger":{"type":"event","posture":"Reactive","expect":["prefect.flow-run.Failed"],"threshold":1,"within":0},
 				"actions":[{"type":"run-deployment","source":"selected","deployment_id":"0b5c8c9e-1a64-4ae9-9d55-1f3a0e2c6d11"}]}`
-			err := s.Validate(decode(t, good))
+			err := s.Validate(schemaDecode(t, good))
 			switch tt.action {
 			case "", "run-deployment":
 				if err != nil {
@@ -145,7 +145,7 @@ func TestGetObjectSchemaAutomation(t *testing.T) {
 					t.Errorf("narrowed to %s, a run-deployment action is accepted", tt.action)
 				}
 			}
-			if err := s.Validate(decode(t, `{"name":"x","trigger":{"type":"event"},"actions":[]}`)); err == nil {
+			if err := s.Validate(schemaDecode(t, `{"name":"x","trigger":{"type":"event"},"actions":[]}`)); err == nil {
 				t.Error("an event trigger without posture is accepted")
 			}
 		})

@@ -24,8 +24,8 @@ const (
 var searchKinds = []string{"flow", "deployment", "work_pool", "work_queue"}
 
 type searchInput struct {
-	Query string   `json:"query" jsonschema:"text to find, case-insensitive, inside names (and exact tag for flows and deployments)"`
-	Kinds []string `json:"kinds,omitempty" jsonschema:"what to search: flow, deployment, work_pool, work_queue (default all)"`
+	Query string   `json:"query" jsonschema:"part of a name, or a tag"`
+	Kinds []string `json:"kinds,omitempty" jsonschema:"default all"`
 	Limit int      `json:"limit,omitempty" jsonschema:"matches per kind, 1-50 (default 20)"`
 	Workspace
 }
@@ -34,9 +34,7 @@ func searchTool() Definition {
 	return define(Definition{
 		Name: "search", Title: "Search", Group: GroupRuns,
 		Summary: "Find flows, deployments, work pools and work queues by part of their name (and flows/deployments by tag).",
-	}, `Find objects by name when you know only part of it: flows, deployments, work pools and work queues whose name contains the query (case-insensitive), plus flows and deployments tagged exactly with it.
-Each row: kind, name, id; deployments also give the flow/deployment slug, queues their pool; matched says "name" or "tag". One request per kind, run concurrently; each kind is capped at limit and says stopped_early when more matched. Prefect has no partial-name filter for pools and queues, so the first 200 of each are read and matched here (scanned says how many).
-Then read details with get_flows, get_deployments, get_work_pools or get_work_queues.
+	}, `Find flows, deployments, work pools and work queues whose name contains the query (any case), and flows/deployments tagged exactly with it. Rows: kind, name, id, flow/deployment slug or pool, matched (name or tag). Per kind: count, stopped_early when capped, scanned (pools and queues are matched over the first 200).
 Example: {"query":"etl"} or {"query":"report","kinds":["deployment"]}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "limit", 1, maxSearchLimit)

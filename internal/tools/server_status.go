@@ -37,7 +37,7 @@ var statusProbes = []struct{ path, checks string }{
 }
 
 type serverStatusInput struct {
-	Rounds int `json:"rounds,omitempty" jsonschema:"sampling rounds, 1-5 (default 3); each round probes every endpoint once, concurrently"`
+	Rounds int `json:"rounds,omitempty" jsonschema:"sampling rounds, 1-5 (default 3)"`
 	Workspace
 }
 
@@ -45,10 +45,8 @@ func serverStatusTool() Definition {
 	return define(Definition{
 		Name: "get_server_status", Title: "Get server status", Group: GroupInfrastructure, Scope: SelfHostedOnly,
 		Summary: "Health of a self-hosted Prefect server: /health, /ready and version probes sampled a few times, latency, error classes, version skew between replicas.",
-	}, `Probe a self-hosted Prefect server: GET /health, /ready (database reachable), /admin/version and /version, concurrently, over a few rounds, each probe with a 2 s timeout and no retries.
-Returns per probe: ok/failed counts, median and max latency in ms, error classes (timeout, refused, dns, tls, reset, http_503, ...), the versions seen, version_skew when samples disagree (replicas behind a load balancer on different releases), a verdict (healthy, degraded, unhealthy, unreachable) and what the API cannot tell.
-Check it first when everything is Late or every tool fails: a sick server looks like dead workers.
-Example: {} or {"rounds":5}`,
+	}, `Probe a self-hosted server's /health, /ready, /admin/version and /version over a few rounds (2 s timeout, no retries): ok/failed, latency, error classes, versions, version_skew between replicas, a verdict. Check first when everything is Late or every call fails.
+Example: {}`,
 		func(s *jsonschema.Schema) { bound(s, "rounds", 1, statusMaxRounds) },
 		getServerStatus)
 }

@@ -15,9 +15,9 @@ import (
 const maxUpstreamShown = 10
 
 type taskRunsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect TaskRunFilter, e.g. {\"flow_run_id\":{\"any_\":[\"<flow run uuid>\"]}} or {\"state\":{\"type\":{\"any_\":[\"FAILED\"]}}}"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
-	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect TaskRunFilter"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"1-200, default 50"`
+	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 
@@ -25,12 +25,11 @@ func taskRunsTool() Definition {
 	return define(Definition{
 		Name: "get_task_runs", Title: "Get task runs", Group: GroupRuns,
 		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies.",
-	}, `List Prefect task runs, newest first (by expected start time), filtered with a Prefect TaskRunFilter; usually the tasks of one flow run.
-Each row: id, name, task key, state (Late shows as "Late (SCHEDULED)"), state message, start and duration (end only when it is not start + duration, e.g. after retry waits; expected start when not started), run count when not 1, retries used, tags, cache key and expiration, subflow_run_id when the task run tracks a subflow.
-upstream lists the ids of the task runs this one depended on, taken from Prefect's task_inputs: task_inputs record which upstream task runs (or flow parameters) fed each argument — the dependency graph — not the argument values, which Prefect does not store.
-When every row belongs to one flow run, flow_run_id and the flow run's name are given once at the top instead of in each row; likewise task_keys maps each task name to its task key (the row "extract-6f0" has the key task_keys["extract"]); a row carries task_key itself only when its name does not start with its task's name.
-Use it to find which task of a flow run failed or is stuck (Pending on a tag concurrency limit, AwaitingRetry); then get_flow_run_logs for the traceback.
-Example: {"filter":{"flow_run_id":{"any_":["83c673e2-1276-45ba-97ff-d88b3621bc73"]},"state":{"type":{"any_":["FAILED","CRASHED"]}}},"limit":20}`,
+	}, `Task runs, newest first, filtered with a Prefect TaskRunFilter (usually one flow run's): find which task failed or is stuck.
+Rows: id, name, state, message, start, duration (end only when not start+duration; expected_start when not started), run_count when not 1, retries, tags, cache key/expiration, subflow_run_id.
+upstream: ids of the task runs this one depended on, from Prefect's task_inputs — which upstream runs (or parameters) fed each argument, not the argument values (Prefect does not store them).
+Shared values come once at the top: flow_run_id and flow_run when all rows share them; task_keys maps a task name to its key ("extract-6f0" → task_keys["extract"]), rows carry task_key only otherwise.
+Example: {"filter":{"flow_run_id":{"any_":["<uuid>"]},"state":{"type":{"any_":["FAILED"]}}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getTaskRuns)
 }

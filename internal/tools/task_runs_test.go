@@ -26,7 +26,7 @@ func taskRunObj(id, flowRunID, name, key, stateType, stateName, msg string, star
 		"id": id, "created": ts(start.Add(-time.Second)), "updated": ts(end), "name": name, "flow_run_id": flowRunID,
 		"task_key": key, "dynamic_key": "0", "cache_key": nil, "cache_expiration": nil, "task_version": nil,
 		"empirical_policy": map[string]any{"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0, "retry_delay": 0, "retry_jitter_factor": nil},
-		"tags": []any{}, "labels": map[string]any{}, "state_id": id + "-s", "task_inputs": inputs,
+		"tags":             []any{}, "labels": map[string]any{}, "state_id": id + "-s", "task_inputs": inputs,
 		"state_type": stateType, "state_name": stateName, "state": state, "run_count": 1, "flow_run_run_count": 1,
 		"expected_start_time": ts(start.Add(-time.Second)), "next_scheduled_start_time": nil,
 		"start_time": ts(start), "end_time": ts(end), "total_run_time": seconds, "estimated_run_time": seconds,

@@ -18,7 +18,7 @@ const variableValueBudget = 2 << 10
 const variableSuggestions = 10
 
 type variablesInput struct {
-	Name   string `json:"name,omitempty" jsonschema:"exact variable name: returns that one variable with its value; omit to list names and metadata only"`
+	Name   string `json:"name,omitempty" jsonschema:"exact name: that variable with its value"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"rows to list, 1-200 (default 50)"`
 	Offset int    `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
 	Workspace
@@ -28,8 +28,7 @@ func variablesTool() Definition {
 	return define(Definition{
 		Name: "get_variables", Title: "Get variables", Group: GroupDeployments,
 		Summary: "Prefect variables: names, tags and times; the value of one variable when asked for by exact name.",
-	}, `List Prefect variables (named JSON values flows read at run time), sorted by name: id, name, tags, created, updated. Values are NOT listed.
-Pass name (exact) to read one variable with its value (cut at 2 KB). Values may be sensitive: quote them only when needed. Secrets belong in Secret blocks, which this server never reads.
+	}, `List Prefect variables by name: id, name, tags, created, updated; no values. With name (exact): that variable and its value (cut at 2 KB; may be sensitive).
 Example: {} or {"name":"etl_config"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getVariables)

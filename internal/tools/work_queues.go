@@ -10,8 +10,8 @@ import (
 )
 
 type workQueuesInput struct {
-	Filter       map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkQueueFilter, e.g. {\"name\":{\"startswith_\":[\"high\"]}} or {\"name\":{\"any_\":[\"default\"]}}"`
-	WorkPoolName string         `json:"work_pool_name,omitempty" jsonschema:"only the queues of this work pool"`
+	Filter       map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkQueueFilter (id, name)"`
+	WorkPoolName string         `json:"work_pool_name,omitempty" jsonschema:"only this pool's queues"`
 	Limit        int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
 	Offset       int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
 	Workspace
@@ -21,9 +21,7 @@ func workQueuesTool() Definition {
 	return define(Definition{
 		Name: "get_work_queues", Title: "Get work queues", Group: GroupInfrastructure,
 		Summary: "Work queues with their pool, priority, concurrency limit, paused flag, status and last poll by a worker.",
-	}, `List work queues, filtered with a Prefect WorkQueueFilter (id, name) and optionally to one work pool.
-Each row: name, pool, priority (1 is served first), concurrency_limit, paused, status (READY, NOT_READY, PAUSED) and last_polled with how long ago: a queue no worker polls leaves its runs Late.
-Reading queues never counts as a worker poll (this tool uses the filter endpoints only).
+	}, `List work queues: name, pool, priority (1 first), concurrency_limit, paused, status, last_polled and how long ago. A queue no worker polls leaves its runs Late.
 Example: {"work_pool_name":"local-process-pool"} or {"filter":{"name":{"any_":["default"]}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getWorkQueues)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,6 +33,8 @@ type Server struct {
 	URL  string
 	http *httptest.Server
 
+	done chan struct{} // closed by Close: releases slow calls
+
 	mu      sync.Mutex
 	handler http.Handler
 	methods []string // JSON-RPC methods received, in order
@@ -39,22 +42,25 @@ type Server struct {
 
 // New starts a fake docs server; Close stops it.
 func New() *Server {
-	s := &Server{}
-	s.handler = newHandler()
+	s := &Server{done: make(chan struct{})}
+	s.handler = s.newHandler()
 	s.http = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.http.URL + "/mcp"
 	return s
 }
 
 // Close stops the server.
-func (s *Server) Close() { s.http.Close() }
+func (s *Server) Close() {
+	close(s.done)
+	s.http.Close()
+}
 
 // Restart forgets every session, as a redeployed server would: clients
 // holding a session get 404 on their next request.
 func (s *Server) Restart() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handler = newHandler()
+	s.handler = s.newHandler()
 }
 
 // Requests is how many HTTP requests arrived.
@@ -104,22 +110,27 @@ type releaseArgs struct {
 	Version string `json:"version"`
 }
 
-func newHandler() http.Handler {
+func (s *Server) newHandler() http.Handler {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "Prefect Docs MCP", Version: "0.1.0"}, nil)
-	mcp.AddTool(srv, &mcp.Tool{Name: "search_prefect", Description: "Search the Prefect knowledgebase"}, search)
+	mcp.AddTool(srv, &mcp.Tool{Name: "search_prefect", Description: "Search the Prefect knowledgebase"}, s.search)
 	mcp.AddTool(srv, &mcp.Tool{Name: "get_release_notes", Description: "Release notes of one Prefect OSS release"}, releaseNotes)
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 }
 
-func search(ctx context.Context, _ *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, any, error) {
+func (s *Server) search(ctx context.Context, _ *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, any, error) {
 	topK := 5
 	if in.TopK != nil {
 		topK = *in.TopK
 	}
 	switch in.Query {
 	case SlowQuery:
-		<-ctx.Done()
-		return nil, nil, ctx.Err()
+		// Until the client cancels the call (notifications/cancelled) or
+		// the server stops.
+		select {
+		case <-ctx.Done():
+		case <-s.done:
+		}
+		return nil, nil, errors.New("abandoned")
 	case HugeQuery:
 		topK = 20
 	}
