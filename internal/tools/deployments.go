@@ -56,6 +56,7 @@ type deploymentRow struct {
 	Schedules   []scheduleRow `json:"schedules,omitempty"`
 	Concurrency string        `json:"concurrency,omitempty"`
 	Parameters  []string      `json:"parameters,omitempty"`
+	UIURL       string        `json:"ui_url,omitempty"`
 }
 
 type deploymentRunRow struct {
@@ -120,7 +121,7 @@ func getDeployments(ctx context.Context, c *call, in deploymentsInput) (any, err
 	}
 	rows := make([]deploymentRow, len(deps))
 	for i := range deps {
-		rows[i] = newDeploymentRow(&deps[i], flows)
+		rows[i] = c.newDeploymentRow(&deps[i], flows)
 	}
 	return struct {
 		Deployments []deploymentRow `json:"deployments"`
@@ -152,7 +153,7 @@ func (c *call) flowNames(ctx context.Context, deps []prefect.DeploymentDetail) (
 	return names, nil
 }
 
-func newDeploymentRow(d *prefect.DeploymentDetail, flows map[string]string) deploymentRow {
+func (c *call) newDeploymentRow(d *prefect.DeploymentDetail, flows map[string]string) deploymentRow {
 	row := deploymentRow{
 		ID: d.ID, Name: d.Name, Flow: flows[d.FlowID], Tags: d.Tags, Paused: d.Paused, Status: d.Status,
 		WorkPool: d.WorkPoolName, WorkQueue: d.WorkQueueName, Concurrency: deploymentLimitText(d.Deployment),
@@ -161,6 +162,7 @@ func newDeploymentRow(d *prefect.DeploymentDetail, flows map[string]string) depl
 	if row.Flow != "" {
 		row.Slug = row.Flow + "/" + d.Name
 	}
+	row.UIURL = c.uiURL(uiDeployment, d.ID)
 	for _, s := range d.Schedules {
 		text, tz := scheduleText(s.Schedule)
 		row.Schedules = append(row.Schedules, scheduleRow{Schedule: text, Timezone: tz, Active: s.Active})
@@ -294,7 +296,7 @@ func (c *call) deploymentDetails(ctx context.Context, deps []prefect.DeploymentD
 	for i := range deps {
 		d := &deps[i]
 		det := deploymentDetail{
-			deploymentRow:     newDeploymentRow(d, flows),
+			deploymentRow:     c.newDeploymentRow(d, flows),
 			Description:       clip(d.Description, messageBudget),
 			Version:           d.Version,
 			ParameterDefaults: clipJSON(d.Parameters, parameterBudget),

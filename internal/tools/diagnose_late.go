@@ -39,7 +39,7 @@ const (
 )
 
 type diagnoseLateInput struct {
-	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"only runs of this deployment (UUID)"`
+	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"only runs of this deployment: id or flow/deployment"`
 	WorkPoolName string `json:"work_pool_name,omitempty" jsonschema:"only runs in this work pool"`
 	Workspace
 }
@@ -235,7 +235,7 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 	}
 	lateBody := map[string]any{"flow_runs": lateFilter, "sort": "EXPECTED_START_TIME_ASC", "limit": maxDiagnosedRuns}
 	if in.DeploymentID != "" {
-		id, err := checkUUID("deployment_id", in.DeploymentID)
+		id, err := c.resolveDeployment(ctx, "deployment_id", in.DeploymentID)
 		if err != nil {
 			return nil, err
 		}

@@ -48,7 +48,7 @@ const (
 )
 
 type diagnoseRunInput struct {
-	FlowRunID string `json:"flow_run_id" jsonschema:"the flow run's UUID"`
+	FlowRunID string `json:"flow_run_id" jsonschema:"the flow run's id or name"`
 	Workspace
 }
 
@@ -142,7 +142,7 @@ type runFacts struct {
 }
 
 func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (any, error) {
-	id, err := checkUUID("flow_run_id", in.FlowRunID)
+	id, err := c.resolveFlowRun(ctx, "flow_run_id", in.FlowRunID)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ const (
 )
 
 type diagnoseStuckInput struct {
-	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"only runs of this deployment (UUID)"`
+	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"only runs of this deployment: id or flow/deployment"`
 	WorkPoolName string `json:"work_pool_name,omitempty" jsonschema:"only runs in this work pool"`
 	MinMinutes   int    `json:"min_minutes,omitempty" jsonschema:"never call a run stuck before this many minutes, 1-10080 (default 30)"`
 	Workspace
@@ -93,7 +93,7 @@ func diagnoseStuckRuns(ctx context.Context, c *call, in diagnoseStuckInput) (any
 	filter := map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"RUNNING", "PENDING"}}}}
 	body := map[string]any{"flow_runs": filter, "sort": "START_TIME_ASC", "limit": maxDiagnosedRuns}
 	if in.DeploymentID != "" {
-		id, err := checkUUID("deployment_id", in.DeploymentID)
+		id, err := c.resolveDeployment(ctx, "deployment_id", in.DeploymentID)
 		if err != nil {
 			return nil, err
 		}

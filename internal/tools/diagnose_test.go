@@ -223,6 +223,23 @@ func TestDiagnoseFlowRunNoNPlusOne(t *testing.T) {
 	}
 }
 
+// Names work wherever ids are taken.
+func TestDiagnoseByName(t *testing.T) {
+	e := newEnv(t)
+	out := e.ok(t, "diagnose_flow_run", map[string]any{"flow_run_id": "crimson-falcon"})
+	if out["cause"] != "code_error" {
+		t.Errorf("diagnose_flow_run by name: cause %v", out["cause"])
+	}
+	out = e.ok(t, "diagnose_late_runs", map[string]any{"deployment_id": "train-model/train-every-15m"})
+	if out["late_runs"] != float64(3) {
+		t.Errorf("diagnose_late_runs by slug: %v", out["late_runs"])
+	}
+	out = e.ok(t, "diagnose_late_runs", map[string]any{"deployment_id": "train-every-15m"})
+	if out["late_runs"] != float64(3) {
+		t.Errorf("diagnose_late_runs by deployment name: %v", out["late_runs"])
+	}
+}
+
 func TestDiagnoseBadInput(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct {
@@ -230,9 +247,10 @@ func TestDiagnoseBadInput(t *testing.T) {
 		args map[string]any
 		want string
 	}{
-		{"diagnose_flow_run", map[string]any{"flow_run_id": "nope"}, "is not a UUID"},
+		{"diagnose_flow_run", map[string]any{"flow_run_id": "nope"}, `no flow run is named "nope"`},
 		{"diagnose_flow_run", map[string]any{"flow_run_id": "00000000-0000-4000-8000-000000000000"}, "was not found"},
-		{"diagnose_late_runs", map[string]any{"deployment_id": "x"}, "is not a UUID"},
+		{"diagnose_late_runs", map[string]any{"deployment_id": "x"}, `no deployment is named "x"`},
+		{"diagnose_late_runs", map[string]any{"deployment_id": "etl-pipeline/nope"}, `no deployment "etl-pipeline/nope"`},
 		{"diagnose_late_runs", map[string]any{"deployment_id": "00000000-0000-4000-8000-000000000000"}, "deployment 00000000-0000-4000-8000-000000000000 was not found"},
 		{"diagnose_late_runs", map[string]any{"work_pool_name": "no-such-pool"}, `work pool "no-such-pool" was not found`},
 		{"diagnose_stuck_runs", map[string]any{"min_minutes": 20000}, "min_minutes"},

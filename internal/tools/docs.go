@@ -71,18 +71,16 @@ type toolFailure struct{ msg string }
 func (e *toolFailure) Error() string { return e.msg }
 
 type docsSearchInput struct {
-	Query string `json:"query" jsonschema:"what to look up in the Prefect documentation, in plain words"`
-	TopK  int    `json:"top_k,omitempty" jsonschema:"excerpts to return, 1-20 (default 5)"`
+	Query string `json:"query" jsonschema:"what to look up"`
+	TopK  int    `json:"top_k,omitempty" jsonschema:"excerpts, 1-20"`
 }
 
 func docsSearchTool() Definition {
 	return defineLocal(Definition{
 		Name: "docs_search_prefect", Title: "Search the Prefect docs", Group: GroupDocs,
 		Summary: "Search Prefect's documentation (concepts, configuration, how-tos) through Prefect's docs MCP server.",
-	}, `Search the Prefect documentation and knowledge base; returns the most relevant excerpts with titles and links.
-Use it for how Prefect works (work pools, automations, concurrency, deployments, settings) and how to fix what the other tools found; cite the links.
-Served by Prefect's remote docs MCP server, not by your Prefect API.
-Example: {"query":"deployment concurrency limit collision strategy","top_k":5}`,
+	}, `Search Prefect's documentation: relevant excerpts with titles and links, for how Prefect works and how to fix what other tools found. Served by Prefect's remote docs server.
+Example: {"query":"deployment concurrency limit","top_k":5}`,
 		func(s *jsonschema.Schema) { bound(s, "top_k", 1, 20) },
 		func(ctx context.Context, d *Deps, in docsSearchInput) (any, error) {
 			q := strings.TrimSpace(in.Query)
@@ -104,7 +102,7 @@ Example: {"query":"deployment concurrency limit collision strategy","top_k":5}`,
 }
 
 type releaseNotesInput struct {
-	Version string `json:"version,omitempty" jsonschema:"\"latest\" (default) or an exact Prefect release such as 3.4.20"`
+	Version string `json:"version,omitempty" jsonschema:"latest or X.Y.Z"`
 }
 
 var releaseVersion = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
@@ -113,9 +111,7 @@ func docsReleaseNotesTool() Definition {
 	return defineLocal(Definition{
 		Name: "docs_get_release_notes", Title: "Get Prefect release notes", Group: GroupDocs,
 		Summary: "The release notes of one Prefect OSS release (or the latest): version, date, changes, source link.",
-	}, `Get the official release notes of one Prefect OSS release: exact version, release date, the changes (markdown) and the source link.
-version is "latest" (the newest stable release) or an exact version like "3.4.20" (compare with prefect_version from get_identity to see what an upgrade brings).
-Served by Prefect's remote docs MCP server.
+	}, `Official release notes of one Prefect OSS release: version, date, changes, source link. version: "latest" or exact, e.g. "3.4.20". Served by Prefect's remote docs server.
 Example: {"version":"latest"}`,
 		func(s *jsonschema.Schema) { s.Properties["version"].Default = []byte(`"latest"`) },
 		func(ctx context.Context, d *Deps, in releaseNotesInput) (any, error) {

@@ -128,7 +128,7 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (any, error) {
 	}
 	res.page = page{Count: len(events), Truncated: more}
 	if len(events) == 0 && window.Defaulted && note == "" {
-		res.Note = "no events in the last hour; widen the window with occurred_after (e.g. \"-24h\" or \"-7d\")"
+		res.Note = "no events in the default one-hour window; widen it with occurred_after (e.g. \"-24h\" or \"-7d\")"
 	}
 	return res, nil
 }

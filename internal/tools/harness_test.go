@@ -50,6 +50,8 @@ func newEnv(t *testing.T, opts ...prefecttest.Option) *env {
 
 func newEnvWithTarget(t *testing.T, fake *prefecttest.Server, creds target.Credentials) *env {
 	t.Helper()
+	// Every fake of every tool test must end the test without a write.
+	t.Cleanup(func() { noWrites(t, fake) })
 	hc, err := prefect.NewHTTPClient(prefect.TLSOptions{}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)

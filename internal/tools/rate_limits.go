@@ -40,17 +40,15 @@ const (
 var rateLimitLine = regexp.MustCompile(`(?i)\b429\b|rate[ -]?limit|too many requests`)
 
 type rateLimitsInput struct {
-	Since string `json:"since,omitempty" jsonschema:"window start: RFC 3339 or relative (-24h, -3d); default 3 days before until"`
-	Until string `json:"until,omitempty" jsonschema:"window end: RFC 3339 or relative; default a minute ago (the current minute is still being counted)"`
+	Since string `json:"since,omitempty" jsonschema:"RFC 3339 or relative (-24h); default until-3d"`
+	Until string `json:"until,omitempty" jsonschema:"default a minute ago"`
 }
 
 func rateLimitsTool() Definition {
 	return define(Definition{
 		Name: "review_rate_limits", Title: "Review rate limits", Group: GroupDiagnosis, Scope: CloudOnly,
-		Summary: "Prefect Cloud only: when and how hard each operation group was rate limited (429s), and which failed/crashed runs and 429 log lines fall in those periods.",
-	}, `Prefect Cloud (API key) only. Review the account's API rate limiting: throttled periods (consecutive minutes where requests were denied with HTTP 429) per operation group, with denied totals and peak denials per minute, biggest first; groups close to their limit; then the flow runs that failed or crashed during those periods and their 429/rate-limit warning log lines.
-The "keys" of Prefect Cloud's rate limits are operation groups (runs, deployments, flows, work_pools, reading-logs, writing-logs, reading-events, ...), not API keys.
-Use it when runs fail with 429 or "rate limit" errors, or API calls are slow on Cloud. Default window: the last 3 days until a minute ago.
+		Summary: "Prefect Cloud only: when each operation group was rate limited (429s), and the failed runs and 429 log lines in those periods.",
+	}, `Prefect Cloud only. Throttled periods (minutes with requests denied by 429) per operation group, biggest first, with denied totals and peaks; groups near their limit; failed/crashed runs in those periods and their 429 log lines. Groups ("keys": runs, deployments, reading-logs...) are not API keys. Default: last 3 days.
 Example: {"since":"-24h"}`,
 		nil, reviewRateLimits)
 }

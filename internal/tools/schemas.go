@@ -22,18 +22,15 @@ var actionLists = []string{"actions", "actions_on_trigger", "actions_on_resolve"
 const componentRefPrefix = "#/components/schemas/"
 
 type objectSchemaInput struct {
-	ObjectType string `json:"object_type" jsonschema:"the kind of Prefect object: automation"`
-	ActionType string `json:"action_type,omitempty" jsonschema:"automations only: narrow the actions to one action type, e.g. run-deployment, pause-deployment, send-notification, cancel-flow-run"`
+	ObjectType string `json:"object_type" jsonschema:"automation"`
+	ActionType string `json:"action_type,omitempty" jsonschema:"narrow actions to one type, e.g. run-deployment, send-notification"`
 }
 
 func objectSchemaTool() Definition {
 	return defineLocal(Definition{
 		Name: "get_object_schema", Title: "Get object schema", Group: GroupAutomations,
-		Summary: "The JSON schema for creating a Prefect automation (from Prefect's OpenAPI), optionally narrowed to one action type, with trigger guidance.",
-	}, `Return the JSON schema Prefect accepts for creating an object, taken from the Prefect API's own OpenAPI document, with the $defs it needs.
-object_type "automation": the AutomationCreate schema (name, trigger, actions...), plus the valid action types and guidance on reactive vs proactive triggers (posture, threshold, within, for_each, match/match_related).
-Give action_type to narrow the actions to that one action schema (smaller answer).
-Use it to draft an automation definition the user then creates with the Prefect UI, CLI or API: this server is read-only and creates nothing.
+		Summary: "The JSON schema for creating a Prefect automation, optionally narrowed to one action type, with trigger guidance.",
+	}, `JSON schema (from Prefect's OpenAPI) for creating an automation, with valid action types and guidance on reactive vs proactive triggers. action_type narrows actions to one type. For drafting: this server creates nothing.
 Example: {"object_type":"automation","action_type":"run-deployment"}`,
 		func(s *jsonschema.Schema) { s.Properties["object_type"].Enum = []any{"automation"} },
 		func(_ context.Context, d *Deps, in objectSchemaInput) (any, error) {

@@ -84,6 +84,7 @@ type workPoolRow struct {
 	Queues           []queueRow          `json:"queues,omitempty"`
 	JobTemplate      *jobTemplateSummary `json:"job_template,omitempty"`
 	Notes            []string            `json:"notes,omitempty"`
+	UIURL            string              `json:"ui_url,omitempty"`
 }
 
 func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) {
@@ -133,7 +134,7 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 
 	rows := make([]workPoolRow, len(pools))
 	for i := range pools {
-		rows[i] = newWorkPoolRow(&pools[i], workers[i], queues[i], inUse[i])
+		rows[i] = c.newWorkPoolRow(&pools[i], workers[i], queues[i], inUse[i])
 	}
 	if detail {
 		if err := c.addQueueHealth(ctx, rows, queues); err != nil {
@@ -149,10 +150,10 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 	}{rows, newPage(len(rows), offset, more)}, nil
 }
 
-func newWorkPoolRow(p *prefect.WorkPoolDetail, workers []prefect.Worker, queues []prefect.WorkQueue, inUse int) workPoolRow {
+func (c *call) newWorkPoolRow(p *prefect.WorkPoolDetail, workers []prefect.Worker, queues []prefect.WorkQueue, inUse int) workPoolRow {
 	row := workPoolRow{
 		Name: p.Name, Type: p.Type, Status: p.Status, Paused: p.IsPaused, Description: clip(p.Description, 200),
-		ConcurrencyLimit: p.ConcurrencyLimit, RunsInUse: inUse,
+		ConcurrencyLimit: p.ConcurrencyLimit, RunsInUse: inUse, UIURL: c.uiURL(uiWorkPool, p.Name),
 	}
 	for _, w := range workers {
 		if w.Status == "ONLINE" {
