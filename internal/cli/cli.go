@@ -88,6 +88,9 @@ func Run(ctx context.Context, args []string, sys System) int {
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: unexpected argument %q\nRun prefect-mcp --help for usage.\n", fs.Arg(0))
 		return 2
 	}
+	if envErr == nil {
+		envErr = o.validate()
+	}
 	if envErr != nil {
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", envErr)
 		return 2
@@ -173,7 +176,7 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 	}
 	a.builder = target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20}
 	if o.Demo {
-		t, stop, err := startDemo(a.builder)
+		t, stop, err := startDemo(a.builder, spec)
 		if err != nil {
 			return nil, err
 		}

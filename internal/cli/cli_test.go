@@ -67,6 +67,8 @@ func TestBadFlagsAndEnv(t *testing.T) {
 		{nil, map[string]string{"PREFECT_MCP_DEMO": "maybe"}, "PREFECT_MCP_DEMO"},
 		{[]string{"--cloud-oauth"}, nil, "needs the HTTP transport"},
 		{[]string{"stray"}, nil, "unexpected argument"},
+		{[]string{"--max-concurrent-calls", "0"}, nil, "--max-concurrent-calls"},
+		{[]string{"--path", "mcp"}, nil, "must start with /"},
 	}
 	for _, tc := range cases {
 		sys, _, errOut := testSystem(t, tc.env)

@@ -73,6 +73,7 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 			Locked:      o.Locked,
 		}
 	}
+	a.deps.Slots = make(chan struct{}, o.MaxConcurrentCalls)
 	// Tenants may bring any kind of Prefect unless the target is pinned.
 	if o.Locked && a.server != nil {
 		a.sel.Kind, a.sel.KindKnown = a.server.Kind, true

@@ -32,6 +32,7 @@ type Options struct {
 	DocsURL              string
 	NoDocs               bool
 	MaxResponseMB        int
+	MaxConcurrentCalls   int
 	ShutdownTimeout      time.Duration
 }
 
@@ -126,6 +127,7 @@ func newFlagSet(o *Options, lookup func(string) (string, bool), out io.Writer) (
 	str(&o.DocsURL, "docs-url", "PREFECT_MCP_DOCS_URL", "https://prefect-docs.fastmcp.app/mcp", "remote Prefect docs MCP server proxied by the docs tools")
 	boolean(&o.NoDocs, "no-docs", "PREFECT_MCP_DOCS_DISABLED", "turn the docs tools off")
 	integer(&o.MaxResponseMB, "max-response-mb", "PREFECT_MCP_MAX_RESPONSE_MB", 32, "largest Prefect response accepted, in MiB")
+	integer(&o.MaxConcurrentCalls, "max-concurrent-calls", "PREFECT_MCP_MAX_CONCURRENT_CALLS", 64, "HTTP: tool calls served at once; more wait (bounds memory under load)")
 	o.ShutdownTimeout = 15 * time.Second
 	fs.Usage = func() {}
 	return fs, specs, envErr
@@ -137,4 +139,19 @@ func parseLevel(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// validate checks values the flag package cannot.
+func (o *Options) validate() error {
+	switch {
+	case o.Port < 0 || o.Port > 65535:
+		return fmt.Errorf("--port %d: use 0-65535", o.Port)
+	case o.MaxConcurrentCalls < 1:
+		return fmt.Errorf("--max-concurrent-calls %d: use 1 or more", o.MaxConcurrentCalls)
+	case o.MaxResponseMB < 1:
+		return fmt.Errorf("--max-response-mb %d: use 1 or more", o.MaxResponseMB)
+	case !strings.HasPrefix(o.Path, "/"):
+		return fmt.Errorf("--path %q: must start with /", o.Path)
+	}
+	return nil
 }

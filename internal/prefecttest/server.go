@@ -362,6 +362,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, body []byte, entr
 	if scope != scopeNone {
 		entry.Path = rel
 	}
+	if scope == scopeWorkspace {
+		// Name the route before authorizing, so a refused read is still
+		// logged as that read and not as an unknown (possibly write) request.
+		if route, ok := s.spec.Match(r.Method, rel); ok {
+			entry.Route = route.Method + " " + route.Path
+		}
+	}
 	if err := s.authorize(r, rel, scope); err != nil {
 		writeError(w, err)
 		return

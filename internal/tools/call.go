@@ -70,6 +70,16 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 // result. Errors the model can act on are isError results, never protocol
 // errors.
 func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, noTarget bool, h handler[In]) *mcp.CallToolResult {
+	if d.Slots != nil {
+		// Bound the calls doing upstream work at once: memory stays flat
+		// when hundreds of clients call together; the rest wait their turn.
+		select {
+		case d.Slots <- struct{}{}:
+			defer func() { <-d.Slots }()
+		case <-ctx.Done():
+			return errorResult(describeError(ctx.Err(), nil))
+		}
+	}
 	c := &call{deps: d, req: req}
 	var ws string
 	if w, ok := any(in).(workspaceScoped); ok {

@@ -27,6 +27,8 @@ type Deps struct {
 	Docs DocsClient
 	// Grants reads the caller's OAuth grant in Cloud OAuth mode; nil otherwise.
 	Grants GrantReader
+	// Slots, when set, bounds how many tool calls run at once.
+	Slots chan struct{}
 }
 
 // GrantReader lists the workspaces an OAuth caller consented to.
