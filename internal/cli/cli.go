@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -16,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy"
 	"github.com/prefect-mcp/prefect-mcp/internal/httpserver"
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
@@ -184,7 +187,7 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		a.server, a.own = t, func() *target.Target { return t }
 		a.deps = &tools.Deps{Resolver: target.Static{Target: t}, Spec: spec, Logger: logger}
 		logger.Info("serving the built-in demo workspace", "api_url", t.APIURL)
-		return a, nil
+		return a, a.connectDocs(o)
 	}
 	env := settings.Env{Lookup: sys.Lookup, WorkDir: sys.WorkDir, HomeDir: sys.HomeDir}
 	first := true
@@ -214,7 +217,31 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		logger.Warn("no Prefect API URL configured; tools will explain how to set one (PREFECT_API_URL, `prefect profile use`, or --demo)")
 	}
 	a.deps = &tools.Deps{Resolver: reloading, Spec: spec, Logger: logger}
-	return a, nil
+	return a, a.connectDocs(o)
+}
+
+// connectDocs sets up the docs proxy. It makes no network call: the remote
+// docs server is reached on the first docs tool call. Its HTTP client is its
+// own, since the Prefect client refuses POSTs that are not Prefect reads.
+func (a *app) connectDocs(o Options) error {
+	if !a.sel.Docs {
+		return nil
+	}
+	if err := checkDocsURL(o.DocsURL); err != nil {
+		return err
+	}
+	dc := docsproxy.New(o.DocsURL, &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, docsproxy.DefaultTimeout)
+	a.deps.Docs = dc
+	a.closers = append(a.closers, func() { _ = dc.Close() })
+	return nil
+}
+
+func checkDocsURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return errors.New("--docs-url must be an absolute http(s) URL without credentials or query (or turn the docs tools off with --no-docs)")
+	}
+	return nil
 }
 
 // watchReload re-resolves settings on SIGHUP until ctx ends.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy/docstest"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
 
@@ -96,4 +97,47 @@ func TestLockedMode(t *testing.T) {
 	if !strings.Contains(errOut.String(), "https") {
 		t.Errorf("refusal: %s", errOut)
 	}
+}
+
+// TestDocsProxyIsLazy: the docs server is not contacted at start-up or on
+// tools/list, only on the first docs call.
+func TestDocsProxyIsLazy(t *testing.T) {
+	docs := docstest.New()
+	defer docs.Close()
+	base, _ := startHTTPWithDocs(t, docs.URL)
+	hc := &http.Client{}
+	c := mcp.NewClient(&mcp.Implementation{Name: "docs", Version: "1"}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: base + "/mcp", HTTPClient: hc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if _, err := cs.ListTools(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := docs.Requests(); n != 0 {
+		t.Fatalf("docs server contacted %d times before any docs call", n)
+	}
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "docs_search_prefect", Arguments: map[string]any{"query": "work pools"}})
+	if err != nil || res.IsError {
+		t.Fatalf("docs_search_prefect: %v %s", err, res.Content[0].(*mcp.TextContent).Text)
+	}
+	if docs.Requests() == 0 {
+		t.Fatal("docs call did not reach the docs server")
+	}
+}
+
+func startHTTPWithDocs(t *testing.T, docsURL string) (string, func() string) {
+	t.Helper()
+	port := freePort(t)
+	sys, _, errOut := testSystem(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- Run(ctx, []string{"--transport", "http", "--port", strconv.Itoa(port), "--docs-url", docsURL, "--log-level", "error"}, sys)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitHTTP(t, base+"/healthz")
+	return base, errOut.String
 }

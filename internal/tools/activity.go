@@ -26,9 +26,9 @@ const (
 )
 
 type activityInput struct {
-	WindowDays int `json:"window_days,omitempty" jsonschema:"days to look back, 1-90 (default 30)"`
-	Limit      int `json:"limit,omitempty" jsonschema:"deployments to return, 1-100 (default 50)"`
-	Offset     int `json:"offset,omitempty" jsonschema:"deployments to skip (next_offset)"`
+	WindowDays int `json:"window_days,omitempty" jsonschema:"days back, default 30"`
+	Limit      int `json:"limit,omitempty" jsonschema:"default 50"`
+	Offset     int `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 
@@ -36,7 +36,7 @@ func deploymentActivityTool() Definition {
 	return define(Definition{
 		Name: "get_deployment_activity", Title: "Get deployment activity", Group: GroupDeployments,
 		Summary: "Per deployment over a window: run outcomes, last run, last success, whether an automation runs it, and a verdict (healthy, failing, stuck, dormant).",
-	}, `Per deployment over the last window_days: run counts by outcome (completed, failed, crashed, cancelled, late), last started run, last completion, automations that run it, and a verdict: failing (last run failed or ≥half of finished runs failed), stuck (runs Late, none started: check the pool), dormant (no runs), healthy, unknown (a sub-query failed; see notes).
+	}, `Per deployment over window_days: runs by outcome, last run, last success, automations that run it, and a verdict: failing, stuck (Late, none started), dormant, healthy.
 Example: {"window_days":7}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "window_days", 1, activityMaxWindow)

@@ -39,9 +39,8 @@ func artifactsTool() Definition {
 	return define(Definition{
 		Name: "get_artifacts", Title: "Get artifacts", Group: GroupRuns,
 		Summary: "Markdown, table, link, image and progress artifacts of flow runs, newest first, with bounded content.",
-	}, `Artifacts flows published (markdown, table, link, image, progress), newest first: id, type, key, description, flow_run_id, created and content — markdown cut at ~1.5 KB, tables as columns, row count and first rows, URLs, progress in percent.
-key alone gives that key's latest version; with flow_run_id, the versions that run made.
-Example: {"flow_run_id":"<uuid>"} or {"key":"etl-report"}`,
+	}, `Artifacts flows published (markdown, table, link, image, progress), newest first, content bounded. key alone: its latest version.
+Example: {"flow_run_id":"<uuid>"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxArtifactLimit) },
 		getArtifacts)
 }

@@ -36,7 +36,7 @@ var automationFilterKeys = []string{"created", "enabled", "id", "name", "operato
 
 type automationsInput struct {
 	Filter map[string]any `json:"filter,omitempty" jsonschema:"AutomationFilter keys plus id and enabled"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"1-200, default 50"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
 	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
@@ -45,9 +45,7 @@ func automationsTool() Definition {
 	return define(Definition{
 		Name: "get_automations", Title: "Get automations", Group: GroupAutomations,
 		Summary: "Automations with their trigger in words and their actions; full trigger and action definitions when selected by id.",
-	}, `Automations by name: id, name, enabled, description, trigger_kind, the trigger in words and the actions (deployments named).
-Triggers read like "reactive: ≥3 × prefect.flow-run.Failed related to deployment etl-hourly within 10 min" (fires when events occur) or "proactive: fewer than 1 × … within 26 h" (fires when they do not).
-filter: Prefect AutomationFilter keys (name, tags, created, operator) plus id {"any_":[uuids]} and enabled {"eq_":true}; selecting ids adds the full trigger and action definitions.
+	}, `Automations: enabled, trigger in words ("reactive: ≥3 × prefect.flow-run.Failed within 10 min"), actions. filter: AutomationFilter keys plus id and enabled; selecting ids adds full trigger and actions. diagnose_automation says why one did not fire.
 Example: {"filter":{"enabled":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getAutomations)

@@ -15,7 +15,7 @@ import (
 
 // Workspace is embedded in the input of every workspace-scoped tool.
 type Workspace struct {
-	WorkspaceID string `json:"workspace_id,omitempty" jsonschema:"Prefect Cloud OAuth mode only: the workspace to read (see list_authorized_workspaces); omit otherwise"`
+	WorkspaceID string `json:"workspace_id,omitempty" jsonschema:"workspace id (list_authorized_workspaces)"`
 }
 
 func (w Workspace) workspace() string { return w.WorkspaceID }
@@ -43,7 +43,6 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 		Description: description,
 		InputSchema: schemaFor[In](tweak),
 		Annotations: &mcp.ToolAnnotations{
-			Title:           def.Title,
 			ReadOnlyHint:    true,
 			DestructiveHint: &openWorld, // false: reads never destroy
 			IdempotentHint:  true,

@@ -18,9 +18,8 @@ func concurrencyLimitsTool() Definition {
 	return define(Definition{
 		Name: "get_concurrency_limits", Title: "Get concurrency limits", Group: GroupInfrastructure,
 		Summary: "Every concurrency limit in one table (global, tag, deployment, work pool, work queue) with slots in use; limits at capacity first.",
-	}, `Every concurrency limit in one table, at-capacity first: global (v2), tag (with task runs holding slots), deployment, work pool and work queue (in_use = Running+Pending runs).
-Row: kind, name, limit, in_use, at_capacity, slot decay, inactive. Use when runs wait in AwaitingConcurrencySlot/Late/Pending or tasks stay Pending.
-Example row: {"kind":"global","name":"external-api","limit":5,"in_use":5,"at_capacity":true}`,
+	}, `Every concurrency limit, at capacity first: global, tag (with the task runs holding slots), deployment, work pool and queue (in use = Running+Pending runs). Use when runs wait as AwaitingConcurrencySlot or Late, or tasks stay Pending.
+Example: {}`,
 		nil, getConcurrencyLimits)
 }
 

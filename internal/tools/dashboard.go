@@ -23,8 +23,7 @@ func dashboardTool() Definition {
 	return define(Definition{
 		Name: "get_dashboard", Title: "Get dashboard", Group: GroupRuns,
 		Summary: "One-call health overview: exact run counts by state (running, pending, scheduled, late, last-24h outcomes), work pools and workers, limits at capacity, the latest failures.",
-	}, `Workspace health in one call; start here. Exact flow-run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in the last 24 h), work pools with online/offline workers, limits at capacity, the 5 latest failed/crashed runs with messages.
-A section Prefect could not answer is named under "errors"; the rest still answers.
+	}, `Workspace health in one call; start here. Exact run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in 24 h), pools with workers, limits at capacity, the 5 latest failures. A section that fails is named under errors.
 Example: {}`,
 		nil, getDashboard)
 }

@@ -20,9 +20,9 @@ const maxDetailDeployments = 10
 const recentRunsPerDeployment = 10
 
 type deploymentsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect DeploymentFilter, e.g. {\"paused\":{\"eq_\":true}}"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
-	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect DeploymentFilter"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 
@@ -30,9 +30,8 @@ func deploymentsTool() Definition {
 	return define(Definition{
 		Name: "get_deployments", Title: "Get deployments", Group: GroupDeployments,
 		Summary: "Deployments with their flow/deployment slug, schedules in words, work pool and queue, concurrency limit and parameters; detail (defaults, job variables, recent runs) when the filter selects ids.",
-	}, `List deployments by name (Prefect DeploymentFilter). Row: id, name, slug ("flow/deployment" for prefect deployment run), flow, tags, paused, status, work pool/queue, schedules in words, concurrency ("1/1 slots in use"), parameter names.
-filter.id.any_ (≤10 ids) adds parameter defaults and schema, job variables, entrypoint, pull steps, last 10 runs, next run, work pool.
-Example: {"filter":{"flow_or_deployment_name":{"like_":"etl"}}}`,
+	}, `Deployments, filtered by a Prefect DeploymentFilter: id, name, slug (flow/deployment, as prefect deployment run takes it), flow, tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
+Example: {"filter":{"paused":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getDeployments)
 }

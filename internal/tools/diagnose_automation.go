@@ -36,7 +36,7 @@ const (
 
 type diagnoseAutomationInput struct {
 	AutomationID  string `json:"automation_id" jsonschema:"the automation's UUID"`
-	LookbackHours int    `json:"lookback_hours,omitempty" jsonschema:"how far back to read events, 1-168 hours (default 24; at least the trigger's window)"`
+	LookbackHours int    `json:"lookback_hours,omitempty" jsonschema:"hours of events to read, default 24"`
 	Workspace
 }
 
@@ -44,9 +44,8 @@ func diagnoseAutomationTool() Definition {
 	return define(Definition{
 		Name: "diagnose_automation", Title: "Diagnose an automation", Group: GroupDiagnosis,
 		Summary: "Why an automation did or did not fire, and whether its actions failed: trigger in words, matching events counted against the threshold and window, triggered/failed action events with reasons.",
-	}, `Why an automation did or did not fire, and whether its actions failed: its trigger in words, matching events counted against threshold and window (respecting expect, after, match, match_related, for_each, posture), prefect.automation.triggered and action.failed events with reasons.
-Returns conclusion, cause (disabled, action_failed, fired, threshold_not_reached, no_matching_events, proactive_expected_events_missing, proactive_expected_events_arriving, not_an_event_trigger), evidence, next_steps.
-Example: {"automation_id":"7b4b477d-4990-44af-8efb-c722fefebf49"}`,
+	}, `Why an automation did or did not fire: matching events counted against its threshold and window, whether it triggered, and failed actions with reasons.
+Example: {"automation_id":"<uuid>"}`,
 		func(s *jsonschema.Schema) { bound(s, "lookback_hours", 1, maxAutomationHours) },
 		diagnoseAutomation)
 }

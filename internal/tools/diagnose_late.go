@@ -48,8 +48,7 @@ func diagnoseLateRunsTool() Definition {
 	return define(Definition{
 		Name: "diagnose_late_runs", Title: "Diagnose late runs", Group: GroupDiagnosis,
 		Summary: "Why scheduled runs are not starting (Late / AwaitingConcurrencySlot): paused pool, no online worker, full pool/queue/deployment/global limit, paused queue or deployment; tag limits holding task runs reported separately.",
-	}, `Why runs are not starting: the Late and AwaitingConcurrencySlot runs, grouped by deployment/pool/queue, each with the first blocker of the chain: work_pool_paused, no_online_worker, work_pool_concurrency_limit_full, work_queue_paused, work_queue_concurrency_limit_full, deployment_paused, deployment_concurrency_limit_full, global_concurrency_limit_full (a limit bound to the deployment), then work_queue_not_polled or no_blocker_found.
-Each group: cause, evidence (names, ids, counts, times), next_steps. Tag limits hold task runs, not flow runs: reported apart (tag_limits_holding_task_runs); ruled_out names full limits that are not the cause. No argument: whole workspace.
+	}, `Why runs are not starting: Late and AwaitingConcurrencySlot runs by deployment/pool/queue, each with its blocker (paused pool/queue/deployment, no online worker, a full pool/queue/deployment/global limit) and evidence. No argument: whole workspace.
 Example: {"work_pool_name":"k8s-pool"}`,
 		nil, diagnoseLateRuns)
 }

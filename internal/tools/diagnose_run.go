@@ -56,9 +56,8 @@ func diagnoseFlowRunTool() Definition {
 	return define(Definition{
 		Name: "diagnose_flow_run", Title: "Diagnose a flow run", Group: GroupDiagnosis,
 		Summary: "Why a flow run failed, crashed or was cancelled, in one call: cause, exception and traceback, failing tasks and subflows, retries, where it ran, next steps.",
-	}, `Why one flow run failed, crashed or was cancelled, in one call. Reads its states, ERROR logs, task runs, events and failing subflows (3 levels deep).
-Returns summary, cause, evidence (exception type/message/traceback, failed tasks, retries, pool/queue/worker) and next_steps. cause: code_error, crashed_infrastructure, concurrency_lease_renewal_failure, cancelled (by user or automation), timed_out, upstream_dependency_failed, subflow_failed, unknown_failure, or not_failed (Late/Pending runs: use diagnose_late_runs).
-Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73"}`,
+	}, `Why a flow run failed, crashed or was cancelled, in one call: cause (code_error, crashed_infrastructure, concurrency_lease_renewal_failure, cancelled, timed_out, upstream_dependency_failed, subflow_failed), exception and traceback, failed tasks, retries, the failing subflow, where it ran, next steps.
+Example: {"flow_run_id":"crimson-falcon"}`,
 		nil, diagnoseFlowRun)
 }
 

@@ -39,7 +39,7 @@ const (
 type diagnoseStuckInput struct {
 	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"only runs of this deployment: id or flow/deployment"`
 	WorkPoolName string `json:"work_pool_name,omitempty" jsonschema:"only runs in this work pool"`
-	MinMinutes   int    `json:"min_minutes,omitempty" jsonschema:"never call a run stuck before this many minutes, 1-10080 (default 30)"`
+	MinMinutes   int    `json:"min_minutes,omitempty" jsonschema:"minimum age in minutes, default 30"`
 	Workspace
 }
 
@@ -47,9 +47,8 @@ func diagnoseStuckRunsTool() Definition {
 	return define(Definition{
 		Name: "diagnose_stuck_runs", Title: "Diagnose stuck runs", Group: GroupDiagnosis,
 		Summary: "Runs Running or Pending far longer than their deployment usually takes, with their last flow-run heartbeat and whether a worker is online: orphaned, silent or just slow.",
-	}, `Runs Running or Pending longer than max(min_minutes, 3 × their deployment's median completed duration), with last flow-run heartbeat and worker status. verdict: likely_orphaned (no heartbeat for 10 min and no online worker), no_heartbeat_worker_online, alive_but_slow, stuck_pending.
-Returns summary, stuck_runs (evidence each), next_steps. No argument: whole workspace.
-Example: {"deployment_id":"0b7c5f54-7a4b-4e59-9d0a-6a4c0a3e1f20","min_minutes":60}`,
+	}, `Runs Running or Pending far longer than their deployment usually takes, with heartbeat and worker evidence: likely_orphaned, no_heartbeat_worker_online, alive_but_slow, stuck_pending.
+Example: {"min_minutes":60}`,
 		func(s *jsonschema.Schema) { bound(s, "min_minutes", 1, maxStuckMinutes) },
 		diagnoseStuckRuns)
 }

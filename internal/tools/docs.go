@@ -38,7 +38,6 @@ func defineLocal[In any](def Definition, description string, tweak func(*jsonsch
 		Description: description,
 		InputSchema: schemaFor[In](tweak),
 		Annotations: &mcp.ToolAnnotations{
-			Title:           def.Title,
 			ReadOnlyHint:    true,
 			DestructiveHint: &closed,
 			IdempotentHint:  true,
@@ -79,8 +78,8 @@ func docsSearchTool() Definition {
 	return defineLocal(Definition{
 		Name: "docs_search_prefect", Title: "Search the Prefect docs", Group: GroupDocs,
 		Summary: "Search Prefect's documentation (concepts, configuration, how-tos) through Prefect's docs MCP server.",
-	}, `Search Prefect's documentation: relevant excerpts with titles and links, for how Prefect works and how to fix what other tools found. Served by Prefect's remote docs server.
-Example: {"query":"deployment concurrency limit","top_k":5}`,
+	}, `Search Prefect's documentation: excerpts with titles and links (via Prefect's docs server).
+Example: {"query":"deployment concurrency limit"}`,
 		func(s *jsonschema.Schema) { bound(s, "top_k", 1, 20) },
 		func(ctx context.Context, d *Deps, in docsSearchInput) (any, error) {
 			q := strings.TrimSpace(in.Query)
@@ -111,7 +110,7 @@ func docsReleaseNotesTool() Definition {
 	return defineLocal(Definition{
 		Name: "docs_get_release_notes", Title: "Get Prefect release notes", Group: GroupDocs,
 		Summary: "The release notes of one Prefect OSS release (or the latest): version, date, changes, source link.",
-	}, `Official release notes of one Prefect OSS release: version, date, changes, source link. version: "latest" or exact, e.g. "3.4.20". Served by Prefect's remote docs server.
+	}, `Release notes of one Prefect release ("latest" or X.Y.Z), via Prefect's docs server.
 Example: {"version":"latest"}`,
 		func(s *jsonschema.Schema) { s.Properties["version"].Default = []byte(`"latest"`) },
 		func(ctx context.Context, d *Deps, in releaseNotesInput) (any, error) {

@@ -106,6 +106,8 @@ func describeTransportError(e *prefect.TransportError) string {
 		return fmt.Sprintf("The Prefect API at %s did not answer in time. It may be overloaded; retry, narrow the request, or raise PREFECT_API_REQUEST_TIMEOUT.", e.APIURL)
 	case prefect.KindCanceled:
 		return "The request was cancelled."
+	case prefect.KindReset:
+		return fmt.Sprintf("The connection to the Prefect API at %s was reset or closed before the answer was complete, even after retries. A proxy or load balancer in front of Prefect may be dropping connections; retry shortly, and check get_identity.", e.APIURL)
 	}
 	return fmt.Sprintf("The Prefect API at %s is unreachable (%s). Check the network path and PREFECT_API_URL.", e.APIURL, e.Kind)
 }

@@ -42,7 +42,7 @@ type countEventsInput struct {
 	Until           string  `json:"until,omitempty" jsonschema:"default now"`
 	TimeUnit        string  `json:"time_unit,omitempty" jsonschema:"countable time only; default: at most 48 buckets"`
 	TimeInterval    float64 `json:"time_interval,omitempty" jsonschema:"countable time only: units per bucket (default 1)"`
-	Limit           int     `json:"limit,omitempty" jsonschema:"event/resource rows, largest first, 1-100 (default 30)"`
+	Limit           int     `json:"limit,omitempty" jsonschema:"default 30"`
 	Workspace
 }
 

@@ -48,10 +48,8 @@ func eventsTool() Definition {
 	return define(Definition{
 		Name: "read_events", Title: "Read events", Group: GroupEvents,
 		Summary: "Prefect events, newest first, in a time window (default the last hour), by event-name prefix, resource and related resource.",
-	}, `Prefect events, newest first: run state changes, worker heartbeats, pool status, automation triggers and actions.
-Without occurred_after the window is the hour before occurred_before (window.defaulted says so): widen it, e.g. "-7d", when nothing is found.
-Rows: id, event, occurred, resource (its name; its id and related flow/deployment/work_pool are under resources), state when the event name does not say it, state message, other related resources by role, payload summary. total counts all matches.
-Example: {"event_type_prefix":"prefect.flow-run.","related_resource_id":"prefect.deployment.<uuid>","occurred_after":"-24h"}`,
+	}, `Prefect events, newest first: state changes, heartbeats, automation triggers and actions, with related flow/deployment/pool names and a payload summary. Default window: the hour before occurred_before (said in the result); widen it ("-7d") when nothing is found.
+Example: {"event_type_prefix":"prefect.flow-run.","occurred_after":"-24h"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxEventLimit) },
 		readEvents)
 }

@@ -145,7 +145,7 @@ func TestReadEventsFilters(t *testing.T) {
 	}
 	// An empty default window says how to widen it.
 	out = e.ok(t, "read_events", map[string]any{"event_type_prefix": "prefect.work-pool."})
-	if out["count"] != 0.0 || !strings.Contains(out["note"].(string), "widen the window") {
+	if out["count"] != 0.0 || !strings.Contains(out["note"].(string), "widen it with occurred_after") {
 		t.Errorf("empty default window: %v", out)
 	}
 	out = e.ok(t, "read_events", map[string]any{"event_type_prefix": "prefect.work-pool.", "occurred_after": "-7d"})

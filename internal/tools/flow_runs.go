@@ -14,9 +14,9 @@ import (
 const maxDetailRuns = 10
 
 type flowRunsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowRunFilter, e.g. {\"state\":{\"type\":{\"any_\":[\"FAILED\",\"CRASHED\"]}}} or {\"id\":{\"any_\":[\"<uuid>\"]}} for detail"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
-	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowRunFilter"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 
@@ -24,11 +24,8 @@ func flowRunsTool() Definition {
 	return define(Definition{
 		Name: "get_flow_runs", Title: "Get flow runs", Group: GroupRuns,
 		Summary: "Flow runs, newest first, with state, timing, flow and deployment names; detail (parameters, state history, deployment and work pool) when the filter selects ids.",
-	}, `List Prefect flow runs, newest first (by start time; not-yet-started runs first), filtered with a Prefect FlowRunFilter.
-Each row: id, name, flow, deployment, state (Late shows as "Late (SCHEDULED)"), state message, expected/start/end times, duration, run count, work pool and queue, tags.
-When the filter selects specific ids (filter.id.any_, at most 10) each run also carries parameters, its full state message, its state history, and deployment and work-pool summaries.
-Use it to find failing, late or running runs; then get_flow_run_logs for why a run failed.
-Example: {"filter":{"state":{"type":{"any_":["FAILED","CRASHED"]}},"start_time":{"after_":"2026-01-01T00:00:00Z"}},"limit":20}`,
+	}, `Flow runs, newest first, filtered by a Prefect FlowRunFilter: id, name, flow, deployment, state (Late shows as "Late (SCHEDULED)"), message, times, duration, pool/queue, tags. Selecting ids (filter.id.any_, ≤10) adds parameters, state history, deployment and pool. Then get_flow_run_logs or diagnose_flow_run.
+Example: {"filter":{"state":{"type":{"any_":["FAILED","CRASHED"]}}},"limit":20}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getFlowRuns)
 }

@@ -9,9 +9,9 @@ import (
 )
 
 type flowsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowFilter, e.g. {\"name\":{\"like_\":\"etl\"}} or {\"tags\":{\"all_\":[\"prod\"]}}"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
-	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowFilter"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 
@@ -19,9 +19,8 @@ func flowsTool() Definition {
 	return define(Definition{
 		Name: "get_flows", Title: "Get flows", Group: GroupRuns,
 		Summary: "Flows (the Python functions Prefect orchestrates) by name, with tags and creation time.",
-	}, `List Prefect flows, sorted by name, filtered with a Prefect FlowFilter.
-Each row: id, name, tags, created. Flows are the code; deployments (get_deployments) say how and where they run, flow runs (get_flow_runs) are executions.
-Example: {"filter":{"name":{"like_":"etl"}},"limit":20}`,
+	}, `Flows (the code), by name, filtered by a Prefect FlowFilter: id, name, tags, created. Deployments say how they run; flow runs are executions.
+Example: {"filter":{"name":{"like_":"etl"}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getFlows)
 }

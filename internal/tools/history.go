@@ -160,7 +160,7 @@ func (c *call) runNotFound(ctx context.Context, kind, id string) error {
 
 type taskRunLogsInput struct {
 	TaskRunID string `json:"task_run_id"`
-	Limit     int    `json:"limit,omitempty" jsonschema:"lines, 1-1000 (default 100)"`
+	Limit     int    `json:"limit,omitempty" jsonschema:"default 100"`
 	Offset    int    `json:"offset,omitempty" jsonschema:"ignored with tail"`
 	Level     string `json:"level,omitempty" jsonschema:"minimum level"`
 	Tail      bool   `json:"tail,omitempty" jsonschema:"the last lines instead of the first"`

@@ -16,9 +16,7 @@ func identityTool() Definition {
 	return define(Definition{
 		Name: "get_identity", Title: "Get identity", Group: GroupIdentity,
 		Summary: "Which Prefect this server reads: self-hosted or Cloud, API URL, Prefect version, and for Cloud the account, workspace and user.",
-	}, `Tell which Prefect API this server is connected to: self-hosted, Prefect Cloud or the built-in demo; the API URL; the Prefect server version; how it authenticates (never the secret).
-For Prefect Cloud with an API key: account, workspace and user (service accounts have no user). In Cloud OAuth mode: the consent grant and its workspaces.
-Call it first when unsure which workspace answers, or when every call fails.
+	}, `Which Prefect this server reads: self-hosted, Cloud or demo; API URL; version; auth kind (never the secret); for Cloud the account, workspace and user, or the OAuth grant. Call first when unsure which workspace answers or every call fails.
 Example: {}`,
 		nil, getIdentity)
 }

@@ -20,11 +20,12 @@ const (
 )
 
 type flowRunLogsInput struct {
-	FlowRunID string `json:"flow_run_id" jsonschema:"the flow run's id or name"`
-	Limit     int    `json:"limit,omitempty" jsonschema:"lines to return, 1-1000 (default 100)"`
-	Offset    int    `json:"offset,omitempty" jsonschema:"lines to skip from the start (ignored with tail)"`
-	Level     string `json:"level,omitempty" jsonschema:"minimum level: debug, info, warning, error or critical"`
-	Tail      bool   `json:"tail,omitempty" jsonschema:"return the last lines instead of the first: what a failure needs"`
+	FlowRunID string `json:"flow_run_id,omitempty" jsonschema:"the flow run's id or name"`
+	TaskRunID string `json:"task_run_id,omitempty" jsonschema:"only this task run's lines"`
+	Limit     int    `json:"limit,omitempty" jsonschema:"default 100"`
+	Offset    int    `json:"offset,omitempty" jsonschema:"ignored with tail"`
+	Level     string `json:"level,omitempty" jsonschema:"minimum level"`
+	Tail      bool   `json:"tail,omitempty" jsonschema:"the last lines instead of the first"`
 	Workspace
 }
 
@@ -32,11 +33,8 @@ func flowRunLogsTool() Definition {
 	return define(Definition{
 		Name: "get_flow_run_logs", Title: "Get flow run logs", Group: GroupRuns,
 		Summary: "A flow run's log lines, oldest first or the last N (tail), filtered by minimum level, paged past Prefect's 200-row cap.",
-	}, `Read the log lines of one flow run (its task runs' lines included), oldest first.
-Each line: "time LEVEL logger: message"; tracebacks are kept (long messages are cut with a marker).
-Use tail=true for the last lines (where a failure's traceback is) and level="error" to see only errors.
-The result says truncated and next_offset when more lines exist.
-Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73","tail":true,"limit":50}`,
+	}, `A flow run's log lines (its tasks' included), oldest first: "time LEVEL logger: message", tracebacks kept. tail=true gives the last lines, where a failure's traceback is; level filters by minimum level; task_run_id narrows to one task.
+Example: {"flow_run_id":"crimson-falcon","tail":true,"level":"error"}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "limit", 1, maxLogLimit)
 			s.Properties["level"].Enum = []any{"debug", "info", "warning", "error", "critical"}
@@ -45,7 +43,8 @@ Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73","tail":true,"limi
 }
 
 type logsResult struct {
-	FlowRunID string   `json:"flow_run_id"`
+	FlowRunID string   `json:"flow_run_id,omitempty"`
+	TaskRunID string   `json:"task_run_id,omitempty"`
 	Level     string   `json:"min_level,omitempty"`
 	Order     string   `json:"order"`
 	Lines     []string `json:"lines"`
@@ -62,18 +61,25 @@ func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, err
 	if err != nil {
 		return nil, err
 	}
-	id, err := c.resolveFlowRun(ctx, "flow_run_id", in.FlowRunID)
-	if err != nil {
-		return nil, err
+	q := logQuery{minLevel: level, limit: limit, offset: offset, newestFirst: in.Tail}
+	if in.TaskRunID != "" {
+		if q.taskRunID, err = checkUUID("task_run_id", in.TaskRunID); err != nil {
+			return nil, err
+		}
+	}
+	if in.FlowRunID != "" || q.taskRunID == "" {
+		if q.flowRunID, err = c.resolveFlowRun(ctx, "flow_run_id", in.FlowRunID); err != nil {
+			return nil, err
+		}
 	}
 	if in.Tail {
-		offset = 0
+		offset, q.offset = 0, 0
 	}
-	logs, more, err := c.readLogs(ctx, logQuery{flowRunID: id, minLevel: level, limit: limit, offset: offset, newestFirst: in.Tail})
+	logs, more, err := c.readLogs(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	res := logsResult{FlowRunID: id, Order: "oldest first"}
+	res := logsResult{FlowRunID: q.flowRunID, TaskRunID: q.taskRunID, Order: "oldest first"}
 	if level > 0 {
 		res.Level = levelName(level)
 	}
@@ -93,8 +99,10 @@ func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, err
 	}
 	if len(logs) == 0 {
 		res.Note = "no log lines matched; the run may not have started, or its logs were not sent to the API"
-		if err := c.ensureFlowRun(ctx, id); err != nil {
-			return nil, err
+		if q.flowRunID != "" {
+			if err := c.ensureFlowRun(ctx, q.flowRunID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return res, nil

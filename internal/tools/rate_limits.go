@@ -48,7 +48,7 @@ func rateLimitsTool() Definition {
 	return define(Definition{
 		Name: "review_rate_limits", Title: "Review rate limits", Group: GroupDiagnosis, Scope: CloudOnly,
 		Summary: "Prefect Cloud only: when each operation group was rate limited (429s), and the failed runs and 429 log lines in those periods.",
-	}, `Prefect Cloud only. Throttled periods (minutes with requests denied by 429) per operation group, biggest first, with denied totals and peaks; groups near their limit; failed/crashed runs in those periods and their 429 log lines. Groups ("keys": runs, deployments, reading-logs...) are not API keys. Default: last 3 days.
+	}, `Prefect Cloud: when each operation group (runs, deployments, reading-logs…; not API keys) was throttled by 429s, denied totals and peaks, and failed runs and 429 log lines in those periods. Default: the last 3 days.
 Example: {"since":"-24h"}`,
 		nil, reviewRateLimits)
 }
@@ -141,7 +141,7 @@ func reviewRateLimits(ctx context.Context, c *call, in rateLimitsInput) (any, er
 	q := url.Values{
 		"since": {w.since.Format(time.RFC3339)},
 		"until": {w.until.Format(time.RFC3339)},
-		"keys":  rateLimitGroups,
+		"keys":  slices.Clone(rateLimitGroups),
 	}
 	var usage prefect.RateLimitUsage
 	if err := acct.Get(ctx, prefect.Path("/accounts/%s/rate-limits/usage", t.AccountID), q, &usage); err != nil {

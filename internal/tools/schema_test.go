@@ -99,15 +99,43 @@ func TestToolSchemasGolden(t *testing.T) {
 	}
 }
 
-// TestToolsListBudget bounds what every client pays in context for our tools.
+// TestToolsListBudget bounds what every client pays in context for our
+// tools, in each real configuration: a multi-tenant HTTP server (self-hosted
+// and Cloud tools), a stdio server on self-hosted or Cloud, and OAuth mode.
 func TestToolsListBudget(t *testing.T) {
-	listed := allTools(t)
-	b, err := json.Marshal(map[string]any{"tools": listed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("tools/list: %d tools, %d bytes", len(listed), len(b))
-	if len(b) > 20<<10 {
-		t.Errorf("tools/list is %d bytes, budget 20 KiB", len(b))
+	for _, tc := range []struct {
+		name string
+		sel  tools.Selection
+	}{
+		{"multi-tenant", tools.Selection{Docs: true}},
+		{"self-hosted", tools.Selection{Docs: true, Kind: target.SelfHosted, KindKnown: true}},
+		{"cloud", tools.Selection{Docs: true, Kind: target.Cloud, KindKnown: true}},
+		{"cloud-oauth", tools.Selection{Docs: true, OAuth: true}},
+	} {
+		deps := &tools.Deps{Resolver: target.Static{}, Spec: spec}
+		s := server.New(server.Config{Version: "test", Deps: deps, Selection: tc.sel})
+		ct, st := mcp.NewInMemoryTransports()
+		ss, err := s.Connect(context.Background(), st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "budget", Version: "1"}, nil).Connect(context.Background(), ct, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := cs.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("tools/list %-12s %2d tools, %d bytes", tc.name, len(res.Tools), len(b))
+		if len(b) > 20<<10 {
+			t.Errorf("%s: tools/list is %d bytes, budget 20 KiB", tc.name, len(b))
+		}
+		_ = cs.Close()
+		_ = ss.Close()
 	}
 }

@@ -30,7 +30,7 @@ func objectSchemaTool() Definition {
 	return defineLocal(Definition{
 		Name: "get_object_schema", Title: "Get object schema", Group: GroupAutomations,
 		Summary: "The JSON schema for creating a Prefect automation, optionally narrowed to one action type, with trigger guidance.",
-	}, `JSON schema (from Prefect's OpenAPI) for creating an automation, with valid action types and guidance on reactive vs proactive triggers. action_type narrows actions to one type. For drafting: this server creates nothing.
+	}, `The JSON schema (from Prefect's OpenAPI) for creating an automation, optionally narrowed to one action type, with trigger guidance. For drafting: this server creates nothing.
 Example: {"object_type":"automation","action_type":"run-deployment"}`,
 		func(s *jsonschema.Schema) { s.Properties["object_type"].Enum = []any{"automation"} },
 		func(_ context.Context, d *Deps, in objectSchemaInput) (any, error) {

@@ -26,7 +26,7 @@ var searchKinds = []string{"flow", "deployment", "work_pool", "work_queue"}
 type searchInput struct {
 	Query string   `json:"query" jsonschema:"part of a name, or a tag"`
 	Kinds []string `json:"kinds,omitempty" jsonschema:"default all"`
-	Limit int      `json:"limit,omitempty" jsonschema:"matches per kind, 1-50 (default 20)"`
+	Limit int      `json:"limit,omitempty" jsonschema:"per kind, default 20"`
 	Workspace
 }
 
@@ -189,10 +189,11 @@ func (s *searcher) deployments(ctx context.Context) error {
 	more := len(deps) > s.limit
 	deps = deps[:min(len(deps), s.limit)]
 	var rows []searchRow
-	var flowIDs []string
+	var flowIDs, rowFlow []string // rowFlow[i] is the flow id of rows[i]
 	for _, d := range deps {
 		if m := s.matched(d.Name, d.Tags); m != "" {
-			rows = append(rows, searchRow{Kind: "deployment", Name: d.Name, ID: d.ID, Slug: d.FlowID, Matched: m})
+			rows = append(rows, searchRow{Kind: "deployment", Name: d.Name, ID: d.ID, Matched: m})
+			rowFlow = append(rowFlow, strings.ToLower(d.FlowID))
 			if !slices.Contains(flowIDs, d.FlowID) {
 				flowIDs = append(flowIDs, d.FlowID)
 			}
@@ -210,10 +211,8 @@ func (s *searcher) deployments(ctx context.Context) error {
 			names[strings.ToLower(f.ID)] = f.Name
 		}
 		for i := range rows {
-			if flow, ok := names[strings.ToLower(rows[i].Slug)]; ok {
+			if flow, ok := names[rowFlow[i]]; ok {
 				rows[i].Slug = flow + "/" + rows[i].Name
-			} else {
-				rows[i].Slug = ""
 			}
 		}
 	}

@@ -37,7 +37,7 @@ var statusProbes = []struct{ path, checks string }{
 }
 
 type serverStatusInput struct {
-	Rounds int `json:"rounds,omitempty" jsonschema:"sampling rounds, 1-5 (default 3)"`
+	Rounds int `json:"rounds,omitempty" jsonschema:"default 3"`
 	Workspace
 }
 

@@ -16,7 +16,7 @@ const maxUpstreamShown = 10
 
 type taskRunsInput struct {
 	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect TaskRunFilter"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"1-200, default 50"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
 	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
@@ -25,10 +25,7 @@ func taskRunsTool() Definition {
 	return define(Definition{
 		Name: "get_task_runs", Title: "Get task runs", Group: GroupRuns,
 		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies.",
-	}, `Task runs, newest first, filtered with a Prefect TaskRunFilter (usually one flow run's): find which task failed or is stuck.
-Rows: id, name, state, message, start, duration (end only when not start+duration; expected_start when not started), run_count when not 1, retries, tags, cache key/expiration, subflow_run_id.
-upstream: ids of the task runs this one depended on, from Prefect's task_inputs — which upstream runs (or parameters) fed each argument, not the argument values (Prefect does not store them).
-Shared values come once at the top: flow_run_id and flow_run when all rows share them; task_keys maps a task name to its key ("extract-6f0" → task_keys["extract"]), rows carry task_key only otherwise.
+	}, `Task runs, newest first, filtered by a Prefect TaskRunFilter: state, message, times, retries, cache key. upstream lists the task runs this one depended on (task_inputs: dependencies, not argument values).
 Example: {"filter":{"flow_run_id":{"any_":["<uuid>"]},"state":{"type":{"any_":["FAILED"]}}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getTaskRuns)

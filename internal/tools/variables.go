@@ -19,8 +19,8 @@ const variableSuggestions = 10
 
 type variablesInput struct {
 	Name   string `json:"name,omitempty" jsonschema:"exact name: that variable with its value"`
-	Limit  int    `json:"limit,omitempty" jsonschema:"rows to list, 1-200 (default 50)"`
-	Offset int    `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"default 50"`
+	Offset int    `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 

@@ -24,9 +24,9 @@ const (
 )
 
 type workPoolsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkPoolFilter, e.g. {\"type\":{\"any_\":[\"kubernetes\"]}}"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
-	Offset int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkPoolFilter"`
+	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 
@@ -34,9 +34,8 @@ func workPoolsTool() Definition {
 	return define(Definition{
 		Name: "get_work_pools", Title: "Get work pools", Group: GroupInfrastructure,
 		Summary: "Work pools with status, concurrency limit and runs in use, workers by status with last heartbeat, and queues; job template and queue health when the filter selects names.",
-	}, `List work pools (Prefect WorkPoolFilter). Row: name, type, status (READY; NOT_READY = no worker online, runs go Late; PAUSED), concurrency limit, runs_in_use (Running+Pending), workers (online/offline, last heartbeat), queues (priority, limit, paused, status).
-filter.name.any_ (≤5 names) adds the job template summary and each queue's health.
-Use when runs are Late or stuck Pending. Example: {"filter":{"name":{"any_":["my-pool"]}}}`,
+	}, `Work pools, filtered by a Prefect WorkPoolFilter: type, status (NOT_READY = no worker online, runs go Late), paused, limit, runs in use, workers with last heartbeat, queues. Selecting names (≤5) adds the job template and each queue's health.
+Example: {"filter":{"name":{"any_":["my-pool"]}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getWorkPools)
 }

@@ -12,8 +12,8 @@ import (
 type workQueuesInput struct {
 	Filter       map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkQueueFilter (id, name)"`
 	WorkPoolName string         `json:"work_pool_name,omitempty" jsonschema:"only this pool's queues"`
-	Limit        int            `json:"limit,omitempty" jsonschema:"rows to return, 1-200 (default 50)"`
-	Offset       int            `json:"offset,omitempty" jsonschema:"rows to skip; use next_offset from a truncated result"`
+	Limit        int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Offset       int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
 	Workspace
 }
 

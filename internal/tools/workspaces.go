@@ -10,8 +10,7 @@ func authorizedWorkspacesTool() Definition {
 	return define(Definition{
 		Name: "list_authorized_workspaces", Title: "List authorized workspaces", Group: GroupIdentity, Scope: OAuthOnly, noTarget: true,
 		Summary: "Cloud OAuth mode: the Prefect Cloud workspaces your sign-in consented to, to pass as workspace_id.",
-	}, `List the Prefect Cloud workspaces this sign-in (OAuth consent grant) may read: account/workspace names and ids, and the grant id.
-Pass a workspace id as workspace_id to the other tools when the grant holds more than one workspace.
+	}, `The Prefect Cloud workspaces this sign-in consented to (names, ids, grant id); pass one as workspace_id when there are several.
 Example: {}`,
 		nil, listAuthorizedWorkspaces)
 }
