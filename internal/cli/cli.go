@@ -179,7 +179,7 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 	}
 	a.builder = target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20}
 	if o.Demo {
-		t, stop, err := startDemo(a.builder, spec)
+		t, stop, err := startDemo(a.builder, spec, logger)
 		if err != nil {
 			return nil, err
 		}

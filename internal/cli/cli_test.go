@@ -199,6 +199,7 @@ func TestHTTPHeaderCredentials(t *testing.T) {
 	const secret = "admin:header-canary"
 	fake := prefecttest.New(prefecttest.WithAuthString(secret), prefecttest.WithData(prefecttest.Demo(time.Now())))
 	defer fake.Close()
+	t.Cleanup(func() { noWritesTo(t, fake) })
 	port := freePort(t)
 	sys, _, errOut := testSystem(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -58,6 +58,7 @@ func TestRefuseToExposeServerCredentials(t *testing.T) {
 func TestStaticBearerTokens(t *testing.T) {
 	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())))
 	defer fake.Close()
+	t.Cleanup(func() { noWritesTo(t, fake) })
 	tokens := filepath.Join(t.TempDir(), "tokens")
 	if err := os.WriteFile(tokens, []byte("# gateway\ngateway-token-canary\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -81,6 +82,7 @@ func TestStaticBearerTokens(t *testing.T) {
 func TestLockedMode(t *testing.T) {
 	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())))
 	defer fake.Close()
+	t.Cleanup(func() { noWritesTo(t, fake) })
 	base, _ := startHTTP(t, map[string]string{"PREFECT_API_URL": fake.URL}, "--locked")
 	if _, err := callWith(t, base+"/mcp", map[string]string{"X-Prefect-Api-Url": fake.URL}); err == nil || !strings.Contains(err.Error(), "Forbidden") {
 		t.Fatalf("locked mode and an X-Prefect-Api-Url header: %v, want 403", err)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -35,6 +36,7 @@ const protocolVersion = "2025-11-25"
 // Client calls tools on one remote docs MCP server. Safe for concurrent use.
 type Client struct {
 	url     string
+	display string // url without password or query, for messages
 	timeout time.Duration
 	hc      *http.Client
 	mcp     *mcp.Client
@@ -47,7 +49,7 @@ type Client struct {
 
 // New returns a client for the docs server at url. Nothing is sent until the
 // first CallTool. hc may be nil; timeout <= 0 means DefaultTimeout.
-func New(url string, hc *http.Client, timeout time.Duration) *Client {
+func New(endpoint string, hc *http.Client, timeout time.Duration) *Client {
 	if hc == nil {
 		hc = &http.Client{}
 	}
@@ -61,7 +63,8 @@ func New(url string, hc *http.Client, timeout time.Duration) *Client {
 	}
 	limited.Transport = limitTransport{base: base, max: maxResponseBytes}
 	return &Client{
-		url:     url,
+		url:     endpoint,
+		display: redact(endpoint),
 		timeout: timeout,
 		hc:      &limited,
 		mcp:     mcp.NewClient(&mcp.Implementation{Name: "prefect-mcp-docs-proxy", Version: "1"}, nil),
@@ -69,8 +72,18 @@ func New(url string, hc *http.Client, timeout time.Duration) *Client {
 	}
 }
 
-// URL is the docs server's endpoint.
-func (c *Client) URL() string { return c.url }
+// URL is the docs server's endpoint as shown in messages (no password or
+// query).
+func (c *Client) URL() string { return c.display }
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable docs URL)"
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u.Redacted()
+}
 
 // Error is a docs call that did not get an answer from the docs server.
 type Error struct {
@@ -84,13 +97,20 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	cause := e.Err
+	// A *url.Error repeats the endpoint with its query; the URL is already
+	// named (redacted), so keep only what went wrong.
+	var ue *url.Error
+	if errors.As(cause, &ue) {
+		cause = ue.Err
+	}
 	switch {
 	case e.Timeout > 0:
 		return fmt.Sprintf("the Prefect docs server at %s did not answer within %s; retry later (docs tools can be turned off with --no-docs)", e.URL, e.Timeout)
 	case e.Refused:
-		return fmt.Sprintf("the Prefect docs server at %s refused the call: %v", e.URL, e.Err)
+		return fmt.Sprintf("the Prefect docs server at %s refused the call: %v", e.URL, cause)
 	}
-	return fmt.Sprintf("the Prefect docs server at %s is unreachable: %v; docs tools can be turned off with --no-docs", e.URL, e.Err)
+	return fmt.Sprintf("the Prefect docs server at %s is unreachable: %v; docs tools can be turned off with --no-docs", e.URL, cause)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -113,7 +133,7 @@ func (c *Client) CallTool(ctx context.Context, name string, args map[string]any)
 		var rpcErr *jsonrpc.Error
 		if errors.As(err, &rpcErr) {
 			// The session works; the server said no.
-			return nil, &Error{URL: c.url, Refused: true, Err: rpcErr}
+			return nil, &Error{URL: c.display, Refused: true, Err: rpcErr}
 		}
 		if callCtx.Err() != nil || fresh || attempt > 0 {
 			return nil, c.fail(ctx, callCtx, err)
@@ -130,9 +150,9 @@ func (c *Client) fail(parent, callCtx context.Context, err error) error {
 		return parent.Err()
 	}
 	if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
-		return &Error{URL: c.url, Timeout: c.timeout, Err: err}
+		return &Error{URL: c.display, Timeout: c.timeout, Err: err}
 	}
-	return &Error{URL: c.url, Err: err}
+	return &Error{URL: c.display, Err: err}
 }
 
 // sessionFor returns the kept session, connecting when there is none;

@@ -165,3 +165,14 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+func TestMessagesNeverShowURLSecrets(t *testing.T) {
+	c := newClient(t, "http://user:hunter2@127.0.0.1:1/mcp?token=abc", 5*time.Second)
+	_, err := c.CallTool(context.Background(), "search_prefect", map[string]any{"query": "x"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "abc") {
+		t.Errorf("error = %v", err)
+	}
+	if !strings.Contains(err.Error(), "http://user:xxxxx@127.0.0.1:1/mcp") {
+		t.Errorf("error does not name the server: %v", err)
+	}
+}

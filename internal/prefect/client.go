@@ -332,17 +332,43 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	if resp.ContentLength > limit {
 		return nil, fmt.Errorf("%w: %d bytes announced, limit is %d", ErrResponseTooLarge, resp.ContentLength, limit)
 	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength))
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1)); err != nil {
+	data, err := readAtMost(resp.Body, limit+1, resp.ContentLength)
+	if err != nil {
 		return nil, err
 	}
-	if int64(buf.Len()) > limit {
+	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, limit)
 	}
-	return buf.Bytes(), nil
+	return data, nil
+}
+
+// readAtMost reads up to most bytes. Its buffer never grows past most, so an
+// endless body costs about 2·most of allocation (bytes.Buffer would double
+// past the cap for the one extra byte: 4·most).
+func readAtMost(r io.Reader, most, hint int64) ([]byte, error) {
+	size := int64(512)
+	if hint > 0 {
+		size = hint + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, most))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= most {
+				return buf, nil
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), most))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func decodeBody(status int, data []byte, out any) error {

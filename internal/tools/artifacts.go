@@ -116,7 +116,7 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (any, error) 
 		out.Note = "the latest artifact with key " + strconv.Quote(key) + "; add flow_run_id to read the versions a given run created"
 	}
 	if len(rows) == 0 && in.FlowRunID != "" && offset == 0 {
-		if err := c.ensureFlowRun(ctx, strings.ToLower(strings.TrimSpace(in.FlowRunID))); err != nil {
+		if err := c.ensureRun(ctx, logQuery{flowRunID: strings.ToLower(strings.TrimSpace(in.FlowRunID))}); err != nil {
 			return nil, err
 		}
 		out.Note = "this flow run created no markdown, table, link, image or progress artifacts"

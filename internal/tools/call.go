@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -15,7 +14,9 @@ import (
 
 // Workspace is embedded in the input of every workspace-scoped tool.
 type Workspace struct {
-	WorkspaceID string `json:"workspace_id,omitempty" jsonschema:"workspace id (list_authorized_workspaces)"`
+	// No description: it would cost every tool's schema; the server
+	// instructions explain it in Cloud OAuth mode.
+	WorkspaceID string `json:"workspace_id,omitempty"`
 }
 
 func (w Workspace) workspace() string { return w.WorkspaceID }
@@ -53,11 +54,7 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 		t := true
 		tool.Annotations.OpenWorldHint = &t
 	}
-	def.add = func(s *mcp.Server, d *Deps, sel Selection) {
-		tool := tool
-		if !sel.OAuth {
-			tool = withoutWorkspaceHelp(tool)
-		}
+	def.add = func(s *mcp.Server, d *Deps) {
 		mcp.AddTool(s, tool, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
 			return run(ctx, d, req, in, def.noTarget, h), nil, nil
 		})
@@ -105,22 +102,6 @@ func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, 
 		return errorResult(fmt.Sprintf("internal error: could not encode the result: %v", err))
 	}
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}}
-}
-
-// withoutWorkspaceHelp keeps workspace_id in the schema (so a stray one gets
-// our explanation, not a schema error) but drops its description outside
-// OAuth mode, where it only costs every client context.
-func withoutWorkspaceHelp(t *mcp.Tool) *mcp.Tool {
-	in, ok := t.InputSchema.(*jsonschema.Schema)
-	if !ok || in.Properties["workspace_id"] == nil {
-		return t
-	}
-	c := *t
-	schema := *in
-	schema.Properties = maps.Clone(in.Properties)
-	schema.Properties["workspace_id"] = &jsonschema.Schema{Type: "string"}
-	c.InputSchema = &schema
-	return &c
 }
 
 func errorResult(msg string) *mcp.CallToolResult {

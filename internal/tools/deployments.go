@@ -30,7 +30,7 @@ func deploymentsTool() Definition {
 	return define(Definition{
 		Name: "get_deployments", Title: "Get deployments", Group: GroupDeployments,
 		Summary: "Deployments with their flow/deployment slug, schedules in words, work pool and queue, concurrency limit and parameters; detail (defaults, job variables, recent runs) when the filter selects ids.",
-	}, `Deployments, filtered by a Prefect DeploymentFilter: id, name, slug (flow/deployment, as prefect deployment run takes it), flow, tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
+	}, `Deployments, filtered by a Prefect DeploymentFilter: name, slug (flow/deployment), flow, tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
 Example: {"filter":{"paused":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getDeployments)

@@ -56,7 +56,7 @@ func diagnoseFlowRunTool() Definition {
 	return define(Definition{
 		Name: "diagnose_flow_run", Title: "Diagnose a flow run", Group: GroupDiagnosis,
 		Summary: "Why a flow run failed, crashed or was cancelled, in one call: cause, exception and traceback, failing tasks and subflows, retries, where it ran, next steps.",
-	}, `Why a flow run failed, crashed or was cancelled, in one call: cause (code_error, crashed_infrastructure, concurrency_lease_renewal_failure, cancelled, timed_out, upstream_dependency_failed, subflow_failed), exception and traceback, failed tasks, retries, the failing subflow, where it ran, next steps.
+	}, `Why a flow run failed, crashed or was cancelled, in one call: the cause (code error, crashed infrastructure, lease renewal failure, cancelled, timed out, upstream or subflow failure), exception and traceback, failed tasks, retries, where it ran, next steps.
 Example: {"flow_run_id":"crimson-falcon"}`,
 		nil, diagnoseFlowRun)
 }

@@ -44,7 +44,7 @@ func defineLocal[In any](def Definition, description string, tweak func(*jsonsch
 			OpenWorldHint:   &open, // the docs tools reach a remote server
 		},
 	}
-	def.add = func(s *mcp.Server, d *Deps, _ Selection) {
+	def.add = func(s *mcp.Server, d *Deps) {
 		mcp.AddTool(s, tool, func(ctx context.Context, _ *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
 			out, err := h(ctx, d, in)
 			if err != nil {

@@ -35,13 +35,13 @@ var autoSteps = []struct {
 }{{"minute", 1}, {"minute", 5}, {"minute", 15}, {"hour", 1}, {"hour", 6}, {"day", 1}, {"week", 1}}
 
 type countEventsInput struct {
-	Countable       string  `json:"countable" jsonschema:"group by event type, resource, day or time bucket"`
-	EventTypePrefix string  `json:"event_type_prefix,omitempty" jsonschema:"e.g. prefect.flow-run.Failed"`
-	ResourceID      string  `json:"resource_id,omitempty" jsonschema:"e.g. prefect.flow-run.<uuid>; a trailing * matches a prefix"`
-	Since           string  `json:"since,omitempty" jsonschema:"RFC 3339, date or relative (-6h); default until-24h"`
+	Countable       string  `json:"countable" jsonschema:"what to count by"`
+	EventTypePrefix string  `json:"event_type_prefix,omitempty"`
+	ResourceID      string  `json:"resource_id,omitempty" jsonschema:"trailing * for a prefix"`
+	Since           string  `json:"since,omitempty" jsonschema:"RFC 3339, date or -6h"`
 	Until           string  `json:"until,omitempty" jsonschema:"default now"`
-	TimeUnit        string  `json:"time_unit,omitempty" jsonschema:"countable time only; default: at most 48 buckets"`
-	TimeInterval    float64 `json:"time_interval,omitempty" jsonschema:"countable time only: units per bucket (default 1)"`
+	TimeUnit        string  `json:"time_unit,omitempty" jsonschema:"countable time only"`
+	TimeInterval    float64 `json:"time_interval,omitempty" jsonschema:"units per bucket"`
 	Limit           int     `json:"limit,omitempty" jsonschema:"default 30"`
 	Workspace
 }
@@ -50,8 +50,8 @@ func countEventsTool() Definition {
 	return define(Definition{
 		Name: "count_events", Title: "Count events", Group: GroupEvents,
 		Summary: "Event counts grouped by event type, resource, day or time bucket over a window (default the last 24 h).",
-	}, `Count events server-side (how often, not what): by event type, resource, day or time bucket; default window the last 24 h. Rows: value, count, first/last seen, or bucket start; total counts every match.
-Example: {"countable":"time","event_type_prefix":"prefect.flow-run.Failed","since":"-7d","time_unit":"day"}`,
+	}, `Count events by event, resource, day or time bucket (default: the last 24 h): how often, not what.
+Example: {"countable":"event","event_type_prefix":"prefect.flow-run.","since":"-7d"}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "limit", 1, maxCountRows)
 			s.Properties["countable"].Enum = []any{"event", "resource", "day", "time"}

@@ -36,6 +36,9 @@ func minimalArgs(schema any) map[string]any {
 		}
 		args[name] = sampleValue(name, p)
 	}
+	if s.Properties["flow_run_id"] != nil {
+		args["flow_run_id"] = prefecttest.DemoID("flow_run", "amber-otter")
+	}
 	return args
 }
 

@@ -19,7 +19,7 @@ func flowsTool() Definition {
 	return define(Definition{
 		Name: "get_flows", Title: "Get flows", Group: GroupRuns,
 		Summary: "Flows (the Python functions Prefect orchestrates) by name, with tags and creation time.",
-	}, `Flows (the code), by name, filtered by a Prefect FlowFilter: id, name, tags, created. Deployments say how they run; flow runs are executions.
+	}, `Flows (the code) by name, filtered by a Prefect FlowFilter: id, name, tags, created.
 Example: {"filter":{"name":{"like_":"etl"}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getFlows)

@@ -3,11 +3,9 @@ package tools
 import (
 	"context"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 
-	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
@@ -29,8 +27,8 @@ func stateHistoryTool() Definition {
 	return define(Definition{
 		Name: "get_run_state_history", Title: "Get run state history", Group: GroupRuns,
 		Summary: "The full state timeline of one flow or task run, oldest first, with time spent in each state and counts of retries, pauses and crashes.",
-	}, `Every state of one flow or task run, oldest first: time, state, message, time spent in it, due time of scheduled or paused states; the summary counts retries, pauses, crashes and failures.
-Example: {"flow_run_id":"83c673e2-1276-45ba-97ff-d88b3621bc73"}`,
+	}, `Every state of one flow or task run, oldest first, with messages and time in each state; counts retries, pauses and crashes.
+Example: {"flow_run_id":"<uuid>"}`,
 		nil, getStateHistory)
 }
 
@@ -156,84 +154,4 @@ func (c *call) runNotFound(ctx context.Context, kind, id string) error {
 		return err
 	}
 	return &notFound{msg: kind + " " + id + " exists but Prefect returned no states for it"}
-}
-
-type taskRunLogsInput struct {
-	TaskRunID string `json:"task_run_id"`
-	Limit     int    `json:"limit,omitempty" jsonschema:"default 100"`
-	Offset    int    `json:"offset,omitempty" jsonschema:"ignored with tail"`
-	Level     string `json:"level,omitempty" jsonschema:"minimum level"`
-	Tail      bool   `json:"tail,omitempty" jsonschema:"the last lines instead of the first"`
-	Workspace
-}
-
-func taskRunLogsTool() Definition {
-	return define(Definition{
-		Name: "get_task_run_logs", Title: "Get task run logs", Group: GroupRuns,
-		Summary: "One task run's log lines, oldest first or the last N (tail), filtered by minimum level.",
-	}, `Log lines of one task run (get_flow_run_logs reads the whole flow run), oldest first, as "time LEVEL logger: message"; truncated/next_offset when more exist.
-Example: {"task_run_id":"5f1c2a9b-1276-45ba-97ff-d88b3621bc73","tail":true,"level":"error"}`,
-		func(s *jsonschema.Schema) {
-			bound(s, "limit", 1, maxLogLimit)
-			s.Properties["level"].Enum = []any{"debug", "info", "warning", "error", "critical"}
-		},
-		getTaskRunLogs)
-}
-
-func getTaskRunLogs(ctx context.Context, c *call, in taskRunLogsInput) (any, error) {
-	id, err := checkUUID("task_run_id", in.TaskRunID)
-	if err != nil {
-		return nil, err
-	}
-	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLogLimit, maxLogLimit)
-	if err != nil {
-		return nil, err
-	}
-	level, err := parseLevel(in.Level)
-	if err != nil {
-		return nil, err
-	}
-	if in.Tail {
-		offset = 0
-	}
-	logs, more, err := c.readLogs(ctx, logQuery{taskRunID: id, minLevel: level, limit: limit, offset: offset, newestFirst: in.Tail})
-	if err != nil {
-		return nil, err
-	}
-	res := struct {
-		TaskRunID string   `json:"task_run_id"`
-		Level     string   `json:"min_level,omitempty"`
-		Order     string   `json:"order"`
-		Lines     []string `json:"lines"`
-		page
-		Note string `json:"note,omitempty"`
-	}{TaskRunID: id, Order: "oldest first"}
-	if level > 0 {
-		res.Level = levelName(level)
-	}
-	if in.Tail {
-		slices.Reverse(logs)
-		res.Order = "oldest first (the last lines of the task run)"
-	}
-	lines, cut := formatLogLines(logs, logsBudget, in.Tail)
-	res.Lines = lines
-	if in.Tail {
-		res.page = page{Count: len(lines), Truncated: more || cut > 0}
-		if res.Truncated {
-			res.Note = "earlier lines exist; call again without tail (offset 0) to read from the start"
-		}
-	} else {
-		res.page = newPage(len(lines), offset, more || cut > 0)
-	}
-	if len(logs) == 0 {
-		res.Note = "no log lines matched; the task may not have run or logged, or its lines went only to the worker's output"
-		err := c.target.Client.Get(ctx, prefect.Path("/task_runs/%s", id), nil, nil)
-		if prefect.IsNotFound(err) {
-			return nil, &notFound{msg: "task run " + id + " was not found; find its id with get_task_runs"}
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
 }

@@ -156,7 +156,7 @@ func TestRunStateHistoryLongAndBad(t *testing.T) {
 func TestTaskRunLogs(t *testing.T) {
 	e := newEnv(t)
 	validate := prefecttest.DemoID("task_run", "crimson-falcon/validate")
-	out := e.ok(t, "get_task_run_logs", map[string]any{"task_run_id": validate})
+	out := e.ok(t, "get_flow_run_logs", map[string]any{"task_run_id": validate})
 	size := resultSize(t, out)
 	t.Logf("get_task_run_logs: %d bytes, %d requests", size, len(e.fake.Requests()))
 	if size > 6<<10 {
@@ -167,7 +167,7 @@ func TestTaskRunLogs(t *testing.T) {
 		t.Errorf("lines %v", lines)
 	}
 	reqs := e.fake.Requests()
-	if len(reqs) != 1 || reqs[0].Route != "POST /logs/filter" || !strings.Contains(string(reqs[0].Body), `"task_run_id":{"any_":["`+validate+`"]}`) {
+	if len(reqs) != 1 || reqs[0].Route != "POST /logs/filter" || strings.Contains(string(reqs[0].Body), `"flow_run_id"`) || !strings.Contains(string(reqs[0].Body), `"task_run_id":{"any_":["`+validate+`"]}`) {
 		t.Errorf("requests %v", reqs)
 	}
 
@@ -175,11 +175,11 @@ func TestTaskRunLogs(t *testing.T) {
 	// empty answer is checked against the task run (one more request).
 	load := prefecttest.DemoID("task_run", "swift-ibis/load")
 	e.fake.ResetLog()
-	out = e.ok(t, "get_task_run_logs", map[string]any{"task_run_id": load, "level": "info"})
+	out = e.ok(t, "get_flow_run_logs", map[string]any{"task_run_id": load, "level": "info"})
 	if out["count"] != 0.0 || out["min_level"] != "INFO" || !strings.Contains(out["note"].(string), "no log lines") || len(e.fake.Requests()) != 2 {
 		t.Errorf("level info: %v, %d requests", out, len(e.fake.Requests()))
 	}
-	out = e.ok(t, "get_task_run_logs", map[string]any{"task_run_id": load, "tail": true, "limit": 1})
+	out = e.ok(t, "get_flow_run_logs", map[string]any{"task_run_id": load, "tail": true, "limit": 1})
 	if l := out["lines"].([]any); len(l) != 1 || !strings.Contains(l[0].(string), "DEBUG prefect.task_runs: Acquired slot") {
 		t.Errorf("tail: %v", out)
 	}
@@ -193,7 +193,7 @@ func TestTaskRunLogs(t *testing.T) {
 		{map[string]any{"task_run_id": validate, "limit": 5000}, "limit"},
 	}
 	for _, b := range bad {
-		if msg := e.fail(t, "get_task_run_logs", b.args); !strings.Contains(msg, b.want) {
+		if msg := e.fail(t, "get_flow_run_logs", b.args); !strings.Contains(msg, b.want) {
 			t.Errorf("%v: %s, want %q", b.args, msg, b.want)
 		}
 	}

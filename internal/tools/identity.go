@@ -16,7 +16,7 @@ func identityTool() Definition {
 	return define(Definition{
 		Name: "get_identity", Title: "Get identity", Group: GroupIdentity,
 		Summary: "Which Prefect this server reads: self-hosted or Cloud, API URL, Prefect version, and for Cloud the account, workspace and user.",
-	}, `Which Prefect this server reads: self-hosted, Cloud or demo; API URL; version; auth kind (never the secret); for Cloud the account, workspace and user, or the OAuth grant. Call first when unsure which workspace answers or every call fails.
+	}, `Which Prefect this server reads: self-hosted, Cloud or demo, API URL, version, auth kind (never the secret), Cloud account/workspace/user or OAuth grant. Call first when unsure which workspace answers.
 Example: {}`,
 		nil, getIdentity)
 }

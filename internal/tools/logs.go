@@ -99,20 +99,22 @@ func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, err
 	}
 	if len(logs) == 0 {
 		res.Note = "no log lines matched; the run may not have started, or its logs were not sent to the API"
-		if q.flowRunID != "" {
-			if err := c.ensureFlowRun(ctx, q.flowRunID); err != nil {
-				return nil, err
-			}
+		if err := c.ensureRun(ctx, q); err != nil {
+			return nil, err
 		}
 	}
 	return res, nil
 }
 
-// ensureFlowRun turns an empty log result for an unknown id into not-found.
-func (c *call) ensureFlowRun(ctx context.Context, id string) error {
-	err := c.target.Client.Get(ctx, prefect.Path("/flow_runs/%s", id), nil, nil)
+// ensureRun turns an empty log result for an unknown id into not-found.
+func (c *call) ensureRun(ctx context.Context, q logQuery) error {
+	path, what, hint := prefect.Path("/flow_runs/%s", q.flowRunID), "flow run "+q.flowRunID, "list runs with get_flow_runs"
+	if q.flowRunID == "" {
+		path, what, hint = prefect.Path("/task_runs/%s", q.taskRunID), "task run "+q.taskRunID, "find task runs with get_task_runs"
+	}
+	err := c.target.Client.Get(ctx, path, nil, nil)
 	if prefect.IsNotFound(err) {
-		return &notFound{msg: "flow run " + id + " was not found; list runs with get_flow_runs to find its id"}
+		return &notFound{msg: what + " was not found; " + hint + " to find its id"}
 	}
 	return err
 }

@@ -80,7 +80,7 @@ type Definition struct {
 	Summary string
 	// noTarget tools run without resolving a Prefect target (c.target is nil).
 	noTarget bool
-	add      func(s *mcp.Server, d *Deps, sel Selection)
+	add      func(s *mcp.Server, d *Deps)
 }
 
 // Selection chooses which definitions a server offers.
@@ -105,7 +105,7 @@ func All() []Definition {
 		flowsTool(),
 		flowRunsTool(),
 		flowRunLogsTool(),
-		serverStatusTool(), variablesTool(), stateHistoryTool(), taskRunLogsTool(),
+		serverStatusTool(), variablesTool(), stateHistoryTool(),
 		countEventsTool(), workQueuesTool(), searchTool(),
 		diagnoseFlowRunTool(), diagnoseLateRunsTool(), diagnoseStuckRunsTool(), diagnoseAutomationTool(),
 		taskRunsTool(), eventsTool(), automationsTool(), artifactsTool(),
@@ -187,7 +187,7 @@ func Selected(sel Selection) []Definition {
 func Register(s *mcp.Server, d *Deps, sel Selection) []string {
 	var names []string
 	for _, def := range Selected(sel) {
-		def.add(s, d, sel)
+		def.add(s, d)
 		names = append(names, def.Name)
 	}
 	return names

@@ -34,8 +34,8 @@ func searchTool() Definition {
 	return define(Definition{
 		Name: "search", Title: "Search", Group: GroupRuns,
 		Summary: "Find flows, deployments, work pools and work queues by part of their name (and flows/deployments by tag).",
-	}, `Find flows, deployments, work pools and work queues whose name contains the query (any case), and flows/deployments tagged exactly with it. Rows: kind, name, id, flow/deployment slug or pool, matched (name or tag). Per kind: count, stopped_early when capped, scanned (pools and queues are matched over the first 200).
-Example: {"query":"etl"} or {"query":"report","kinds":["deployment"]}`,
+	}, `Find flows, deployments, work pools and queues whose name contains the query (any case) or tagged with it: kind, name, id, slug; per kind stopped_early when capped.
+Example: {"query":"etl"}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "limit", 1, maxSearchLimit)
 			s.Properties["kinds"].Items.Enum = []any{"flow", "deployment", "work_pool", "work_queue"}

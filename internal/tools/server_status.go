@@ -45,7 +45,7 @@ func serverStatusTool() Definition {
 	return define(Definition{
 		Name: "get_server_status", Title: "Get server status", Group: GroupInfrastructure, Scope: SelfHostedOnly,
 		Summary: "Health of a self-hosted Prefect server: /health, /ready and version probes sampled a few times, latency, error classes, version skew between replicas.",
-	}, `Probe a self-hosted server's /health, /ready, /admin/version and /version over a few rounds (2 s timeout, no retries): ok/failed, latency, error classes, versions, version_skew between replicas, a verdict. Check first when everything is Late or every call fails.
+	}, `Self-hosted: probes /health, /ready and the versions a few times (no retries): status, latency, error class, version skew between replicas. Check first when everything is Late or every call fails.
 Example: {}`,
 		func(s *jsonschema.Schema) { bound(s, "rounds", 1, statusMaxRounds) },
 		getServerStatus)

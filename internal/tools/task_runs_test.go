@@ -122,7 +122,7 @@ func TestGetTaskRunsUpstreamRetriesAndCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tool := range tools.Tools {
-		if tool.Name == "get_task_runs" && (!strings.Contains(tool.Description, "not the argument values") || !strings.Contains(tool.Description, "upstream")) {
+		if tool.Name == "get_task_runs" && (!strings.Contains(tool.Description, "not argument values") || !strings.Contains(tool.Description, "upstream")) {
 			t.Errorf("description does not explain task_inputs: %s", tool.Description)
 		}
 	}

@@ -28,8 +28,8 @@ func variablesTool() Definition {
 	return define(Definition{
 		Name: "get_variables", Title: "Get variables", Group: GroupDeployments,
 		Summary: "Prefect variables: names, tags and times; the value of one variable when asked for by exact name.",
-	}, `List Prefect variables by name: id, name, tags, created, updated; no values. With name (exact): that variable and its value (cut at 2 KB; may be sensitive).
-Example: {} or {"name":"etl_config"}`,
+	}, `Variables by name and metadata, no values; with an exact name, that variable's value (may be sensitive).
+Example: {"name":"etl_config"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getVariables)
 }

@@ -21,8 +21,8 @@ func workQueuesTool() Definition {
 	return define(Definition{
 		Name: "get_work_queues", Title: "Get work queues", Group: GroupInfrastructure,
 		Summary: "Work queues with their pool, priority, concurrency limit, paused flag, status and last poll by a worker.",
-	}, `List work queues: name, pool, priority (1 first), concurrency_limit, paused, status, last_polled and how long ago. A queue no worker polls leaves its runs Late.
-Example: {"work_pool_name":"local-process-pool"} or {"filter":{"name":{"any_":["default"]}}}`,
+	}, `Work queues: pool, priority, limit, paused, status, last polled. A queue no worker polls leaves its runs Late.
+Example: {"work_pool_name":"local-process-pool"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getWorkQueues)
 }
