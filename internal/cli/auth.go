@@ -35,7 +35,7 @@ func inboundAuth(ctx context.Context, o Options, sys System, a *app, hopts *http
 			return false, err
 		}
 		if cfg.PublicBaseURL == "" {
-			return false, errors.New("Cloud OAuth mode needs PREFECT_MCP_CLOUD_PUBLIC_BASE_URL (where clients reach this server, e.g. https://mcp.example.com)")
+			return false, errors.New("--cloud-oauth needs PREFECT_MCP_CLOUD_PUBLIC_BASE_URL (where clients reach this server, e.g. https://mcp.example.com)")
 		}
 		hc := &http.Client{Timeout: 15 * time.Second}
 		verifier, err := auth.NewVerifier(ctx, hc, cfg, auth.VerifierOptions{Logger: logger})

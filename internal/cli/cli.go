@@ -273,7 +273,7 @@ func serve(ctx context.Context, o Options, sys System, logger *slog.Logger) erro
 		return fmt.Errorf("--transport %q: use stdio or http", o.Transport)
 	}
 	if o.CloudOAuth {
-		return errors.New("Prefect Cloud OAuth mode (--cloud-oauth / PREFECT_MCP_CLOUD_ENABLED) needs the HTTP transport: add --transport http")
+		return errors.New("--cloud-oauth (PREFECT_MCP_CLOUD_ENABLED, Prefect Cloud OAuth mode) needs the HTTP transport: add --transport http")
 	}
 	a, err := build(o, sys, logger, nil)
 	if err != nil {

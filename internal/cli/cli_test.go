@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -280,4 +281,31 @@ func waitHTTP(t *testing.T, url string) {
 		time.Sleep(25 * time.Millisecond)
 	}
 	t.Fatalf("%s never answered", url)
+}
+
+// TestToolsetsChangeToolsList: --toolsets switches groups off and on; the
+// identity tools always stay.
+func TestToolsetsChangeToolsList(t *testing.T) {
+	count := func(toolsets string) (int, string) {
+		sys, out, errOut := testSystem(t, map[string]string{"PREFECT_API_URL": "http://127.0.0.1:4200/api"})
+		if code := Run(context.Background(), []string{"config", "--toolsets", toolsets}, sys); code != 0 {
+			t.Fatalf("config --toolsets %s: %s", toolsets, errOut)
+		}
+		text := out.String()
+		i := strings.Index(text, "\nTools (")
+		var n int
+		fmt.Sscanf(text[i:], "\nTools (%d", &n)
+		return n, text[i:]
+	}
+	all, allText := count("all")
+	diag, diagText := count("diagnosis")
+	if diag >= all || !strings.Contains(diagText, "diagnose_flow_run") || strings.Contains(diagText, "get_flow_runs") || !strings.Contains(diagText, "get_identity") {
+		t.Fatalf("all: %d tools; diagnosis only: %d\n%s", all, diag, diagText)
+	}
+	if strings.Contains(allText, "review_rate_limits") {
+		t.Error("the Cloud-only review_rate_limits is offered for a self-hosted API")
+	}
+	if !strings.Contains(allText, "get_server_status") {
+		t.Error("get_server_status missing for a self-hosted API")
+	}
 }

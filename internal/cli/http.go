@@ -99,7 +99,7 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 	}
 	mcpServer = server.New(server.Config{
 		Version: version(), Deps: a.deps, Selection: a.sel, Logger: logger,
-		Middleware: []mcp.Middleware{hs.Metrics().MCPMiddleware()},
+		Middleware: []mcp.Middleware{hs.Metrics().MCPMiddleware(), httpserver.CancelWithRequest},
 	})
 	logger.Info("serving MCP over Streamable HTTP", "addr", addr, "path", o.Path, "stateless", !o.Stateful, "version", version())
 	err = hs.ListenAndServe(ctx)

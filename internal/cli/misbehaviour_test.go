@@ -59,6 +59,7 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 type rpcClient struct {
 	endpoint string
 	hc       *http.Client
+	version  string // Mcp-Protocol-Version; empty means 2025-06-18
 }
 
 func (c rpcClient) post(ctx context.Context, body []byte) (int, string, error) {
@@ -68,7 +69,7 @@ func (c rpcClient) post(ctx context.Context, body []byte) (int, string, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	req.Header.Set("Mcp-Protocol-Version", cmpOr(c.version, "2025-06-18"))
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return 0, "", err
@@ -110,24 +111,29 @@ func TestHTTPClientMisbehaviour(t *testing.T) {
 	c := rpcClient{endpoint: base + "/mcp", hc: &http.Client{Transport: transport}}
 	c.callWorks(t, "at start")
 
-	t.Run("client disconnects mid-call: the upstream request is cancelled", func(t *testing.T) {
-		slow.block.Store(true)
-		defer slow.block.Store(false)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			_, _, err := c.post(ctx, toolCall(1, "get_flows", map[string]any{}))
-			done <- err
-		}()
-		waitFor(t, slow.started, "the upstream request to start")
-		cancel()
-		if err := <-done; err == nil {
-			t.Fatal("the cancelled client request succeeded")
-		}
-		waitFor(t, slow.cancelled, "the upstream request to be cancelled after the client left")
-		slow.block.Store(false)
-		c.callWorks(t, "after a disconnect")
-	})
+	// The SDK propagates a disconnect itself only for 2026-07-28 clients;
+	// httpserver.CancelWithRequest covers the versions clients use today.
+	for _, version := range []string{"2025-03-26", "2025-06-18", "2025-11-25"} {
+		t.Run("client disconnects mid-call: the upstream request is cancelled ("+version+")", func(t *testing.T) {
+			slow.block.Store(true)
+			defer slow.block.Store(false)
+			vc := rpcClient{endpoint: c.endpoint, hc: c.hc, version: version}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := vc.post(ctx, toolCall(1, "get_flows", map[string]any{}))
+				done <- err
+			}()
+			waitFor(t, slow.started, "the upstream request to start")
+			cancel()
+			if err := <-done; err == nil {
+				t.Fatal("the cancelled client request succeeded")
+			}
+			waitFor(t, slow.cancelled, "the upstream request to be cancelled after the client left")
+			slow.block.Store(false)
+			vc.callWorks(t, "after a disconnect")
+		})
+	}
 
 	t.Run("flood of 300 concurrent calls", func(t *testing.T) {
 		var wg sync.WaitGroup
@@ -202,6 +208,13 @@ func TestHTTPClientMisbehaviour(t *testing.T) {
 	}
 	stop()
 	transport.CloseIdleConnections()
+}
+
+func cmpOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }
 
 // TestStdioClientMisbehaviour drives the built binary over raw stdio: a

@@ -139,6 +139,9 @@ func New(getServer func(*http.Request) *mcp.Server, opts Options) (*Server, erro
 		PropagateRequestCancellation: true,
 	})
 	var endpoint http.Handler = s.endStreamsOnDrain(streamable)
+	if opts.Stateless {
+		endpoint = carryRequestContext(endpoint) // see CancelWithRequest
+	}
 	endpoint = readBody(opts.MaxBodyBytes, opts.BodyReadTimeout, endpoint)
 	if opts.Wrap != nil {
 		endpoint = opts.Wrap(endpoint)

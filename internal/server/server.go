@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -49,7 +50,8 @@ func New(cfg Config) *mcp.Server {
 	return s
 }
 
-// RunStdio serves s over stdin/stdout until the client disconnects or ctx ends.
+// RunStdio serves s over stdin/stdout until the client disconnects or ctx
+// ends. A malformed line gets a JSON-RPC error instead of ending the session.
 func RunStdio(ctx context.Context, s *mcp.Server) error {
-	return s.Run(ctx, &mcp.StdioTransport{})
+	return runIO(ctx, s, os.Stdin, os.Stdout)
 }

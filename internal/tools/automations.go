@@ -60,6 +60,7 @@ type automationRow struct {
 	TriggerKind string   `json:"trigger_kind"`
 	Trigger     string   `json:"trigger"`
 	Actions     []string `json:"actions"`
+	UIURL       string   `json:"ui_url,omitempty"`
 }
 
 type automationDetail struct {
@@ -148,7 +149,7 @@ func getAutomations(ctx context.Context, c *call, in automationsInput) (any, err
 		for i := range autos {
 			a := &autos[i]
 			out[i] = automationDetail{
-				automationRow:     newAutomationRow(a, names),
+				automationRow:     c.newAutomationRow(a, names),
 				Created:           ts(a.Created),
 				Updated:           ts(a.Updated),
 				TriggerDefinition: clipJSON(a.Trigger, automationJSONBudget),
@@ -165,7 +166,7 @@ func getAutomations(ctx context.Context, c *call, in automationsInput) (any, err
 	}
 	rows := make([]automationRow, len(autos))
 	for i := range autos {
-		rows[i] = newAutomationRow(&autos[i], names)
+		rows[i] = c.newAutomationRow(&autos[i], names)
 	}
 	return struct {
 		Automations []automationRow `json:"automations"`
@@ -298,9 +299,9 @@ func (c *call) automationNames(ctx context.Context, autos []prefect.Automation) 
 	return names, nil
 }
 
-func newAutomationRow(a *prefect.Automation, names map[string]string) automationRow {
+func (c *call) newAutomationRow(a *prefect.Automation, names map[string]string) automationRow {
 	row := automationRow{
-		ID: a.ID, Name: a.Name, Enabled: a.Enabled, Tags: a.Tags,
+		ID: a.ID, Name: a.Name, Enabled: a.Enabled, Tags: a.Tags, UIURL: c.uiURL(uiAutomation, a.ID),
 		Description: clip(a.Description, automationDescBudget),
 		TriggerKind: triggerKind(a.Trigger),
 		Trigger:     triggerSummary(a.Trigger, names),

@@ -56,6 +56,7 @@ type failureRow struct {
 	State   string `json:"state"`
 	At      string `json:"at,omitempty"`
 	Message string `json:"message,omitempty"`
+	UIURL   string `json:"ui_url,omitempty"`
 }
 
 type dashboardResult struct {
@@ -226,7 +227,7 @@ func (c *call) recentFailures(ctx context.Context) ([]failureRow, error) {
 	}
 	out := make([]failureRow, len(runs))
 	for i, r := range runs {
-		out[i] = failureRow{ID: r.ID, Name: r.Name, Flow: names[r.FlowID], State: stateLabel(r.StateType, r.StateName), At: tsp(r.EndTime)}
+		out[i] = failureRow{ID: r.ID, Name: r.Name, Flow: names[r.FlowID], State: stateLabel(r.StateType, r.StateName), At: tsp(r.EndTime), UIURL: c.uiURL(uiFlowRun, r.ID)}
 		if r.State != nil {
 			out[i].Message = clip(r.State.Message, 200)
 		}

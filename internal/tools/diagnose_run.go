@@ -77,6 +77,7 @@ type runIdentity struct {
 	DeploymentID string `json:"deployment_id,omitempty"`
 	State        string `json:"state"`
 	Subflow      bool   `json:"is_subflow,omitempty"`
+	UIURL        string `json:"ui_url,omitempty"`
 }
 
 type runEvidence struct {
@@ -186,6 +187,7 @@ func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (any, er
 		return nil, err
 	}
 	out := classifyRun(facts, sortedStates(states), events.Events, c.deps.now())
+	out.FlowRun.UIURL = c.uiURL(uiFlowRun, out.FlowRun.ID)
 	out.FlowRun.Flow = flow.Name
 
 	// Prefect 3 links a subflow through its tracking task's

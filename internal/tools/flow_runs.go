@@ -10,6 +10,10 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
+// rowMessageBudget bounds a state message in list rows; detail mode and
+// diagnose_flow_run carry the full text.
+const rowMessageBudget = 200
+
 // maxDetailRuns bounds detail mode: one state-history request per run.
 const maxDetailRuns = 10
 
@@ -114,9 +118,7 @@ func (c *call) newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 		Name:          r.Name,
 		Flow:          n.flows[r.FlowID],
 		State:         stateLabel(r.StateType, r.StateName),
-		ExpectedStart: tsp(r.ExpectedStartTime),
 		Start:         tsp(r.StartTime),
-		End:           tsp(r.EndTime),
 		Duration:      dur(r.TotalRunTime),
 		RunCount:      r.RunCount,
 		WorkPool:      r.WorkPoolName,
@@ -130,7 +132,15 @@ func (c *call) newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 		row.Deployment = n.deployments[r.DeploymentID].Name
 	}
 	if r.State != nil {
-		row.Message = clip(r.State.Message, messageBudget)
+		row.Message = clip(r.State.Message, rowMessageBudget)
+	}
+	// Times a model needs without redundancy: when a run should have started
+	// until it starts; then its start, and its end only while it is not
+	// simply start + duration (still running has no end).
+	if r.StartTime == nil {
+		row.ExpectedStart = tsp(r.ExpectedStartTime)
+	} else if r.EndTime != nil && row.Duration == "" {
+		row.End = tsp(r.EndTime)
 	}
 	return row
 }

@@ -1,7 +1,9 @@
 // Package authtest is an in-process Prefect Cloud authorization server for
 // tests: JWKS with key rotation and an outage switch, token minting with any
-// claims, algorithm and kid, the grant-workspaces endpoint and the
-// client-credentials token endpoint, with request counters.
+// claims, algorithm and kid, the grant-workspaces endpoint, the
+// client-credentials token endpoint and RFC 8414 metadata (enough for an MCP
+// client's OAuth discovery), with request counters; and CloudGate, Prefect
+// Cloud's check of these tokens in front of a fake Cloud API.
 package authtest
 
 import (
@@ -32,6 +34,13 @@ const (
 	JWKSPath  = "/auth/mcp/oauth/jwks.json"
 	GrantPath = "/auth/mcp/oauth/grant/workspaces"
 	TokenPath = "/auth/mcp/oauth/token"
+	// AuthorizePath is advertised in the metadata, which MCP clients parse
+	// only when it names an authorization endpoint; authtest has no
+	// interactive sign-in, so it answers unsupported_response_type.
+	AuthorizePath = "/auth/mcp/oauth/authorize"
+	// MetadataPath is the RFC 8414 authorization server metadata of an
+	// issuer without a path component.
+	MetadataPath = "/.well-known/oauth-authorization-server"
 )
 
 // Workspace mirrors an entry of the grant-workspaces response.
@@ -64,6 +73,7 @@ type Issuer struct {
 	jwksRequests  atomic.Int64
 	grantRequests atomic.Int64
 	tokenRequests atomic.Int64
+	metaRequests  atomic.Int64
 }
 
 type client struct {
@@ -84,6 +94,10 @@ func New(audience string) *Issuer {
 	mux.HandleFunc("GET "+JWKSPath, iss.serveJWKS)
 	mux.HandleFunc("GET "+GrantPath, iss.serveGrant)
 	mux.HandleFunc("POST "+TokenPath, iss.serveToken)
+	mux.HandleFunc("GET "+MetadataPath, iss.serveMetadata)
+	mux.HandleFunc(AuthorizePath, func(w http.ResponseWriter, _ *http.Request) {
+		writeOAuthError(w, http.StatusBadRequest, "unsupported_response_type", "authtest implements only the client_credentials grant")
+	})
 	iss.server = httptest.NewServer(mux)
 	iss.URL = iss.server.URL
 	iss.UseKey(iss.AddKey())
@@ -177,10 +191,37 @@ func (i *Issuer) RegisterClient(clientID, secret, grantID string) {
 	i.clients[clientID] = client{secret: secret, grantID: grantID}
 }
 
-// JWKSRequests, GrantRequests and TokenRequests count requests served.
-func (i *Issuer) JWKSRequests() int64  { return i.jwksRequests.Load() }
-func (i *Issuer) GrantRequests() int64 { return i.grantRequests.Load() }
-func (i *Issuer) TokenRequests() int64 { return i.tokenRequests.Load() }
+// JWKSRequests, GrantRequests, TokenRequests and MetadataRequests count
+// requests served.
+func (i *Issuer) JWKSRequests() int64     { return i.jwksRequests.Load() }
+func (i *Issuer) GrantRequests() int64    { return i.grantRequests.Load() }
+func (i *Issuer) TokenRequests() int64    { return i.tokenRequests.Load() }
+func (i *Issuer) MetadataRequests() int64 { return i.metaRequests.Load() }
+
+// Metadata is the issuer's RFC 8414 authorization server metadata, served
+// at MetadataPath. It states what authtest implements: the
+// client-credentials grant with HTTP Basic client authentication and the
+// one scope. response_types_supported is empty (no interactive grant) but
+// present, as RFC 8414 requires it.
+func (i *Issuer) Metadata() map[string]any {
+	return map[string]any{
+		"issuer":                                i.URL,
+		"authorization_endpoint":                i.URL + AuthorizePath,
+		"token_endpoint":                        i.URL + TokenPath,
+		"jwks_uri":                              i.URL + JWKSPath,
+		"scopes_supported":                      []string{Scope},
+		"response_types_supported":              []string{},
+		"grant_types_supported":                 []string{"client_credentials"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic"},
+	}
+}
+
+func (i *Issuer) serveMetadata(w http.ResponseWriter, _ *http.Request) {
+	i.metaRequests.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_ = json.NewEncoder(w).Encode(i.Metadata())
+}
 
 // Claims returns the claims of a valid token for grantID: issuer, audience,
 // subject, scope, grant id, iat/nbf now and exp in one hour. Tests edit the
@@ -304,15 +345,10 @@ func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// serveGrant answers with the workspaces of the bearer token's grant, after
-// checking the token as Cloud would.
-func (i *Issuer) serveGrant(w http.ResponseWriter, r *http.Request) {
-	i.grantRequests.Add(1)
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "bearer token required")
-		return
-	}
+// parse checks a token as Prefect Cloud does when it is presented to it:
+// RS256 signature by a published key, this issuer, not expired. The
+// audience is not checked: it names the MCP server the token was minted for.
+func (i *Issuer) parse(raw string) (jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -324,13 +360,86 @@ func (i *Issuer) serveGrant(w http.ResponseWriter, r *http.Request) {
 		return &i.keys[kid].PublicKey, nil
 	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(i.URL), jwt.WithExpirationRequired())
 	if err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// grantWorkspaces returns the workspaces of grantID and whether it exists.
+func (i *Issuer) grantWorkspaces(grantID string) ([]Workspace, bool) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	ws, ok := i.grants[grantID]
+	return ws, ok
+}
+
+// GrantOf reports the grant (mcp_grant_id) of token when Prefect Cloud would
+// accept it: signed by a published key of this issuer, unexpired, with scope
+// Scope, naming a known grant.
+func (i *Issuer) GrantOf(token string) (grantID string, ok bool) {
+	claims, err := i.parse(token)
+	if err != nil {
+		return "", false
+	}
+	scope, _ := claims["scope"].(string)
+	if !slices.Contains(strings.Fields(scope), Scope) {
+		return "", false
+	}
+	grantID, _ = claims["mcp_grant_id"].(string)
+	if _, known := i.grantWorkspaces(grantID); !known {
+		return "", false
+	}
+	return grantID, true
+}
+
+// CloudGate admits a request to next, a fake Prefect Cloud API serving its
+// workspaces without an API key (prefecttest.WithCloud), only as Prefect
+// Cloud admits an MCP OAuth token: a bearer token GrantOf accepts (else 401)
+// on a path under /api/accounts/{account}/workspaces/{workspace} of a
+// workspace in the token's grant (else 403).
+func (i *Issuer) CloudGate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		grantID := ""
+		if ok {
+			grantID, ok = i.GrantOf(raw)
+		}
+		if !ok {
+			writeDetail(w, http.StatusUnauthorized, "Invalid authentication credentials")
+			return
+		}
+		parts := strings.SplitN(r.URL.EscapedPath(), "/", 7)
+		if len(parts) < 6 || parts[0] != "" || parts[1] != "api" || parts[2] != "accounts" || parts[4] != "workspaces" {
+			writeDetail(w, http.StatusForbidden, "MCP OAuth tokens require a consented workspace-scoped Cloud API path")
+			return
+		}
+		workspaces, _ := i.grantWorkspaces(grantID)
+		if !slices.ContainsFunc(workspaces, func(ws Workspace) bool {
+			return ws.AccountID == parts[3] && ws.WorkspaceID == parts[5]
+		}) {
+			writeDetail(w, http.StatusForbidden, "MCP OAuth tokens require a consented workspace-scoped Cloud API path")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveGrant answers with the workspaces of the bearer token's grant, after
+// checking the token as Cloud would.
+func (i *Issuer) serveGrant(w http.ResponseWriter, r *http.Request) {
+	i.grantRequests.Add(1)
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "bearer token required")
+		return
+	}
+	claims, err := i.parse(raw)
+	if err != nil {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "token is invalid")
 		return
 	}
 	grantID, _ := claims["mcp_grant_id"].(string)
-	i.mu.Lock()
-	workspaces, ok := i.grants[grantID]
-	i.mu.Unlock()
+	workspaces, ok := i.grantWorkspaces(grantID)
 	if !ok {
 		writeOAuthError(w, http.StatusForbidden, "invalid_grant", "grant not found")
 		return
@@ -373,6 +482,12 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_scope", "scope must be "+Scope)
 		return
 	}
+	// RFC 8707: a client may name the resource it wants the token for; the
+	// only one this issuer mints tokens for is its audience.
+	if resources, sent := r.PostForm["resource"]; sent && (len(resources) != 1 || resources[0] != i.Audience) {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_target", "resource must be "+i.Audience)
+		return
+	}
 	claims := i.Claims(c.grantID)
 	claims["sub"] = user
 	token, err := i.Sign(SignOptions{Claims: claims})
@@ -388,6 +503,12 @@ func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 		"expires_in":   3600,
 		"scope":        Scope,
 	})
+}
+
+func writeDetail(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"detail": detail})
 }
 
 func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
