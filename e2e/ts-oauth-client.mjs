@@ -175,6 +175,28 @@ try {
     const tokens = provider.tokens();
     assert(tokens?.access_token && !body.includes(tokens.access_token), "the access token appears in get_identity");
   });
+
+  await check("a wrong client secret is refused by the token endpoint (invalid_client), so no connection", async () => {
+    const wrong = new Client({ name: "prefect-mcp-e2e-oauth-wrong", version: "1.0.0" });
+    const badProvider = new ClientCredentialsProvider({
+      clientId: stack.client_id,
+      clientSecret: `wrong-${stack.client_secret}`,
+      expectedIssuer: stack.auth_base,
+      scope: SCOPE,
+    });
+    let error;
+    try {
+      await wrong.connect(new StreamableHTTPClientTransport(new URL(mcpURL), { authProvider: badProvider }));
+    } catch (err) {
+      error = err;
+    } finally {
+      await wrong.close().catch(() => {});
+    }
+    assert(error, "connected with a wrong client secret");
+    const msg = `${error?.name ?? ""} ${error?.message ?? error}`;
+    assert(/invalid_client|client authentication failed/i.test(msg), `unexpected error: ${msg}`);
+    assert(!msg.includes(stack.client_secret), "the error contains the client secret");
+  });
 } catch (err) {
   failed++;
   console.log(`  FAIL ${label}: ${err?.stack ?? err}`);

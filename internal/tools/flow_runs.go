@@ -114,18 +114,18 @@ type flowRunRow struct {
 
 func (c *call) newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 	row := flowRunRow{
-		ID:            r.ID,
-		Name:          r.Name,
-		Flow:          n.flows[r.FlowID],
-		State:         stateLabel(r.StateType, r.StateName),
-		Start:         tsp(r.StartTime),
-		Duration:      dur(r.TotalRunTime),
-		RunCount:      r.RunCount,
-		WorkPool:      r.WorkPoolName,
-		WorkQueue:     r.WorkQueueName,
-		Tags:          r.Tags,
-		Subflow:       r.ParentTaskRunID != "",
-		UIURL:         c.uiURL(uiFlowRun, r.ID),
+		ID:        r.ID,
+		Name:      r.Name,
+		Flow:      n.flows[r.FlowID],
+		State:     stateLabel(r.StateType, r.StateName),
+		Start:     tsp(r.StartTime),
+		Duration:  dur(r.TotalRunTime),
+		RunCount:  r.RunCount,
+		WorkPool:  r.WorkPoolName,
+		WorkQueue: r.WorkQueueName,
+		Tags:      r.Tags,
+		Subflow:   r.ParentTaskRunID != "",
+		UIURL:     c.uiURL(uiFlowRun, r.ID),
 	}
 	if r.DeploymentID != "" {
 		row.DeploymentID = r.DeploymentID

@@ -144,4 +144,3 @@ func noWrites(t *testing.T, fake *prefecttest.Server) {
 		t.Fatalf("write requests reached Prefect: %v", w)
 	}
 }
-

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
