@@ -3,8 +3,11 @@
 #   a. the MCP Inspector CLI, over Streamable HTTP (credential headers) and stdio (env vars);
 #   b. the official TypeScript SDK client (e2e/ts-client.mjs);
 #   c. the official MCP conformance suite in server mode, stateless and stateful,
-#      against e2e/conformance-baseline.txt.
-# against a fake Prefect API (e2e/fakeprefect) that requires an auth string.
+#      against e2e/conformance-baseline.txt;
+# against a fake Prefect API (e2e/fakeprefect) that requires an auth string; and
+#   d. Prefect Cloud OAuth mode with the TypeScript SDK's client-credentials
+#      provider (e2e/ts-oauth-client.mjs) against the test authorization server
+#      and a fake Prefect Cloud (e2e/oauthstack).
 #
 #   bash e2e/run.sh        # from the repository root (Go, Node and npm needed)
 #
@@ -85,6 +88,7 @@ echo "== e2e: build"
 cd "$ROOT"
 go build -o "$WORK/prefect-mcp" ./cmd/prefect-mcp
 go build -o "$WORK/fakeprefect" ./e2e/fakeprefect
+go build -o "$WORK/oauthstack" ./e2e/oauthstack
 BIN="$WORK/prefect-mcp"
 
 # Isolate every process from the caller's Prefect and Inspector settings:
@@ -248,6 +252,47 @@ for mode in stateless stateful; do
     fail "conformance ($mode): no summary from conformance-check.mjs" "$out"
   fi
 done
+
+echo "== e2e: d. Prefect Cloud OAuth (TypeScript SDK client credentials)"
+# Tokens are minted for the MCP resource URL, so prefect-mcp's port is
+# chosen first (a free loopback port, as the Go OAuth tests do) and named
+# to both the authorization server and prefect-mcp.
+oauth_port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+OAUTH_BASE="http://127.0.0.1:$oauth_port"
+"$WORK/oauthstack" --audience "$OAUTH_BASE/mcp" >"$WORK/oauthstack.out" 2>"$WORK/oauthstack.err" &
+PIDS+=($!)
+if ! wait_for "$WORK/oauthstack.out" '^\{' 15 "${PIDS[-1]}"; then
+  cat "$WORK/oauthstack.err" >&2; echo "e2e: oauthstack did not start" >&2; exit 1
+fi
+OAUTH_STACK=$(head -n1 "$WORK/oauthstack.out")
+stack_field() { node -e 'console.log(JSON.parse(process.argv[1])[process.argv[2]])' "$OAUTH_STACK" "$1"; }
+echo "test authorization server: $(stack_field auth_base), fake Prefect Cloud: $(stack_field api_base)"
+PREFECT_MCP_CLOUD_PUBLIC_BASE_URL="$OAUTH_BASE" \
+  PREFECT_MCP_CLOUD_AUTH_BASE_URL="$(stack_field auth_base)" \
+  PREFECT_MCP_CLOUD_API_BASE_URL="$(stack_field api_base)" \
+  "$BIN" --transport http --host 127.0.0.1 --port "$oauth_port" --cloud-oauth --no-docs \
+  >"$WORK/oauth.out" 2>"$WORK/oauth.err" &
+PIDS+=($!)
+if ! wait_for "$WORK/oauth.err" 'msg="serving MCP over HTTP"' 15 "${PIDS[-1]}"; then
+  cat "$WORK/oauth.err" >&2; echo "e2e: prefect-mcp (cloud-oauth) did not start on port $oauth_port" >&2; exit 1
+fi
+echo "prefect-mcp (cloud-oauth): $OAUTH_BASE/mcp"
+out="$WORK/ts-oauth-client.out"
+rc=0
+MCP_URL="$OAUTH_BASE/mcp" OAUTH_STACK="$OAUTH_STACK" timeout 120 node "$E2E/ts-oauth-client.mjs" >"$out" 2>&1 || rc=$?
+cat "$out"
+n_ok=$(grep -c '^  ok ' "$out" || true)
+n_fail=$(grep -c '^  FAIL ' "$out" || true)
+PASS=$((PASS + n_ok))
+FAIL=$((FAIL + n_fail))
+if [ "$rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then fail "ts-oauth-client exited $rc" "$out"; fi
+if [ "$n_ok" -eq 0 ] && [ "$n_fail" -eq 0 ]; then fail "ts-oauth-client ran no checks" "$out"; fi
+secret=$(stack_field client_secret)
+if grep -qF -- "$secret" "$WORK/oauth.out" "$WORK/oauth.err" "$out"; then
+  fail "the OAuth client secret appears in prefect-mcp's output or the client's"
+else
+  ok "the OAuth client secret appears in no log"
+fi
 
 echo "e2e: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"log/slog"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
@@ -11,22 +13,46 @@ import (
 
 // startDemo serves the seeded demo workspace from the in-process fake
 // Prefect on a loopback port, so demo calls take the same path as real
-// ones: HTTP client, read-only transport, retries, decoding. Stopping it
-// logs an error if any write ever reached the fake: that would be a bug in
-// the read-only guarantee, and the demo is where users try it first.
+// ones: HTTP client, read-only transport, retries, decoding. The workspace
+// is built in the background (initialize and tools/list never need it);
+// requests that arrive first wait for it. Stopping it logs an error if any
+// write ever reached the fake: that would be a bug in the read-only
+// guarantee, and the demo is where users try it first.
 func startDemo(b target.Builder, spec *openapi.Spec, logger *slog.Logger) (*target.Target, func(), error) {
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithSpec(spec))
-	t, err := b.Build(target.Credentials{APIURL: fake.URL}, "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fake.Close()
+		return nil, nil, err
+	}
+	t, err := b.Build(target.Credentials{APIURL: "http://" + ln.Addr().String() + "/api"}, "")
+	if err != nil {
+		ln.Close()
 		return nil, nil, err
 	}
 	t.Kind, t.UIURL = target.Demo, ""
-	return t, func() { stopDemo(fake, logger) }, nil
+
+	var fake *prefecttest.Server
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		fake = prefecttest.NewHandler(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithSpec(spec))
+	}()
+	srv := &http.Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-built
+			fake.Handler().ServeHTTP(w, r)
+		}),
+	}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		_ = srv.Close()
+		<-built
+		reportDemoWrites(fake, logger)
+	}
+	return t, stop, nil
 }
 
-func stopDemo(fake *prefecttest.Server, logger *slog.Logger) {
-	fake.Close()
+func reportDemoWrites(fake *prefecttest.Server, logger *slog.Logger) {
 	if w := fake.Writes(); len(w) > 0 {
 		logger.Error("the demo workspace received write requests: the read-only guarantee is broken, please report it",
 			"writes", len(w), "first", w[0].Method+" "+w[0].Path)

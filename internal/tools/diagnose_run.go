@@ -146,36 +146,38 @@ func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (any, er
 	if err != nil {
 		return nil, err
 	}
-	var run prefect.FlowRun
-	if err := c.target.Client.Get(ctx, prefect.Path("/flow_runs/%s", id), nil, &run); err != nil {
-		if prefect.IsNotFound(err) {
-			return nil, &notFound{msg: "flow run " + id + " was not found; list runs with get_flow_runs to find its id"}
-		}
-		return nil, err
-	}
-	facts := runFacts{run: run}
+	// Everything is read in one concurrent round: the flow through a
+	// cross filter on the run and the events in a fixed window, so neither
+	// waits for the run itself.
+	facts := runFacts{run: prefect.FlowRun{ID: id}}
 	var (
+		run    prefect.FlowRun
 		states []prefect.State
-		flow   prefect.Flow
+		flows  []prefect.Flow
 		events prefect.EventPage
 	)
+	now := c.deps.now()
 	jobs := []func(context.Context) error{
 		func(ctx context.Context) error {
-			return c.target.Client.Get(ctx, "/flow_run_states/", map[string][]string{"flow_run_id": {id}}, &states)
-		},
-		func(ctx context.Context) error {
-			err := c.target.Client.Get(ctx, prefect.Path("/flows/%s", run.FlowID), nil, &flow)
+			err := c.target.Client.Get(ctx, prefect.Path("/flow_runs/%s", id), nil, &run)
 			if prefect.IsNotFound(err) {
-				return nil
+				return &notFound{msg: "flow run " + id + " was not found; list runs with get_flow_runs to find its id"}
 			}
 			return err
 		},
 		func(ctx context.Context) error {
-			since := run.Created.Add(-time.Minute)
+			return c.target.Client.Get(ctx, "/flow_run_states/", map[string][]string{"flow_run_id": {id}}, &states)
+		},
+		func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, "/flows/filter", map[string]any{
+				"flow_runs": map[string]any{"id": map[string]any{"any_": []string{id}}}, "limit": 1,
+			}, &flows)
+		},
+		func(ctx context.Context) error {
 			return c.target.Client.Post(ctx, "/events/filter", map[string]any{
 				"filter": map[string]any{
 					"any_resource": map[string]any{"id": []string{"prefect.flow-run." + id}},
-					"occurred":     map[string]any{"since": since.UTC().Format(time.RFC3339), "until": ts(c.deps.now())},
+					"occurred":     map[string]any{"since": ts(now.Add(-eventsLookback)), "until": ts(now)},
 					"order":        "DESC",
 				},
 				"limit": 50,
@@ -185,6 +187,11 @@ func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (any, er
 	jobs = append(jobs, c.runFactJobs(&facts)...)
 	if err := parallel(ctx, diagnosisParallel, jobs...); err != nil {
 		return nil, err
+	}
+	facts.run = run
+	var flow prefect.Flow
+	if len(flows) > 0 {
+		flow = flows[0]
 	}
 	out := classifyRun(facts, sortedStates(states), events.Events, c.deps.now())
 	out.FlowRun.UIURL = c.uiURL(uiFlowRun, out.FlowRun.ID)
@@ -224,6 +231,10 @@ func (c *call) runFactJobs(f *runFacts) []func(context.Context) error {
 		},
 	}
 }
+
+// eventsLookback bounds the event search of one run: its own events
+// (state changes, heartbeats, cancellations) fall well inside it.
+const eventsLookback = 30 * 24 * time.Hour
 
 func isFailure(stateType string) bool { return stateType == "FAILED" || stateType == "CRASHED" }
 
