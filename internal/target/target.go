@@ -101,11 +101,10 @@ func (e *Error) Error() string { return e.Msg }
 
 func errorf(format string, args ...any) error { return &Error{Msg: fmt.Sprintf(format, args...)} }
 
-// Static always answers with the same target (stdio, demo, locked HTTP).
+// Static always answers with the same target (the demo, tests). A
+// workspace_id argument is a mistake outside Cloud OAuth mode and is reported.
 type Static struct {
 	Target *Target // nil when nothing is configured
-	// AllowWorkspaceID is false outside Cloud OAuth mode: a workspace_id
-	// argument is then a mistake worth reporting.
 }
 
 func (s Static) Resolve(_ context.Context, req Request) (*Target, error) {
