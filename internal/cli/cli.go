@@ -156,10 +156,11 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		return nil, err
 	}
 	a := &app{sel: tools.Selection{Groups: groups, Docs: !o.NoDocs && o.DocsURL != ""}}
+	env := settings.Env{Lookup: sys.Lookup, WorkDir: sys.WorkDir, HomeDir: sys.HomeDir}
 	var tlsOpts prefect.TLSOptions
 	timeout := 60 * time.Second
 	if !o.Demo {
-		s, err := settings.Resolve(settings.Env{Lookup: sys.Lookup, WorkDir: sys.WorkDir, HomeDir: sys.HomeDir})
+		s, err := settings.Resolve(env)
 		if err != nil {
 			return nil, err
 		}
@@ -189,17 +190,13 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		logger.Info("serving the built-in demo workspace", "api_url", t.APIURL)
 		return a, a.connectDocs(o)
 	}
-	env := settings.Env{Lookup: sys.Lookup, WorkDir: sys.WorkDir, HomeDir: sys.HomeDir}
-	first := true
+	// TLS options and the timeout are fixed at start; a reload applies a
+	// new URL or credentials.
 	reloading, err := target.NewReloading(func() (*target.Target, []string, error) {
-		s := a.settings
-		if !first {
-			var err error
-			if s, err = settings.Resolve(env); err != nil {
-				return nil, nil, err
-			}
+		s, err := settings.Resolve(env)
+		if err != nil {
+			return nil, nil, err
 		}
-		first = false
 		if s.APIURL == "" {
 			return nil, s.Files(), nil
 		}
