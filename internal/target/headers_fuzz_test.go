@@ -3,6 +3,7 @@ package target
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -59,8 +60,8 @@ func FuzzHeadersResolve(f *testing.F) {
 		if tg.Auth == AuthBasic && strings.TrimSpace(auth) == "" || tg.Auth == AuthAPIKey && strings.TrimSpace(key) == "" {
 			t.Fatalf("target uses credentials the caller did not send: %v", tg.Auth)
 		}
-		if strings.Contains(tg.APIURL, "@") && strings.Contains(tg.APIURL[:strings.Index(tg.APIURL, "@")], "//") {
-			t.Fatalf("target URL carries userinfo: %q", tg.APIURL)
+		if u, err := url.Parse(tg.APIURL); err != nil || u.User != nil {
+			t.Fatalf("target URL %q carries userinfo or does not parse: %v", tg.APIURL, err)
 		}
 	})
 }
