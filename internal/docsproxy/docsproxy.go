@@ -119,8 +119,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // remote tool's own failure and is returned as is; an *Error means the docs
 // server gave no answer.
 func (c *Client) CallTool(ctx context.Context, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	// Only the caller's cancellation is wanted, not its values: inside a
+	// tool call they include the MCP server's per-request protocol version,
+	// which the SDK's client would adopt for this outgoing session.
+	callCtx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
 	for attempt := 0; ; attempt++ {
 		s, fresh, err := c.sessionFor(callCtx)
 		if err != nil {
