@@ -103,7 +103,7 @@ func Run(ctx context.Context, args []string, sys System) int {
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
 		return 2
 	}
-	if err := serve(ctx, o, sys, logger); err != nil {
+	if err := serve(ctx, o, sys, logger, debug.FreeOSMemory); err != nil {
 		logger.Error("prefect-mcp stopped", "error", err.Error())
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
 		return 1
@@ -261,11 +261,14 @@ func (a *app) watchReload(ctx context.Context) {
 	}()
 }
 
-func serve(ctx context.Context, o Options, sys System, logger *slog.Logger) error {
+// serve runs the chosen transport. settled is called once start-up is done:
+// the process hands start-up garbage (schema compilation, settings, the
+// OpenAPI index) back to the OS before it idles.
+func serve(ctx context.Context, o Options, sys System, logger *slog.Logger, settled func()) error {
 	switch o.Transport {
 	case "stdio", "":
 	case "http":
-		return serveHTTP(ctx, o, sys, logger)
+		return serveHTTP(ctx, o, sys, logger, settled)
 	default:
 		return fmt.Errorf("--transport %q: use stdio or http", o.Transport)
 	}
@@ -283,6 +286,7 @@ func serve(ctx context.Context, o Options, sys System, logger *slog.Logger) erro
 	}
 	s := server.New(server.Config{Version: version(), Deps: a.deps, Selection: a.sel, Logger: logger})
 	logger.Info("serving MCP over stdio", "version", version())
+	settled()
 	err = server.RunStdio(ctx, s)
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF")) {
 		return nil

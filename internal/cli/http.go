@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,7 @@ const defaultCloudAPIURL = "https://api.prefect.cloud/api"
 // serveHTTP runs the Streamable HTTP transport: one shared MCP server whose
 // tools resolve each call's Prefect from that request's headers (or the
 // server's own settings), so replicas hold no per-tenant state.
-func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) error {
+func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, settled func()) error {
 	metrics := httpserver.NewMetrics()
 	a, err := build(o, sys, logger, metrics)
 	if err != nil {
@@ -102,6 +103,12 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger) 
 		Middleware: []mcp.Middleware{hs.Metrics().MCPMiddleware(), httpserver.CancelWithRequest},
 	})
 	logger.Info("serving MCP over Streamable HTTP", "addr", addr, "path", o.Path, "stateless", !o.Stateful, "version", version())
+	settled()
+	if _, set := sys.Lookup("GOMEMLIMIT"); !set && o.MemoryLimitMB > 0 {
+		// A soft limit makes the GC work harder before the heap outgrows it,
+		// so hundreds of concurrent callers do not multiply peak memory.
+		debug.SetMemoryLimit(int64(o.MemoryLimitMB) << 20)
+	}
 	err = hs.ListenAndServe(ctx)
 	if errors.Is(err, context.Canceled) || errors.Is(err, http.ErrServerClosed) {
 		return nil
