@@ -1,6 +1,9 @@
 package prefect
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Response types for the first tools, modelled on responses captured from
 // Prefect 3.8. Nullable strings decode to "", nullable times and numbers to
@@ -19,25 +22,27 @@ type Flow struct {
 
 // FlowRun is a row of POST /flow_runs/filter or GET /flow_runs/{id}.
 type FlowRun struct {
-	ID                      string          `json:"id"`
-	Created                 time.Time       `json:"created"`
-	Updated                 time.Time       `json:"updated"`
-	Name                    string          `json:"name"`
-	FlowID                  string          `json:"flow_id"`
-	FlowVersion             string          `json:"flow_version,omitempty"`
-	DeploymentID            string          `json:"deployment_id,omitempty"`
-	DeploymentVersion       string          `json:"deployment_version,omitempty"`
-	WorkQueueID             string          `json:"work_queue_id,omitempty"`
-	WorkQueueName           string          `json:"work_queue_name,omitempty"`
-	WorkPoolID              string          `json:"work_pool_id,omitempty"`
-	WorkPoolName            string          `json:"work_pool_name,omitempty"`
-	StateID                 string          `json:"state_id,omitempty"`
-	StateType               string          `json:"state_type,omitempty"`
-	StateName               string          `json:"state_name,omitempty"`
-	State                   *State          `json:"state,omitempty"`
-	Parameters              map[string]any  `json:"parameters,omitempty"`
+	ID                string    `json:"id"`
+	Created           time.Time `json:"created"`
+	Updated           time.Time `json:"updated"`
+	Name              string    `json:"name"`
+	FlowID            string    `json:"flow_id"`
+	FlowVersion       string    `json:"flow_version,omitempty"`
+	DeploymentID      string    `json:"deployment_id,omitempty"`
+	DeploymentVersion string    `json:"deployment_version,omitempty"`
+	WorkQueueID       string    `json:"work_queue_id,omitempty"`
+	WorkQueueName     string    `json:"work_queue_name,omitempty"`
+	WorkPoolID        string    `json:"work_pool_id,omitempty"`
+	WorkPoolName      string    `json:"work_pool_name,omitempty"`
+	StateID           string    `json:"state_id,omitempty"`
+	StateType         string    `json:"state_type,omitempty"`
+	StateName         string    `json:"state_name,omitempty"`
+	State             *State    `json:"state,omitempty"`
+	// Parameters and Labels stay raw: list views never read them, and
+	// decoding them into maps was most of a run's allocations.
+	Parameters              json.RawMessage `json:"parameters,omitempty"`
 	Tags                    []string        `json:"tags,omitempty"`
-	Labels                  map[string]any  `json:"labels,omitempty"`
+	Labels                  json.RawMessage `json:"labels,omitempty"`
 	RunCount                int             `json:"run_count"`
 	ExpectedStartTime       *time.Time      `json:"expected_start_time,omitempty"`
 	NextScheduledStartTime  *time.Time      `json:"next_scheduled_start_time,omitempty"`
