@@ -103,7 +103,7 @@ func Run(ctx context.Context, args []string, sys System) int {
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
 		return 2
 	}
-	if err := serve(ctx, o, sys, logger, debug.FreeOSMemory); err != nil {
+	if err := serve(ctx, o, sys, logger, func() { tuneMemory(o, sys) }); err != nil {
 		logger.Error("prefect-mcp stopped", "error", err.Error())
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
 		return 1
@@ -292,4 +292,19 @@ func serve(ctx context.Context, o Options, sys System, logger *slog.Logger, sett
 		return nil
 	}
 	return err
+}
+
+// tuneMemory runs once start-up is done. It returns start-up garbage to the
+// OS, then trades GC frequency for a bounded heap: a tool call allocates a
+// few times its decoded answer, so the default GOGC=100 collects every few
+// calls, while a soft limit keeps hundreds of concurrent callers from
+// multiplying peak memory. GOGC and GOMEMLIMIT, when set, win.
+func tuneMemory(o Options, sys System) {
+	debug.FreeOSMemory()
+	if _, set := sys.Lookup("GOMEMLIMIT"); !set && o.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(o.MemoryLimitMB) << 20)
+		if _, set := sys.Lookup("GOGC"); !set {
+			debug.SetGCPercent(400)
+		}
+	}
 }

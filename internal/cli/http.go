@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -104,11 +103,6 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 	})
 	logger.Info("serving MCP over Streamable HTTP", "addr", addr, "path", o.Path, "stateless", !o.Stateful, "version", version())
 	settled()
-	if _, set := sys.Lookup("GOMEMLIMIT"); !set && o.MemoryLimitMB > 0 {
-		// A soft limit makes the GC work harder before the heap outgrows it,
-		// so hundreds of concurrent callers do not multiply peak memory.
-		debug.SetMemoryLimit(int64(o.MemoryLimitMB) << 20)
-	}
 	err = hs.ListenAndServe(ctx)
 	if errors.Is(err, context.Canceled) || errors.Is(err, http.ErrServerClosed) {
 		return nil

@@ -129,7 +129,7 @@ func newFlagSet(o *Options, lookup func(string) (string, bool), out io.Writer) (
 	boolean(&o.NoDocs, "no-docs", "PREFECT_MCP_DOCS_DISABLED", "turn the docs tools off")
 	integer(&o.MaxResponseMB, "max-response-mb", "PREFECT_MCP_MAX_RESPONSE_MB", 32, "largest Prefect response accepted, in MiB")
 	integer(&o.MaxConcurrentCalls, "max-concurrent-calls", "PREFECT_MCP_MAX_CONCURRENT_CALLS", 64, "HTTP: tool calls served at once; more wait (bounds memory under load)")
-	integer(&o.MemoryLimitMB, "memory-limit-mb", "PREFECT_MCP_MEMORY_LIMIT_MB", 80, "HTTP: soft memory limit for the Go runtime in MiB (0: none; GOMEMLIMIT wins)")
+	integer(&o.MemoryLimitMB, "memory-limit-mb", "PREFECT_MCP_MEMORY_LIMIT_MB", 80, "soft memory limit for the Go runtime in MiB (0: none; GOMEMLIMIT wins)")
 	o.ShutdownTimeout = 15 * time.Second
 	fs.Usage = func() {}
 	return fs, specs, envErr
