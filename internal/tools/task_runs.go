@@ -25,7 +25,7 @@ func taskRunsTool() Definition {
 	return define(Definition{
 		Name: "get_task_runs", Title: "Get task runs", Group: GroupRuns,
 		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies.",
-	}, `Task runs, newest first, filtered by a Prefect TaskRunFilter: state, message, times, retries, cache key. upstream lists the task runs this one depended on (task_inputs: dependencies, not argument values).
+	}, `Task runs, newest first, filtered by a Prefect TaskRunFilter: state, message, times, retries, cache key. upstream lists the task runs this one depended on, by name when in the result (task_inputs: dependencies, not argument values).
 Example: {"filter":{"flow_run_id":{"any_":["<uuid>"]},"state":{"type":{"any_":["FAILED"]}}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getTaskRuns)
@@ -116,7 +116,26 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
 	if len(keys) > 0 {
 		res.TaskKeys = keys
 	}
+	nameUpstreamInPage(res.TaskRuns)
 	return res, nil
+}
+
+// nameUpstreamInPage refers to upstream task runs that are rows of the same
+// result by their (unique) name, a third of a UUID's bytes; others keep ids.
+func nameUpstreamInPage(rows []taskRunRow) {
+	byID := make(map[string]string, len(rows))
+	count := map[string]int{}
+	for _, r := range rows {
+		byID[r.ID] = r.Name
+		count[r.Name]++
+	}
+	for i := range rows {
+		for j, id := range rows[i].Upstream {
+			if name, ok := byID[id]; ok && count[name] == 1 {
+				rows[i].Upstream[j] = name
+			}
+		}
+	}
 }
 
 // flowRunNames maps flow run ids to names in one request.

@@ -160,7 +160,7 @@ func TestGetTaskRunsSizeAndRequests(t *testing.T) {
 	for _, tc := range []struct {
 		flowRun string
 		bound   int
-	}{{plain, 8 << 10}, {chained, 9 << 10}} {
+	}{{plain, 8 << 10}, {chained, 8 << 10}} {
 		filter := map[string]any{"flow_run_id": map[string]any{"any_": []string{tc.flowRun}}}
 		counts := map[int][2]int{}
 		for _, limit := range []int{5, 50} {
