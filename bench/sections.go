@@ -403,7 +403,7 @@ func (b *bench) p5Memory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(time.Second)
 	stdioRSS, _, err := procMem(cmd.Process.Pid)
 	_ = cs.Close()
 	if err != nil {
@@ -422,7 +422,8 @@ func (b *bench) p5Memory(ctx context.Context) error {
 		return err
 	}
 	_ = first.Close()
-	time.Sleep(200 * time.Millisecond)
+	// Idle means after start-up has settled (the server tunes memory 300 ms in).
+	time.Sleep(time.Second)
 	idle, _, err := procMem(pid)
 	if err != nil {
 		return err

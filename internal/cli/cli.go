@@ -103,7 +103,10 @@ func Run(ctx context.Context, args []string, sys System) int {
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
 		return 2
 	}
-	if err := serve(ctx, o, sys, logger, func() { tuneMemory(o, sys) }); err != nil {
+	// Tuning waits until the start-up burst (first initialize and
+	// tools/list) is answered: the full GC it forces is not free.
+	settled := func() { time.AfterFunc(startupSettle, func() { tuneMemory(o, sys) }) }
+	if err := serve(ctx, o, sys, logger, settled); err != nil {
 		logger.Error("prefect-mcp stopped", "error", err.Error())
 		fmt.Fprintf(sys.Stderr, "prefect-mcp: %v\n", err)
 		return 1
@@ -293,6 +296,9 @@ func serve(ctx context.Context, o Options, sys System, logger *slog.Logger, sett
 	}
 	return err
 }
+
+// startupSettle is how long after start memory tuning waits.
+const startupSettle = 300 * time.Millisecond
 
 // tuneMemory runs once start-up is done. It returns start-up garbage to the
 // OS, then trades GC frequency for a bounded heap: a tool call allocates a

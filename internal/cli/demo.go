@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
@@ -14,8 +15,8 @@ import (
 // startDemo serves the seeded demo workspace from the in-process fake
 // Prefect on a loopback port, so demo calls take the same path as real
 // ones: HTTP client, read-only transport, retries, decoding. The workspace
-// is built in the background (initialize and tools/list never need it);
-// requests that arrive first wait for it. Stopping it logs an error if any
+// is built on the first request (initialize and tools/list never need it),
+// so start-up does not pay for it. Stopping it logs an error if any
 // write ever reached the fake: that would be a bug in the read-only
 // guarantee, and the demo is where users try it first.
 func startDemo(b target.Builder, spec *openapi.Spec, logger *slog.Logger) (*target.Target, func(), error) {
@@ -30,24 +31,26 @@ func startDemo(b target.Builder, spec *openapi.Spec, logger *slog.Logger) (*targ
 	}
 	t.Kind, t.UIURL = target.Demo, ""
 
-	var fake *prefecttest.Server
-	built := make(chan struct{})
-	go func() {
-		defer close(built)
-		fake = prefecttest.NewHandler(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithSpec(spec))
-	}()
+	var (
+		once sync.Once
+		fake *prefecttest.Server
+	)
+	build := func() *prefecttest.Server {
+		once.Do(func() {
+			fake = prefecttest.NewHandler(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithSpec(spec))
+		})
+		return fake
+	}
 	srv := &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			<-built
-			fake.Handler().ServeHTTP(w, r)
+			build().Handler().ServeHTTP(w, r)
 		}),
 	}
 	go func() { _ = srv.Serve(ln) }()
 	stop := func() {
 		_ = srv.Close()
-		<-built
-		reportDemoWrites(fake, logger)
+		reportDemoWrites(build(), logger)
 	}
 	return t, stop, nil
 }
