@@ -22,14 +22,14 @@ func IsCloudURL(u string) (account, workspace string, ok bool) {
 	}
 	tail := segments[n-5:]
 	if tail[0] != "api" || tail[1] != "accounts" || tail[3] != "workspaces" ||
-		!isUUID(tail[2]) || !isUUID(tail[4]) {
+		!IsUUID(tail[2]) || !IsUUID(tail[4]) {
 		return "", "", false
 	}
 	return strings.ToLower(tail[2]), strings.ToLower(tail[4]), true
 }
 
-// isUUID accepts the canonical 8-4-4-4-12 hexadecimal form.
-func isUUID(s string) bool {
+// IsUUID accepts the canonical 8-4-4-4-12 hexadecimal form.
+func IsUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

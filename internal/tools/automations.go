@@ -228,7 +228,7 @@ func (c *call) readAutomations(ctx context.Context, q automationQuery, limit, of
 func (c *call) automationNames(ctx context.Context, autos []prefect.Automation) (map[string]string, error) {
 	var depIDs, flowIDs []string
 	add := func(list *[]string, id string) {
-		if uuidPattern.MatchString(id) && !slices.Contains(*list, id) {
+		if prefect.IsUUID(id) && !slices.Contains(*list, id) {
 			*list = append(*list, id)
 		}
 	}

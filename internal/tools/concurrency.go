@@ -118,7 +118,7 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 	// Deployment limits are v2 limits named deployment:<id>; one call names them.
 	var depIDs []string
 	for _, l := range v2 {
-		if id, ok := strings.CutPrefix(l.Name, "deployment:"); ok && uuidPattern.MatchString(id) {
+		if id, ok := strings.CutPrefix(l.Name, "deployment:"); ok && prefect.IsUUID(id) {
 			depIDs = append(depIDs, id)
 		}
 	}
@@ -207,7 +207,7 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 			}
 			row.Kind, row.Name = "tag", tag
 		}
-		if id, ok := strings.CutPrefix(l.Name, "deployment:"); ok && uuidPattern.MatchString(id) {
+		if id, ok := strings.CutPrefix(l.Name, "deployment:"); ok && prefect.IsUUID(id) {
 			row.Kind, row.DeploymentID = "deployment", id
 			if name := depNames[strings.ToLower(id)]; name != "" {
 				row.Name = name

@@ -135,7 +135,7 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (any, error) {
 // (or EventRelatedFilter) criterion: exact id, or id_prefix with a trailing *.
 func resourceIDFilter(name, v string) (map[string]any, error) {
 	v = strings.TrimSpace(v)
-	if uuidPattern.MatchString(v) {
+	if prefect.IsUUID(v) {
 		return nil, badInput("%s %q is a bare UUID; Prefect resource ids name their kind: prefect.flow-run.<uuid>, prefect.deployment.<uuid>, prefect.work-pool.<uuid>, prefect.flow.<uuid>, prefect.task-run.<uuid>", name, v)
 	}
 	if p, ok := strings.CutSuffix(v, "*"); ok {

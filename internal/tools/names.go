@@ -19,7 +19,7 @@ func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, e
 	if ref == "" {
 		return "", badInput("%s is required: a flow run id or name", field)
 	}
-	if uuidPattern.MatchString(ref) {
+	if prefect.IsUUID(ref) {
 		return strings.ToLower(ref), nil
 	}
 	var runs []prefect.FlowRun
@@ -52,7 +52,7 @@ func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, e
 // `prefect deployment run` takes it) or a deployment name when unique.
 func (c *call) resolveDeployment(ctx context.Context, field, ref string) (string, error) {
 	ref = strings.TrimSpace(ref)
-	if ref == "" || uuidPattern.MatchString(ref) {
+	if ref == "" || prefect.IsUUID(ref) {
 		return strings.ToLower(ref), nil
 	}
 	if flow, name, ok := strings.Cut(ref, "/"); ok {

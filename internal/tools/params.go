@@ -1,10 +1,11 @@
 package tools
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
 // Paging limits shared by list tools; Prefect itself serves at most 200 rows.
@@ -13,15 +14,13 @@ const (
 	maxLimit     = 200
 )
 
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // checkUUID validates an id argument before any upstream call.
 func checkUUID(name, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return "", badInput("%s is required", name)
 	}
-	if !uuidPattern.MatchString(v) {
+	if !prefect.IsUUID(v) {
 		return "", badInput("%s %q is not a UUID (expected the form 1f2e3d4c-0000-4000-8000-000000000000)", name, clip(v, 80))
 	}
 	return strings.ToLower(v), nil
