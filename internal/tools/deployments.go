@@ -88,20 +88,12 @@ func getDeployments(ctx context.Context, c *call, in deploymentsInput) (any, err
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkFilter("DeploymentFilter", in.Filter); err != nil {
+	deps, more, err := fetchPage[prefect.DeploymentDetail](ctx, c, listQuery{
+		path: "/deployments/filter", key: "deployments", component: "DeploymentFilter", sort: "NAME_ASC",
+		filter: in.Filter, limit: limit, offset: offset,
+	})
+	if err != nil {
 		return nil, err
-	}
-	body := map[string]any{"sort": "NAME_ASC", "limit": limit + 1, "offset": offset}
-	if len(in.Filter) > 0 {
-		body["deployments"] = in.Filter
-	}
-	var deps []prefect.DeploymentDetail
-	if err := c.target.Client.Post(ctx, "/deployments/filter", body, &deps); err != nil {
-		return nil, err
-	}
-	more := len(deps) > limit
-	if more {
-		deps = deps[:limit]
 	}
 	flows, err := c.flowNames(ctx, deps)
 	if err != nil {

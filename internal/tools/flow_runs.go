@@ -39,20 +39,12 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkFilter("FlowRunFilter", in.Filter); err != nil {
+	runs, more, err := fetchPage[prefect.FlowRun](ctx, c, listQuery{
+		path: "/flow_runs/filter", key: "flow_runs", component: "FlowRunFilter", sort: "START_TIME_DESC",
+		filter: in.Filter, limit: limit, offset: offset,
+	})
+	if err != nil {
 		return nil, err
-	}
-	body := map[string]any{"sort": "START_TIME_DESC", "limit": limit + 1, "offset": offset}
-	if len(in.Filter) > 0 {
-		body["flow_runs"] = in.Filter
-	}
-	var runs []prefect.FlowRun
-	if err := c.target.Client.Post(ctx, "/flow_runs/filter", body, &runs); err != nil {
-		return nil, err
-	}
-	more := len(runs) > limit
-	if more {
-		runs = runs[:limit]
 	}
 	names, err := c.lookupNames(ctx, runs)
 	if err != nil {

@@ -38,20 +38,12 @@ func getFlows(ctx context.Context, c *call, in flowsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkFilter("FlowFilter", in.Filter); err != nil {
+	flows, more, err := fetchPage[prefect.Flow](ctx, c, listQuery{
+		path: "/flows/filter", key: "flows", component: "FlowFilter", sort: "NAME_ASC",
+		filter: in.Filter, limit: limit, offset: offset,
+	})
+	if err != nil {
 		return nil, err
-	}
-	body := map[string]any{"sort": "NAME_ASC", "limit": limit + 1, "offset": offset}
-	if len(in.Filter) > 0 {
-		body["flows"] = in.Filter
-	}
-	var flows []prefect.Flow
-	if err := c.target.Client.Post(ctx, "/flows/filter", body, &flows); err != nil {
-		return nil, err
-	}
-	more := len(flows) > limit
-	if more {
-		flows = flows[:limit]
 	}
 	rows := make([]flowRow, len(flows))
 	for i, f := range flows {

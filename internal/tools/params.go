@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -74,4 +75,37 @@ func bound(s *jsonschema.Schema, prop string, min, max int) {
 	}
 	lo, hi := float64(min), float64(max)
 	p.Minimum, p.Maximum = &lo, &hi
+}
+
+// listQuery is one page of a Prefect `POST /…/filter` read.
+type listQuery struct {
+	path      string         // e.g. "/flow_runs/filter"
+	key       string         // body key of the filter, e.g. "flow_runs"
+	component string         // OpenAPI filter component, e.g. "FlowRunFilter"
+	sort      string         // Prefect sort enum; "" for the server's default
+	filter    map[string]any // the caller's filter, validated before the read
+	limit     int
+	offset    int
+}
+
+// fetchPage validates the filter, reads one row more than asked to learn
+// whether more exist, and trims it: the shared shape of every list tool.
+func fetchPage[T any](ctx context.Context, c *call, q listQuery) (rows []T, more bool, err error) {
+	if err := c.checkFilter(q.component, q.filter); err != nil {
+		return nil, false, err
+	}
+	body := map[string]any{"limit": q.limit + 1, "offset": q.offset}
+	if q.sort != "" {
+		body["sort"] = q.sort
+	}
+	if len(q.filter) > 0 {
+		body[q.key] = q.filter
+	}
+	if err := c.target.Client.Post(ctx, q.path, body, &rows); err != nil {
+		return nil, false, err
+	}
+	if len(rows) > q.limit {
+		return rows[:q.limit], true, nil
+	}
+	return rows, false, nil
 }

@@ -66,20 +66,12 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkFilter("TaskRunFilter", in.Filter); err != nil {
+	runs, more, err := fetchPage[prefect.TaskRunDetail](ctx, c, listQuery{
+		path: "/task_runs/filter", key: "task_runs", component: "TaskRunFilter", sort: "EXPECTED_START_TIME_DESC",
+		filter: in.Filter, limit: limit, offset: offset,
+	})
+	if err != nil {
 		return nil, err
-	}
-	body := map[string]any{"sort": "EXPECTED_START_TIME_DESC", "limit": limit + 1, "offset": offset}
-	if len(in.Filter) > 0 {
-		body["task_runs"] = in.Filter
-	}
-	var runs []prefect.TaskRunDetail
-	if err := c.target.Client.Post(ctx, "/task_runs/filter", body, &runs); err != nil {
-		return nil, err
-	}
-	more := len(runs) > limit
-	if more {
-		runs = runs[:limit]
 	}
 	var flowRunIDs []string
 	for _, r := range runs {

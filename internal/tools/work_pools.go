@@ -91,20 +91,12 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkFilter("WorkPoolFilter", in.Filter); err != nil {
+	pools, more, err := fetchPage[prefect.WorkPoolDetail](ctx, c, listQuery{
+		path: "/work_pools/filter", key: "work_pools", component: "WorkPoolFilter",
+		filter: in.Filter, limit: limit, offset: offset,
+	})
+	if err != nil {
 		return nil, err
-	}
-	body := map[string]any{"limit": limit + 1, "offset": offset}
-	if len(in.Filter) > 0 {
-		body["work_pools"] = in.Filter
-	}
-	var pools []prefect.WorkPoolDetail
-	if err := c.target.Client.Post(ctx, "/work_pools/filter", body, &pools); err != nil {
-		return nil, err
-	}
-	more := len(pools) > limit
-	if more {
-		pools = pools[:limit]
 	}
 	detail := len(filterAnyOf(in.Filter, "name")) > 0 && len(pools) > 0 && len(pools) <= maxDetailPools
 
