@@ -254,6 +254,20 @@ func TestGetIdentity(t *testing.T) {
 			t.Fatal("the API key appears in the result")
 		}
 	})
+	t.Run("cloud service account: 403 on /me/ is not a failure", func(t *testing.T) {
+		const account, workspace = "9c1b2a3d-0000-4000-8000-000000000001", "9c1b2a3d-0000-4000-8000-000000000002"
+		key := "pnb_serviceaccount00000000000000000000"
+		fake := prefecttest.New(prefecttest.WithCloud(account, workspace), prefecttest.WithAPIKey(key))
+		t.Cleanup(fake.Close)
+		e := newEnvWithTarget(t, fake, target.Credentials{APIURL: fake.URL, APIKey: key})
+		out := e.ok(t, "get_identity", nil)
+		if user, _ := out["user"].(string); !strings.Contains(user, "service account") {
+			t.Errorf("user = %v, want the service-account note", out["user"])
+		}
+		if _, ok := out["workspace"].(map[string]any); !ok {
+			t.Errorf("workspace missing: %v", out)
+		}
+	})
 }
 
 func TestPrefectErrorsAreActionable(t *testing.T) {
