@@ -23,12 +23,14 @@ func BenchmarkStartup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("openapi_load", func(b *testing.B) {
+	b.Run("openapi_first_use", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := openapi.Load(); err != nil {
+			spec, err := openapi.Load()
+			if err != nil {
 				b.Fatal(err)
 			}
+			spec.Routes() // the document is indexed on first use
 		}
 	})
 	b.Run("demo_fake", func(b *testing.B) {

@@ -35,9 +35,9 @@ type Route struct {
 
 func (r Route) String() string { return r.Method + " " + r.Path }
 
-// Spec is the parsed document. It is safe for concurrent use; schemas are compiled
+// document is the parsed index. It is safe for concurrent use; schemas are compiled
 // on first use and cached.
-type Spec struct {
+type document struct {
 	routes       []Route
 	templates    map[routeShape][]routeTemplate
 	bodies       map[Route]requestBody
@@ -77,9 +77,50 @@ var httpMethods = map[string]bool{
 	"options": true, "head": true, "patch": true, "trace": true,
 }
 
-// Load parses the embedded document. Parse once and share the *Spec.
-func Load() (*Spec, error) {
-	s := &Spec{
+// Spec is Prefect's OpenAPI document, embedded. It is parsed on first use,
+// since start-up (initialize, tools/list) never needs it; share one *Spec.
+// Safe for concurrent use.
+type Spec struct {
+	once sync.Once
+	doc  *document
+}
+
+// Load returns the embedded document. The error is kept for callers that
+// load other documents one day; the embedded one is checked by tests and a
+// failure to parse it is a build defect, reported by a panic on first use.
+func Load() (*Spec, error) { return &Spec{}, nil }
+
+func (s *Spec) document() *document {
+	s.once.Do(func() {
+		d, err := parse()
+		if err != nil {
+			panic(err)
+		}
+		s.doc = d
+	})
+	return s.doc
+}
+
+// Routes returns every method and path of the document, sorted.
+func (s *Spec) Routes() []Route { return s.document().Routes() }
+
+// Match maps a concrete path to its route template.
+func (s *Spec) Match(method, path string) (Route, bool) { return s.document().Match(method, path) }
+
+// Component returns a component schema as written in the document.
+func (s *Spec) Component(name string) (json.RawMessage, bool) { return s.document().Component(name) }
+
+// ValidateComponent validates v against components.schemas[name].
+func (s *Spec) ValidateComponent(name string, v any) error {
+	return s.document().ValidateComponent(name, v)
+}
+
+// ValidateBody validates a request body the way Prefect (FastAPI) reads it.
+func (s *Spec) ValidateBody(r Route, body []byte) error { return s.document().ValidateBody(r, body) }
+
+// parse indexes the embedded document.
+func parse() (*document, error) {
+	s := &document{
 		templates:    map[routeShape][]routeTemplate{},
 		bodies:       map[Route]requestBody{},
 		components:   map[string][]byte{},
@@ -148,7 +189,7 @@ func compareRoutes(a, b Route) int {
 	return strings.Compare(a.Method, b.Method)
 }
 
-func (s *Spec) addRequestBody(r Route, op []byte) error {
+func (s *document) addRequestBody(r Route, op []byte) error {
 	raw, ok, err := member(op, "requestBody")
 	if err != nil || !ok {
 		return err
@@ -220,7 +261,7 @@ func newRouteTemplate(r Route) routeTemplate {
 }
 
 // Routes returns every operation in the document, sorted by path then method.
-func (s *Spec) Routes() []Route {
+func (s *document) Routes() []Route {
 	return slices.Clone(s.routes)
 }
 
@@ -230,7 +271,7 @@ func (s *Spec) Routes() []Route {
 // slash is significant ("/flow_run_states/" exists, "/flow_run_states" does not).
 // Where templates overlap, the one with a literal segment earliest wins, so
 // "/flow_runs/filter" is not "/flow_runs/{id}".
-func (s *Spec) Match(method, path string) (Route, bool) {
+func (s *document) Match(method, path string) (Route, bool) {
 	decoded, err := url.PathUnescape(path)
 	if err != nil || !strings.HasPrefix(decoded, "/") {
 		return Route{}, false
@@ -277,7 +318,7 @@ func (t *routeTemplate) moreSpecificThan(other *routeTemplate) bool {
 
 // Component returns the raw schema of components.schemas[name], as in the
 // document: its references have the form "#/components/schemas/X".
-func (s *Spec) Component(name string) (json.RawMessage, bool) {
+func (s *document) Component(name string) (json.RawMessage, bool) {
 	raw, ok := s.components[name]
 	if !ok {
 		return nil, false

@@ -51,12 +51,12 @@ func TestRoutesListEveryOperation(t *testing.T) {
 		t.Errorf("Routes() differs from the document's operations")
 	}
 	for _, r := range withBody {
-		if _, ok := s.bodies[r]; !ok {
+		if _, ok := s.document().bodies[r]; !ok {
 			t.Errorf("%s: request body not recorded", r)
 		}
 	}
-	if len(s.bodies) != len(withBody) {
-		t.Errorf("recorded %d request bodies, document has %d", len(s.bodies), len(withBody))
+	if len(s.document().bodies) != len(withBody) {
+		t.Errorf("recorded %d request bodies, document has %d", len(s.document().bodies), len(withBody))
 	}
 	got[0].Path = "/mutated"
 	if s.Routes()[0].Path == "/mutated" {
@@ -145,8 +145,8 @@ func TestComponentsMatchDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := mustSpec(t)
-	if len(doc.Components.Schemas) != 397 || len(s.components) != len(doc.Components.Schemas) {
-		t.Errorf("Spec has %d components, document %d; want 397", len(s.components), len(doc.Components.Schemas))
+	if len(doc.Components.Schemas) != 397 || len(s.document().components) != len(doc.Components.Schemas) {
+		t.Errorf("Spec has %d components, document %d; want 397", len(s.document().components), len(doc.Components.Schemas))
 	}
 	for name, want := range doc.Components.Schemas {
 		raw, ok := s.Component(name)
@@ -159,7 +159,7 @@ func TestComponentsMatchDocument(t *testing.T) {
 
 func TestEveryComponentCompiles(t *testing.T) {
 	s := mustSpec(t)
-	for name := range s.components {
+	for name := range s.document().components {
 		err := s.ValidateComponent(name, map[string]any{})
 		var verr *ValidationError
 		if err != nil && !errors.As(err, &verr) {

@@ -19,7 +19,7 @@ import (
 // errors pydantic would report for the same value, dropping the problems that
 // pydantic's lax mode coerces away.
 type translator struct {
-	spec   *Spec
+	spec   *document
 	root   any
 	prefix []any
 	// At the root of an embedded body FastAPI reports a missing parameter with input null.

@@ -18,7 +18,7 @@ import (
 // float64 or json.Number, bool, nil; other Go values are converted through JSON)
 // against components.schemas[name]. A mismatch is a *ValidationError whose Loc
 // starts at the component's root.
-func (s *Spec) ValidateComponent(name string, v any) error {
+func (s *document) ValidateComponent(name string, v any) error {
 	if _, ok := s.components[name]; !ok {
 		return fmt.Errorf("openapi: unknown component schema %q", name)
 	}
@@ -37,7 +37,7 @@ func (s *Spec) ValidateComponent(name string, v any) error {
 // an empty body stands for "no body"; for routes whose body is several top-level
 // parameters (a "Body_*" schema) a null parameter means its default. Routes without
 // a request body accept anything, as FastAPI ignores it. Locs start with "body".
-func (s *Spec) ValidateBody(r Route, body []byte) error {
+func (s *document) ValidateBody(r Route, body []byte) error {
 	rb, ok := s.bodies[r]
 	if !ok {
 		if _, found := slices.BinarySearchFunc(s.routes, r, compareRoutes); !found {
@@ -68,7 +68,7 @@ func (s *Spec) ValidateBody(r Route, body []byte) error {
 	return s.check(sch, value, subject, []any{"body"}, false)
 }
 
-func (s *Spec) validateEmbedded(rb requestBody, value any, subject string) error {
+func (s *document) validateEmbedded(rb requestBody, value any, subject string) error {
 	params := map[string]any{}
 	switch v := value.(type) {
 	case nil:
@@ -152,7 +152,7 @@ func pythonJSONReason(err error) string {
 }
 
 // check validates v and translates the library's error tree into pydantic details.
-func (s *Spec) check(sch *jsonschema.Schema, v any, subject string, prefix []any, embeddedRoot bool) error {
+func (s *document) check(sch *jsonschema.Schema, v any, subject string, prefix []any, embeddedRoot bool) error {
 	err := sch.Validate(v)
 	if err == nil {
 		return nil
@@ -195,7 +195,7 @@ func compareLocs(a, b []any) int {
 }
 
 // schema compiles (once) and returns the schema at a resource URL.
-func (s *Spec) schema(schemaURL string) (*jsonschema.Schema, error) {
+func (s *document) schema(schemaURL string) (*jsonschema.Schema, error) {
 	if sch, ok := s.compiled.Load(schemaURL); ok {
 		return sch.(*jsonschema.Schema), nil
 	}
@@ -214,7 +214,7 @@ func (s *Spec) schema(schemaURL string) (*jsonschema.Schema, error) {
 
 // resourceLoader serves components and inline bodies to the compiler, which asks
 // for each resource once, while compileMu is held.
-type resourceLoader struct{ s *Spec }
+type resourceLoader struct{ s *document }
 
 func (l resourceLoader) Load(resourceURL string) (any, error) {
 	var raw []byte

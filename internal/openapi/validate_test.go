@@ -165,7 +165,7 @@ func TestValidateBodyUnknownRoute(t *testing.T) {
 func TestEveryRequestBodySchemaCompiles(t *testing.T) {
 	s := mustSpec(t)
 	for _, r := range s.Routes() {
-		if _, ok := s.bodies[r]; !ok {
+		if _, ok := s.document().bodies[r]; !ok {
 			continue
 		}
 		err := s.ValidateBody(r, []byte("{}"))
