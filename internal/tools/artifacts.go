@@ -70,7 +70,7 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (any, error) 
 	}
 	filter := map[string]any{"type": map[string]any{"any_": artifactTypes}}
 	if in.FlowRunID != "" {
-		id, err := checkUUID("flow_run_id", in.FlowRunID)
+		id, err := c.resolveFlowRun(ctx, "flow_run_id", in.FlowRunID)
 		if err != nil {
 			return nil, err
 		}

@@ -166,7 +166,6 @@ func TestGetArtifactsBadInput(t *testing.T) {
 		args map[string]any
 		want []string
 	}{
-		{map[string]any{"flow_run_id": "amber-otter"}, []string{"not a UUID"}},
 		{map[string]any{"limit": 101}, []string{"limit"}},
 		{map[string]any{"key": "  "}, []string{"key is blank"}},
 	}
@@ -185,5 +184,9 @@ func TestGetArtifactsBadInput(t *testing.T) {
 	msg := e.fail(t, "get_artifacts", map[string]any{"flow_run_id": prefecttest.DemoID("flow_run", "no-such-run")})
 	if !strings.Contains(msg, "was not found") {
 		t.Errorf("unknown run: %s", msg)
+	}
+	// A name is looked up (one request), and an unknown one says so.
+	if msg := e.fail(t, "get_artifacts", map[string]any{"flow_run_id": "no-such-run"}); !strings.Contains(msg, "no flow run is named") {
+		t.Errorf("unknown run name: %s", msg)
 	}
 }

@@ -35,7 +35,7 @@ const (
 )
 
 type diagnoseAutomationInput struct {
-	AutomationID  string `json:"automation_id" jsonschema:"the automation's UUID"`
+	AutomationID  string `json:"automation_id" jsonschema:"the automation's id or name"`
 	LookbackHours int    `json:"lookback_hours,omitempty" jsonschema:"hours of events to read, default 24"`
 	Workspace
 }
@@ -142,7 +142,7 @@ func parseEventTrigger(t map[string]any) (eventTrigger, bool) {
 }
 
 func diagnoseAutomation(ctx context.Context, c *call, in diagnoseAutomationInput) (any, error) {
-	id, err := checkUUID("automation_id", in.AutomationID)
+	id, err := c.resolveAutomation(ctx, "automation_id", in.AutomationID)
 	if err != nil {
 		return nil, err
 	}

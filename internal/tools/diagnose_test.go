@@ -234,6 +234,10 @@ func TestDiagnoseByName(t *testing.T) {
 	if out["late_runs"] != float64(3) {
 		t.Errorf("diagnose_late_runs by slug: %v", out["late_runs"])
 	}
+	out = e.ok(t, "diagnose_automation", map[string]any{"automation_id": "pause-etl-after-3-failures"})
+	if out["cause"] == nil {
+		t.Errorf("diagnose_automation by name: %v", out)
+	}
 	out = e.ok(t, "diagnose_late_runs", map[string]any{"deployment_id": "train-every-15m"})
 	if out["late_runs"] != float64(3) {
 		t.Errorf("diagnose_late_runs by deployment name: %v", out["late_runs"])
@@ -255,7 +259,8 @@ func TestDiagnoseBadInput(t *testing.T) {
 		{"diagnose_late_runs", map[string]any{"work_pool_name": "no-such-pool"}, `work pool "no-such-pool" was not found`},
 		{"diagnose_stuck_runs", map[string]any{"min_minutes": 20000}, "min_minutes"},
 		{"diagnose_stuck_runs", map[string]any{"work_pool_name": "no-such-pool"}, "was not found"},
-		{"diagnose_automation", map[string]any{"automation_id": "bad"}, "is not a UUID"},
+		{"diagnose_automation", map[string]any{"automation_id": "bad"}, `no automation is named "bad"`},
+		{"diagnose_automation", map[string]any{"automation_id": ""}, "automation_id is required"},
 		{"diagnose_automation", map[string]any{"automation_id": "00000000-0000-4000-8000-000000000000"}, "was not found"},
 		{"diagnose_automation", map[string]any{"automation_id": prefecttest.DemoID("automation", "cancel-long-runs"), "lookback_hours": 500}, "lookback_hours"},
 	} {

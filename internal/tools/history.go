@@ -60,7 +60,13 @@ func getStateHistory(ctx context.Context, c *call, in stateHistoryInput) (any, e
 	if in.TaskRunID != "" {
 		kind, param, path, idArg = "task run", "task_run_id", "/task_run_states/", in.TaskRunID
 	}
-	id, err := checkUUID(param, idArg)
+	var id string
+	var err error
+	if in.TaskRunID != "" {
+		id, err = checkUUID(param, idArg)
+	} else {
+		id, err = c.resolveFlowRun(ctx, param, idArg)
+	}
 	if err != nil {
 		return nil, err
 	}

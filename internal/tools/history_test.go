@@ -142,7 +142,8 @@ func TestRunStateHistoryLongAndBad(t *testing.T) {
 	}{
 		{map[string]any{}, "exactly one of flow_run_id or task_run_id"},
 		{map[string]any{"flow_run_id": run, "task_run_id": run}, "exactly one of flow_run_id or task_run_id"},
-		{map[string]any{"flow_run_id": "not-a-uuid"}, "not a UUID"},
+		{map[string]any{"flow_run_id": "not-a-uuid"}, "no flow run is named"},
+		{map[string]any{"task_run_id": "not-a-uuid"}, "not a UUID"},
 		{map[string]any{"task_run_id": "00000000-0000-4000-8000-000000000999"}, "task run 00000000-0000-4000-8000-000000000999 was not found"},
 		{map[string]any{"flow_run_id": "00000000-0000-4000-8000-000000000999"}, "get_flow_runs"},
 	}

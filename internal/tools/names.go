@@ -84,6 +84,33 @@ func (c *call) resolveDeployment(ctx context.Context, field, ref string) (string
 	return "", badInput("%d deployments are named %q (of different flows); pass \"flow/deployment\" or one of the ids: %s", len(deps), clip(ref, 80), strings.Join(ids, ", "))
 }
 
+// resolveAutomation accepts an automation's id or its exact name.
+func (c *call) resolveAutomation(ctx context.Context, field, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return "", badInput("%s is required: an automation id or name", field)
+	}
+	if prefect.IsUUID(ref) {
+		return strings.ToLower(ref), nil
+	}
+	var found []prefect.Automation
+	body := map[string]any{"automations": map[string]any{"name": map[string]any{"any_": []string{ref}}}, "limit": maxCandidates + 1}
+	if err := c.target.Client.Post(ctx, "/automations/filter", body, &found); err != nil {
+		return "", err
+	}
+	switch len(found) {
+	case 0:
+		return "", &notFound{msg: fmt.Sprintf("no automation is named %q; list automations with get_automations", clip(ref, 80))}
+	case 1:
+		return found[0].ID, nil
+	}
+	ids := make([]string, 0, len(found))
+	for _, a := range found {
+		ids = append(ids, a.ID)
+	}
+	return "", badInput("%d automations are named %q; pass one id as %s: %s", len(found), clip(ref, 80), field, strings.Join(ids, ", "))
+}
+
 func cmpOr(s, fallback string) string {
 	if s == "" {
 		return fallback
