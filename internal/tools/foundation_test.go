@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -320,6 +321,28 @@ func TestNoPrefectConfigured(t *testing.T) {
 	for _, want := range []string{"PREFECT_API_URL", "prefect profile use", "--demo"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not mention %s", msg, want)
+		}
+	}
+}
+
+// An ambiguous run name is an error that lists the candidates with ids and
+// start times, so the model can pick one.
+func TestAmbiguousFlowRunName(t *testing.T) {
+	data := prefecttest.Demo(now)
+	var falcon map[string]any
+	for _, r := range data.Objects(prefecttest.FlowRuns) {
+		if r["name"] == "crimson-falcon" {
+			falcon = r
+		}
+	}
+	twin := maps.Clone(falcon)
+	twin["id"] = "00000000-0000-4000-8000-000000000042"
+	data.Add(prefecttest.FlowRuns, twin)
+	e := newEnv(t, prefecttest.WithData(data))
+	msg := e.fail(t, "diagnose_flow_run", map[string]any{"flow_run_id": "crimson-falcon"})
+	for _, want := range []string{"2 flow runs are named", falcon["id"].(string), twin["id"].(string), "started"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
 		}
 	}
 }
