@@ -59,6 +59,9 @@ func describeAPIError(e *prefect.APIError, t *target.Target) string {
 		if t != nil && t.Auth == target.AuthNone {
 			hint = "this server sends no credentials; set PREFECT_API_KEY (Cloud) or PREFECT_API_AUTH_STRING (self-hosted with auth)"
 		}
+		if t != nil && t.Auth == target.AuthCloudOAuth {
+			hint = "the Prefect Cloud sign-in was not accepted for this workspace; sign in again (reconnect the MCP client) and consent to the workspace"
+		}
 		return fmt.Sprintf("Prefect rejected the credentials (401 on %s): %s.", where, hint)
 	case 403:
 		msg := fmt.Sprintf("Prefect refused access (403 on %s)", where)
