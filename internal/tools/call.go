@@ -27,7 +27,6 @@ type workspaceScoped interface{ workspace() string }
 type call struct {
 	deps   *Deps
 	target *target.Target
-	req    *mcp.CallToolRequest
 	treq   target.Request
 }
 
@@ -37,7 +36,7 @@ type handler[In any] func(ctx context.Context, c *call, in In) (any, error)
 
 // define builds a Definition for a tool with typed input In.
 func define[In any](def Definition, description string, tweak func(*jsonschema.Schema), h handler[In]) Definition {
-	openWorld := false
+	no, openWorld := false, def.Group == GroupDocs // only the docs tools reach beyond Prefect
 	tool := &mcp.Tool{
 		Name:        def.Name,
 		Title:       def.Title,
@@ -45,14 +44,10 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 		InputSchema: schemaFor[In](tweak),
 		Annotations: &mcp.ToolAnnotations{
 			ReadOnlyHint:    true,
-			DestructiveHint: &openWorld, // false: reads never destroy
+			DestructiveHint: &no,
 			IdempotentHint:  true,
 			OpenWorldHint:   &openWorld,
 		},
-	}
-	if def.Group == GroupDocs {
-		t := true
-		tool.Annotations.OpenWorldHint = &t
 	}
 	def.add = func(s *mcp.Server, d *Deps) {
 		mcp.AddTool(s, tool, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
@@ -76,7 +71,7 @@ func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, 
 			return errorResult(describeError(ctx.Err(), nil))
 		}
 	}
-	c := &call{deps: d, req: req}
+	c := &call{deps: d}
 	var ws string
 	if w, ok := any(in).(workspaceScoped); ok {
 		ws = w.workspace()

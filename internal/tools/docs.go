@@ -31,37 +31,10 @@ const (
 // no target is resolved, so they answer before Prefect is configured and
 // cost no Prefect request.
 func defineLocal[In any](def Definition, description string, tweak func(*jsonschema.Schema), h func(ctx context.Context, d *Deps, in In) (any, error)) Definition {
-	closed, open := false, def.Group == GroupDocs
-	tool := &mcp.Tool{
-		Name:        def.Name,
-		Title:       def.Title,
-		Description: description,
-		InputSchema: schemaFor[In](tweak),
-		Annotations: &mcp.ToolAnnotations{
-			ReadOnlyHint:    true,
-			DestructiveHint: &closed,
-			IdempotentHint:  true,
-			OpenWorldHint:   &open, // the docs tools reach a remote server
-		},
-	}
-	def.add = func(s *mcp.Server, d *Deps) {
-		mcp.AddTool(s, tool, func(ctx context.Context, _ *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
-			out, err := h(ctx, d, in)
-			if err != nil {
-				var tf *toolFailure
-				if errors.As(err, &tf) {
-					return errorResult(tf.msg), nil, nil
-				}
-				return errorResult(describeError(err, nil)), nil, nil
-			}
-			text, err := json.Marshal(out)
-			if err != nil {
-				return errorResult(fmt.Sprintf("internal error: could not encode the result: %v", err)), nil, nil
-			}
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}}, nil, nil
-		})
-	}
-	return def
+	def.noTarget = true
+	return define(def, description, tweak, func(ctx context.Context, c *call, in In) (any, error) {
+		return h(ctx, c.deps, in)
+	})
 }
 
 // toolFailure is an error whose message is the whole tool error text.

@@ -21,8 +21,11 @@ func describeError(err error, t *target.Target) string {
 		resp      *prefect.ResponseError
 		refused   *prefect.WriteRefusedError
 		terr      *target.Error
+		tf        *toolFailure
 	)
 	switch {
+	case errors.As(err, &tf):
+		return tf.msg
 	case errors.As(err, &in):
 		return "Invalid argument: " + in.msg
 	case errors.As(err, &nf):
