@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
 // Workspace is one Prefect Cloud workspace the user consented to in the grant.
@@ -165,32 +167,11 @@ func (g *GrantClient) fetch(ctx context.Context, token string) ([]Workspace, err
 	}
 	for i, w := range ws {
 		// The ids become URL path segments: accept nothing but UUIDs.
-		if !isUUID(w.AccountID) || !isUUID(w.WorkspaceID) {
+		if !prefect.IsUUID(w.AccountID) || !prefect.IsUUID(w.WorkspaceID) {
 			return nil, fmt.Errorf("grant workspaces: entry %d has an account_id or workspace_id that is not a UUID", i)
 		}
 	}
 	return ws, nil
-}
-
-// isUUID accepts the canonical 8-4-4-4-12 hex form.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // Errors from SelectWorkspace, for errors.Is.
