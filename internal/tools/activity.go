@@ -28,7 +28,7 @@ const (
 type activityInput struct {
 	WindowDays int `json:"window_days,omitempty" jsonschema:"days back, default 30"`
 	Limit      int `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset     int `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset     int `json:"offset,omitempty"`
 	Workspace
 }
 

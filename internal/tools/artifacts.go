@@ -31,7 +31,7 @@ type artifactsInput struct {
 	FlowRunID string `json:"flow_run_id,omitempty" jsonschema:"a flow run's UUID"`
 	Key       string `json:"key,omitempty" jsonschema:"artifact key"`
 	Limit     int    `json:"limit,omitempty" jsonschema:"1-100, default 20"`
-	Offset    int    `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset    int    `json:"offset,omitempty"`
 	Workspace
 }
 

@@ -37,7 +37,7 @@ var automationFilterKeys = []string{"created", "enabled", "id", "name", "operato
 type automationsInput struct {
 	Filter map[string]any `json:"filter,omitempty" jsonschema:"AutomationFilter keys plus id and enabled"`
 	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset int            `json:"offset,omitempty"`
 	Workspace
 }
 

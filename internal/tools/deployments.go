@@ -22,7 +22,7 @@ const recentRunsPerDeployment = 10
 type deploymentsInput struct {
 	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect DeploymentFilter"`
 	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset int            `json:"offset,omitempty"`
 	Workspace
 }
 

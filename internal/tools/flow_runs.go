@@ -20,7 +20,7 @@ const maxDetailRuns = 10
 type flowRunsInput struct {
 	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowRunFilter"`
 	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset int            `json:"offset,omitempty"`
 	Workspace
 }
 

@@ -11,7 +11,7 @@ import (
 type flowsInput struct {
 	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowFilter"`
 	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset int            `json:"offset,omitempty"`
 	Workspace
 }
 

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"reflect"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -59,6 +60,13 @@ func schemaFor[In any](tweak func(s *jsonschema.Schema)) *jsonschema.Schema {
 	s, err := jsonschema.For[In](nil)
 	if err != nil {
 		panic("tools: input schema: " + err.Error()) // programmer error at start-up
+	}
+	for _, p := range s.Properties {
+		// map[string]any infers an explicit "additionalProperties": true,
+		// which JSON Schema assumes anyway; dropping it trims every filter.
+		if p.Type == "object" && p.AdditionalProperties != nil && reflect.ValueOf(*p.AdditionalProperties).IsZero() {
+			p.AdditionalProperties = nil
+		}
 	}
 	if tweak != nil {
 		tweak(s)

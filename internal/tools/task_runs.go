@@ -17,7 +17,7 @@ const maxUpstreamShown = 10
 type taskRunsInput struct {
 	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect TaskRunFilter"`
 	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset int            `json:"offset,omitempty"`
 	Workspace
 }
 

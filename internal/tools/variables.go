@@ -20,7 +20,7 @@ const variableSuggestions = 10
 type variablesInput struct {
 	Name   string `json:"name,omitempty" jsonschema:"exact name: that variable with its value"`
 	Limit  int    `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int    `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset int    `json:"offset,omitempty"`
 	Workspace
 }
 

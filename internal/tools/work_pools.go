@@ -26,7 +26,7 @@ const (
 type workPoolsInput struct {
 	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkPoolFilter"`
 	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset int            `json:"offset,omitempty"`
 	Workspace
 }
 

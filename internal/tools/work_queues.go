@@ -13,7 +13,7 @@ type workQueuesInput struct {
 	Filter       map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkQueueFilter (id, name)"`
 	WorkPoolName string         `json:"work_pool_name,omitempty" jsonschema:"only this pool's queues"`
 	Limit        int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset       int            `json:"offset,omitempty" jsonschema:"next_offset of a truncated result"`
+	Offset       int            `json:"offset,omitempty"`
 	Workspace
 }
 
