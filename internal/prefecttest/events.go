@@ -173,35 +173,14 @@ func eventMatches(e map[string]any, f map[string]any) (bool, error) {
 		}
 	}
 	for _, rf := range filterList(f["related"]) {
-		found := false
-		for _, r := range related {
-			ok, err := relatedMatches(r, rf)
-			if err != nil {
-				return false, err
-			}
-			if ok {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false, nil
+		if found, err := anyResource(related, func(r map[string]any) (bool, error) { return relatedMatches(r, rf) }); err != nil || !found {
+			return false, err
 		}
 	}
+	all := append([]map[string]any{resource}, related...)
 	for _, af := range filterList(f["any_resource"]) {
-		found := false
-		for _, r := range append([]map[string]any{resource}, related...) {
-			ok, err := resourceMatches(r, af, "any_resource")
-			if err != nil {
-				return false, err
-			}
-			if ok {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false, nil
+		if found, err := anyResource(all, func(r map[string]any) (bool, error) { return resourceMatches(r, af, "any_resource") }); err != nil || !found {
+			return false, err
 		}
 	}
 	if idf, ok := f["id"].(map[string]any); ok {
@@ -466,4 +445,14 @@ func timeBuckets(c *call, filter map[string]any, events []map[string]any, counta
 		})
 	}
 	return out, nil
+}
+
+// anyResource reports whether match accepts one of the resources.
+func anyResource(resources []map[string]any, match func(map[string]any) (bool, error)) (bool, error) {
+	for _, r := range resources {
+		if ok, err := match(r); err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
 }
