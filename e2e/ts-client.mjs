@@ -7,46 +7,15 @@
 //
 // Prints one line per check and a closing summary line; exits 1 on failure.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { harness, assert, text } from "./harness.mjs";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const label = process.env.E2E_LABEL || "ts-client";
+const { requireEnv, check, crash, finish } = harness(label);
 const mcpURL = requireEnv("MCP_URL");
 const apiURL = requireEnv("PREFECT_API_URL");
 const authString = requireEnv("PREFECT_API_AUTH_STRING");
 
-let passed = 0;
-let failed = 0;
-
-function requireEnv(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`${label}: ${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`  ok   ${label}: ${name}`);
-  } catch (err) {
-    failed++;
-    console.log(`  FAIL ${label}: ${name}: ${err?.message ?? err}`);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function text(result) {
-  return (result.content ?? [])
-    .filter((c) => c.type === "text")
-    .map((c) => c.text)
-    .join("\n");
-}
 
 async function connect(headers) {
   const client = new Client({ name: "prefect-mcp-e2e", version: "1.0.0" });
@@ -132,11 +101,9 @@ try {
     assert(res.isError === true, `expected isError, got: ${body.slice(0, 300)}`);
   });
 } catch (err) {
-  failed++;
-  console.log(`  FAIL ${label}: ${err?.stack ?? err}`);
+  crash(err);
 } finally {
   for (const c of clients) await c.close().catch(() => {});
 }
 
-console.log(`${label}: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

@@ -9,47 +9,16 @@
 //
 // Prints one line per check and a closing summary line; exits 1 on failure.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { harness, assert, text } from "./harness.mjs";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
 
 const label = process.env.E2E_LABEL || "ts-oauth-client";
+const { requireEnv, check, crash, finish } = harness(label);
 const SCOPE = "prefect-cloud:workspaces";
 const mcpURL = requireEnv("MCP_URL");
 const stack = JSON.parse(requireEnv("OAUTH_STACK"));
 
-let passed = 0;
-let failed = 0;
-
-function requireEnv(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`${label}: ${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`  ok   ${label}: ${name}`);
-  } catch (err) {
-    failed++;
-    console.log(`  FAIL ${label}: ${name}: ${err?.message ?? err}`);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function text(result) {
-  return (result.content ?? [])
-    .filter((c) => c.type === "text")
-    .map((c) => c.text)
-    .join("\n");
-}
 
 // Every HTTP exchange the transport and its auth flow make, in order. Only
 // the scheme of Authorization and the names of token-request fields are
@@ -198,12 +167,10 @@ try {
     assert(!msg.includes(stack.client_secret), "the error contains the client secret");
   });
 } catch (err) {
-  failed++;
-  console.log(`  FAIL ${label}: ${err?.stack ?? err}`);
+  crash(err);
   console.log(`       exchanges: ${JSON.stringify(exchanges.map((e) => [e.method, e.path, e.status, e.auth]))}`);
 } finally {
   await client?.close().catch(() => {});
 }
 
-console.log(`${label}: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();
