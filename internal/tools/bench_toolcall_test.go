@@ -4,66 +4,27 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
-	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
-	"github.com/prefect-mcp/prefect-mcp/internal/server"
-	"github.com/prefect-mcp/prefect-mcp/internal/target"
-	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
-// benchSpec is loaded once for the benchmarks in this file.
-var benchSpec = sync.OnceValues(openapi.Load)
-
-// benchSession is a full in-process round trip for benchmarks: go-sdk
-// client -> in-memory transport -> our server -> loopback HTTP -> fake
-// Prefect seeded with the demo workspace plus extra flow runs.
+// benchSession is a full in-process round trip for benchmarks (see newEnv)
+// against the demo workspace plus extra flow runs.
 func benchSession(b *testing.B, extraRuns int) *mcp.ClientSession {
 	b.Helper()
-	spec, err := benchSpec()
-	if err != nil {
-		b.Fatal(err)
-	}
-	clock := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	demo := prefecttest.Demo(clock)
-	fake := prefecttest.New(prefecttest.WithSpec(spec), prefecttest.WithData(demo), prefecttest.WithClock(func() time.Time { return clock }))
-	b.Cleanup(fake.Close)
+	demo := prefecttest.Demo(now)
 	base := demo.Objects(prefecttest.FlowRuns)
 	for i := range extraRuns {
 		run := maps.Clone(base[i%len(base)])
 		run["id"] = prefecttest.DemoID("flow_run", fmt.Sprintf("bench-extra-%d", i))
 		run["name"] = fmt.Sprintf("%s-x%d", run["name"], i)
-		fake.Put(prefecttest.FlowRuns, run)
+		demo.Add(prefecttest.FlowRuns, run)
 	}
-	hc, err := prefect.NewHTTPClient(prefect.TLSOptions{}, 10*time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tgt, err := target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/bench"}.Build(target.Credentials{APIURL: fake.URL}, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: func() time.Time { return clock }}
-	s := server.New(server.Config{Version: "bench", Deps: deps, Selection: tools.Selection{Kind: tgt.Kind, KindKnown: true}})
-	ct, st := mcp.NewInMemoryTransports()
-	ctx := context.Background()
-	ss, err := s.Connect(ctx, st, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = ss.Close() })
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx, ct, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cs.Close() })
-	return cs
+	return newEnv(b, prefecttest.WithSpec(spec), prefecttest.WithData(demo), prefecttest.WithClock(func() time.Time { return now })).session
 }
 
 // BenchmarkToolCall measures whole tool calls in process (decode, validate,

@@ -38,7 +38,7 @@ type env struct {
 	session *mcp.ClientSession
 }
 
-func newEnv(t *testing.T, opts ...prefecttest.Option) *env {
+func newEnv(t testing.TB, opts ...prefecttest.Option) *env {
 	t.Helper()
 	if len(opts) == 0 {
 		opts = []prefecttest.Option{prefecttest.WithData(prefecttest.Demo(now))}
@@ -48,7 +48,7 @@ func newEnv(t *testing.T, opts ...prefecttest.Option) *env {
 	return newEnvWithTarget(t, fake, target.Credentials{APIURL: fake.URL})
 }
 
-func newEnvWithTarget(t *testing.T, fake *prefecttest.Server, creds target.Credentials) *env {
+func newEnvWithTarget(t testing.TB, fake *prefecttest.Server, creds target.Credentials) *env {
 	t.Helper()
 	// Every fake of every tool test must end the test without a write.
 	t.Cleanup(func() { noWrites(t, fake) })
@@ -65,7 +65,7 @@ func newEnvWithTarget(t *testing.T, fake *prefecttest.Server, creds target.Crede
 	return connect(t, fake, deps, tools.Selection{Kind: tgt.Kind, KindKnown: true})
 }
 
-func connect(t *testing.T, fake *prefecttest.Server, deps *tools.Deps, sel tools.Selection) *env {
+func connect(t testing.TB, fake *prefecttest.Server, deps *tools.Deps, sel tools.Selection) *env {
 	t.Helper()
 	s := server.New(server.Config{Version: "test", Deps: deps, Selection: sel})
 	ct, st := mcp.NewInMemoryTransports()
@@ -138,7 +138,7 @@ func rows(t *testing.T, out map[string]any, key string) []map[string]any {
 }
 
 // noWrites asserts the fake never saw a mutating request.
-func noWrites(t *testing.T, fake *prefecttest.Server) {
+func noWrites(t testing.TB, fake *prefecttest.Server) {
 	t.Helper()
 	if w := fake.Writes(); len(w) > 0 {
 		t.Fatalf("write requests reached Prefect: %v", w)
