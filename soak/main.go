@@ -185,7 +185,7 @@ func freePort() (int, error) {
 func run(ctx context.Context, o options) error {
 	start := time.Now()
 	f := &faults{rate: o.faultRate, stallTime: 5 * time.Second}
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithFaultHook(f.hook))
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithClock(time.Now), prefecttest.WithFaultHook(f.hook))
 	defer fake.Close()
 
 	port, err := freePort()

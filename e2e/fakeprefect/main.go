@@ -45,6 +45,7 @@ func run(args []string) error {
 	fake := prefecttest.NewHandler(
 		prefecttest.WithAuthString(*authString),
 		prefecttest.WithData(prefecttest.Demo(time.Now())),
+		prefecttest.WithClock(time.Now),
 	)
 	defer fake.Close()
 

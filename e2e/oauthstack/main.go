@@ -96,6 +96,7 @@ func run(args []string) error {
 	demo := prefecttest.NewHandler(
 		prefecttest.WithCloud(demoWorkspace.AccountID, demoWorkspace.WorkspaceID),
 		prefecttest.WithData(prefecttest.Demo(time.Now())),
+		prefecttest.WithClock(time.Now),
 	)
 	defer demo.Close()
 	foreignData := prefecttest.NewData()

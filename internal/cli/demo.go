@@ -37,7 +37,7 @@ func startDemo(b target.Builder, spec *openapi.Spec, logger *slog.Logger) (*targ
 	)
 	build := func() *prefecttest.Server {
 		once.Do(func() {
-			fake = prefecttest.NewHandler(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithSpec(spec))
+			fake = prefecttest.NewHandler(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithClock(time.Now), prefecttest.WithSpec(spec))
 		})
 		return fake
 	}

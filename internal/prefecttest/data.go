@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Collection names accepted by Put and Data.Add.
@@ -43,6 +44,9 @@ func CollectionNames() []string { return slices.Clone(collectionNames) }
 // grouped by collection. Objects are kept in insertion order; adding an object
 // whose "id" is already present replaces it in place.
 type Data struct {
+	// AsOf is when the data was made; a fake serving it uses it as its clock
+	// unless told otherwise (WithClock), so fixtures hold on any date.
+	AsOf    time.Time
 	objects map[string][]map[string]any
 	index   map[string]map[string]int // collection -> id -> position
 }
@@ -101,6 +105,7 @@ func (d *Data) Len(collection string) int { return len(d.objects[collection]) }
 // mutated once stored, Add replaces them).
 func (d *Data) clone() *Data {
 	c := NewData()
+	c.AsOf = d.AsOf
 	for name, objs := range d.objects {
 		c.objects[name] = slices.Clone(objs)
 	}

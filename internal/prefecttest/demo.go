@@ -35,6 +35,7 @@ func (d *demo) at(offset time.Duration) string {
 // their task runs, logs, events, limits, automations and artifacts.
 func Demo(now time.Time) *Data {
 	d := &demo{now: now.UTC().Truncate(time.Second), data: NewData()}
+	d.data.AsOf = d.now
 	d.flows()
 	d.pools()
 	d.deployments()

@@ -115,7 +115,7 @@ func WithFaultHook(hook func(w http.ResponseWriter, r *http.Request) (handled bo
 }
 
 // WithClock sets the clock used for Prefect's time defaults (event windows,
-// history). Defaults to time.Now.
+// history). Defaults to the seeded data's AsOf, or time.Now when it has none.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithSpec shares an already loaded OpenAPI document (loading it is the
@@ -133,9 +133,16 @@ func New(opts ...Option) *Server {
 // NewHandler builds the fake without listening; serve Handler() yourself.
 // It panics if the embedded OpenAPI document cannot be loaded.
 func NewHandler(opts ...Option) *Server {
-	cfg := config{clock: time.Now}
+	var cfg config
 	for _, opt := range opts {
 		opt(&cfg)
+	}
+	if cfg.clock == nil {
+		cfg.clock = time.Now
+		if cfg.data != nil && !cfg.data.AsOf.IsZero() {
+			asOf := cfg.data.AsOf
+			cfg.clock = func() time.Time { return asOf }
+		}
 	}
 	spec := cfg.spec
 	if spec == nil {
