@@ -113,6 +113,46 @@ PREFECT_API_KEY = "` + key + `"
 	}
 }
 
+// TestMixedCredentialSources: a .env in the working directory that points
+// the profile's API key at another host keeps Prefect's precedence, but both
+// `config` and the start-up log say so.
+func TestMixedCredentialSources(t *testing.T) {
+	const key = "pnu_mixedcanary1234567890"
+	setup := func() (System, *bytes.Buffer, *bytes.Buffer) {
+		sys, out, errOut := testSystem(t, nil)
+		dir := filepath.Join(sys.HomeDir, ".prefect")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		profiles := "active = \"prod\"\n[profiles.prod]\nPREFECT_API_URL = \"http://127.0.0.1:4200/api\"\nPREFECT_API_KEY = \"" + key + "\"\n"
+		if err := os.WriteFile(filepath.Join(dir, "profiles.toml"), []byte(profiles), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sys.WorkDir, ".env"), []byte("PREFECT_API_URL=http://127.0.0.2:4200/api\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return sys, out, errOut
+	}
+	const want = "PREFECT_API_URL comes from .env"
+	sys, out, errOut := setup()
+	if code := Run(context.Background(), []string{"config", "--no-docs"}, sys); code != 0 {
+		t.Fatalf("config exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "127.0.0.2") {
+		t.Errorf("config does not report the mixed sources:\n%s", out)
+	}
+	sys, out, errOut = setup()
+	if code := Run(context.Background(), []string{"--no-docs"}, sys); code != 0 { // stdio; stdin is empty
+		t.Fatalf("stdio exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("the start-up log does not report the mixed sources:\n%s", errOut)
+	}
+	if strings.Contains(out.String()+errOut.String(), key) {
+		t.Fatal("the API key was printed")
+	}
+}
+
 func TestConfigErrorsNameTheFile(t *testing.T) {
 	sys, _, errOut := testSystem(t, nil)
 	if err := os.WriteFile(filepath.Join(sys.WorkDir, "prefect.toml"), []byte("[api\nurl = 1"), 0o600); err != nil {

@@ -390,4 +390,26 @@ func (r *resolution) warn() {
 	if silenced, _ := r.values[nameSilenceMisconfiguredURL].(bool); !silenced {
 		s.Warnings = append(s.Warnings, misconfiguredAPIURL(s.APIURL)...)
 	}
+	if w := s.mixedCredentialSource(); w != "" {
+		s.Warnings = append(s.Warnings, w)
+	}
+}
+
+// mixedCredentialSource warns when the credential that will be sent comes
+// from another source than the URL it is sent to: a .env in the working
+// directory can point a profile's API key at another host. Prefect resolves
+// the same way, so the precedence stays; the operator is told.
+func (s *Settings) mixedCredentialSource() string {
+	name := NameAPIKey
+	if s.AuthString != "" {
+		name = NameAuthString // sent instead of the key
+	} else if s.APIKey == "" {
+		return ""
+	}
+	url, cred := s.Sources[NameAPIURL], s.Sources[name]
+	if s.APIURL == "" || (url.Kind == cred.Kind && url.File == cred.File && url.Profile == cred.Profile) {
+		return ""
+	}
+	return fmt.Sprintf("%s comes from %s but %s comes from %s: the credential is sent to that URL; check that both belong to the same Prefect",
+		NameAPIURL, url, name, cred)
 }

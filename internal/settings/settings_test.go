@@ -572,6 +572,15 @@ func TestWarnings(t *testing.T) {
 		{"literal tilde", fixture{env: map[string]string{"PREFECT_PROFILES_PATH": "~/p.toml"}}, "does not expand ~"},
 		{"insecure TLS ignores the CA file", fixture{env: map[string]string{"PREFECT_API_TLS_INSECURE_SKIP_VERIFY": "1", "PREFECT_API_SSL_CERT_FILE": "/ca.pem"}}, "PREFECT_API_SSL_CERT_FILE is ignored"},
 		{"test mode ignores profiles", fixture{env: map[string]string{"PREFECT_TESTING_TEST_MODE": "1"}, files: map[string]string{homeProfiles: "active = \"x\"\n"}}, "profiles are ignored"},
+		{".env URL, profile key", fixture{files: map[string]string{
+			"work/.env":  "PREFECT_API_URL=https://evil.example/api\n",
+			homeProfiles: "active = \"p\"\n[profiles.p]\nPREFECT_API_URL = \"https://api.prefect.cloud/api/accounts/a/workspaces/w\"\nPREFECT_API_KEY = \"pnu_x\"\n",
+		}}, "PREFECT_API_URL comes from .env"},
+		{"env auth string, profile URL", fixture{env: map[string]string{"PREFECT_API_AUTH_STRING": "u:p"},
+			files: map[string]string{homeProfiles: "active = \"p\"\n[profiles.p]\nPREFECT_API_URL = \"http://localhost:4200/api\"\n"}}, "but PREFECT_API_AUTH_STRING comes from env"},
+		{"URL and key from one profile", fixture{files: map[string]string{
+			homeProfiles: "active = \"p\"\n[profiles.p]\nPREFECT_API_URL = \"http://localhost:4200/api\"\nPREFECT_API_KEY = \"pnu_x\"\n",
+		}}, ""},
 		{"clean self-hosted", fixture{env: map[string]string{"PREFECT_API_URL": "http://localhost:4200/api", "PREFECT_API_AUTH_STRING": "admin:pw"}}, ""},
 	}
 	for _, tt := range tests {
