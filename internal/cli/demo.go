@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/fakeprefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
-	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
 )
 
@@ -33,31 +33,33 @@ func startDemo(b target.Builder, spec *openapi.Spec, logger *slog.Logger) (*targ
 
 	var (
 		once sync.Once
-		fake *prefecttest.Server
+		fake *fakeprefect.Server
 	)
-	build := func() *prefecttest.Server {
+	build := func() *fakeprefect.Server {
 		once.Do(func() {
-			fake = prefecttest.NewHandler(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithClock(time.Now), prefecttest.WithSpec(spec))
+			fake = fakeprefect.NewHandler(fakeprefect.WithData(fakeprefect.Demo(time.Now())), fakeprefect.WithClock(time.Now), fakeprefect.WithSpec(spec))
 		})
 		return fake
 	}
 	srv := &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			build().Handler().ServeHTTP(w, r)
+			build().ServeHTTP(w, r)
 		}),
 	}
 	go func() { _ = srv.Serve(ln) }()
 	stop := func() {
 		_ = srv.Close()
-		reportDemoWrites(build(), logger)
+		fake := build()
+		fake.Close()
+		reportDemoWrites(fake, logger)
 	}
 	return t, stop, nil
 }
 
-func reportDemoWrites(fake *prefecttest.Server, logger *slog.Logger) {
-	if w := fake.Writes(); len(w) > 0 {
+func reportDemoWrites(fake *fakeprefect.Server, logger *slog.Logger) {
+	if n, first := fake.WriteAttempts(); n > 0 {
 		logger.Error("the demo workspace received write requests: the read-only guarantee is broken, please report it",
-			"writes", len(w), "first", w[0].Method+" "+w[0].Path)
+			"writes", n, "first", first)
 	}
 }

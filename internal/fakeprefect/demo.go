@@ -1,4 +1,4 @@
-package prefecttest
+package fakeprefect
 
 import (
 	"fmt"

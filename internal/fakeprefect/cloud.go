@@ -1,4 +1,4 @@
-package prefecttest
+package fakeprefect
 
 import (
 	"net/http"
@@ -14,30 +14,34 @@ const (
 	CloudUserID     = "5b6f1c1e-3c0a-4a53-9d9e-2f0c8b7a1d01"
 )
 
+// accountRoute names an account-level Prefect Cloud read, "" if unknown.
+func (s *Server) accountRoute(rel string) string {
+	accountPath := "/accounts/" + s.cfg.cloud.account
+	switch rel {
+	case "/me/":
+		return "GET /me/"
+	case accountPath:
+		return "GET /accounts/{account_id}"
+	case accountPath + "/workspaces/" + s.cfg.cloud.workspace:
+		return "GET /accounts/{account_id}/workspaces/{workspace_id}"
+	case accountPath + "/rate-limits/usage":
+		return "GET /accounts/{account_id}/rate-limits/usage"
+	}
+	return ""
+}
+
 // serveAccount answers the account-level Prefect Cloud reads under /api.
-func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request, rel string, entry *Request) {
+func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request, route string) {
 	c := s.cfg.cloud
-	accountPath := "/accounts/" + c.account
-	var route string
-	switch {
-	case rel == "/me/":
-		route = "GET /me/"
-	case rel == accountPath:
-		route = "GET /accounts/{account_id}"
-	case rel == accountPath+"/workspaces/"+c.workspace:
-		route = "GET /accounts/{account_id}/workspaces/{workspace_id}"
-	case rel == accountPath+"/rate-limits/usage":
-		route = "GET /accounts/{account_id}/rate-limits/usage"
-	default:
+	if route == "" {
 		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not Found"})
 		return
 	}
-	entry.Route = route
 	if r.Method != http.MethodGet {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"detail": "Method Not Allowed"})
 		return
 	}
-	if s.injectFault(w, r, route) || (s.cfg.hook != nil && s.cfg.hook(w, r)) {
+	if s.cfg.intercept != nil && s.cfg.intercept(w, r, route) {
 		return
 	}
 	switch route {

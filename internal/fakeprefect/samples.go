@@ -1,4 +1,4 @@
-package prefecttest
+package fakeprefect
 
 import (
 	"encoding/json"
@@ -65,7 +65,7 @@ func LoadSampleIndex(dir fs.FS) (map[string]SampleRequest, error) {
 	}
 	var index map[string]SampleRequest
 	if err := json.Unmarshal(raw, &index); err != nil {
-		return nil, fmt.Errorf("prefecttest: _index.json: %w", err)
+		return nil, fmt.Errorf("fakeprefect: _index.json: %w", err)
 	}
 	return index, nil
 }
@@ -116,7 +116,7 @@ func readSampleObjects(dir fs.FS, file string) ([]map[string]any, error) {
 	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, fmt.Errorf("prefecttest: %s: %w", file, err)
+		return nil, fmt.Errorf("fakeprefect: %s: %w", file, err)
 	}
 	switch x := v.(type) {
 	case map[string]any:
