@@ -8,8 +8,50 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
+
+// boundBody bounds, for every route, how long a request may take to deliver
+// its body, and makes an answer given without reading the whole body (401,
+// 403, 413, /healthz) reach the client and the connection then close.
+// Without it net/http waits, with no deadline, for the rest of the body
+// before it sends the answer (to reuse the connection) and again before it
+// closes: a client declaring Content-Length: 1000 and sending 4 bytes held
+// its connection forever, before authentication. readBody lifts the deadline
+// once an MCP body is complete, so long response streams are not cut.
+func boundBody(timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(timeout))
+		body := &eofReader{ReadCloser: r.Body}
+		r.Body = body
+		next.ServeHTTP(w, r)
+		if !body.eof.Load() {
+			// Whatever is left is never read: answer, then close.
+			w.Header().Set("Connection", "close")
+			_ = rc.SetReadDeadline(time.Now())
+		}
+	})
+}
+
+// eofReader records whether the body was read to its end.
+type eofReader struct {
+	io.ReadCloser
+	eof atomic.Bool
+}
+
+func (b *eofReader) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.eof.Store(true)
+	}
+	return n, err
+}
 
 // rejectDeclaredOversize answers 413 before authentication when the declared
 // Content-Length already exceeds the limit, so nothing is read.

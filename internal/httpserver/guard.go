@@ -10,10 +10,12 @@ import (
 )
 
 // hostPolicy rejects requests whose Host header names a host this server was
-// not configured for, when the connection arrived on a non-loopback address.
-// A DNS-rebinding page reaches the server under the attacker's host name, so
-// refusing unknown names closes that hole. Loopback connections are checked by
-// the SDK's localhost protection.
+// not configured for. A DNS-rebinding page reaches the server under the
+// attacker's host name, so refusing unknown names closes that hole. On a
+// loopback connection loopback names pass; on any connection the bind host
+// and the names in AllowedHosts pass, so a reverse proxy on the same host
+// that forwards the public Host works (the SDK's own localhost check, which
+// ignores any allowlist, is turned off in favour of this one).
 type hostPolicy struct {
 	any      bool
 	bindHost string          // host part of Options.Addr, "" when unspecified
@@ -59,14 +61,17 @@ func (p *hostPolicy) protect(next http.Handler) http.Handler {
 }
 
 func (p *hostPolicy) allows(r *http.Request) bool {
-	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok || local == nil || isLoopbackAddr(local.String()) {
-		return true
-	}
 	hostPort := normalizeHostPort(r.Host)
 	host := hostOnly(hostPort)
 	if p.allowed[hostPort] || p.allowed[host] {
 		return true
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || local == nil {
+		return true
+	}
+	if isLoopbackAddr(local.String()) {
+		return isLoopbackAddr(host)
 	}
 	if p.bindHost != "" && host == p.bindHost {
 		return true

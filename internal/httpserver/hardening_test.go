@@ -5,6 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -249,6 +252,60 @@ func TestHostProtectionNonLoopback(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tc.wantStatus {
 				t.Errorf("status = %d, want %d", resp.StatusCode, tc.wantStatus)
+			}
+		})
+	}
+}
+
+// TestHostProtectionBehindReverseProxy puts a real httputil.ReverseProxy on
+// the same host in front of the server, forwarding the public Host as Caddy
+// and nginx ($host) do: the connection the server sees is loopback, yet the
+// Host is the public name, which --allowed-host must admit.
+func TestHostProtectionBehindReverseProxy(t *testing.T) {
+	tests := []struct {
+		name         string
+		allowedHosts []string
+		host         string
+		wantStatus   int
+	}{
+		{"public host allowed", []string{"mcp.example.com"}, "mcp.example.com", http.StatusOK},
+		{"public host:port allowed", []string{"mcp.example.com:443"}, "mcp.example.com:443", http.StatusOK},
+		{"public host not allowed", nil, "mcp.example.com", http.StatusForbidden},
+		{"rebinding name still refused", []string{"mcp.example.com"}, "evil.example", http.StatusForbidden},
+		{"loopback name", []string{"mcp.example.com"}, "localhost", http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			backend := startServer(t, newMCPServer(nil), Options{Stateless: true, AllowedHosts: tc.allowedHosts})
+			target, err := url.Parse(backend.baseURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxyTransport := &http.Transport{}
+			t.Cleanup(proxyTransport.CloseIdleConnections)
+			proxy := httptest.NewServer(&httputil.ReverseProxy{
+				Rewrite: func(pr *httputil.ProxyRequest) {
+					pr.SetURL(target)
+					pr.Out.Host = pr.In.Host // forward the public Host
+				},
+				Transport: proxyTransport,
+			})
+			t.Cleanup(proxy.Close)
+
+			hc := newHTTPClient(t)
+			req := newRequest(t, http.MethodPost, proxy.URL+"/mcp", toolsListBody, nil)
+			req.Host = tc.host
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tc.wantStatus, body)
+			}
+			if tc.wantStatus == http.StatusOK && !strings.Contains(string(body), `"tools"`) {
+				t.Errorf("no tools in %s", body)
 			}
 		})
 	}

@@ -48,8 +48,10 @@ type Options struct {
 	// call the MCP endpoint; "*" allows any. Same-host origins are always allowed.
 	AllowedOrigins []string
 	// AllowedHosts lists Host header values ("mcp.example.com" or with a port)
-	// accepted on non-loopback connections besides the bind address; "*"
-	// disables the check (for deployments behind a proxy that validates Host).
+	// accepted besides loopback names (on loopback connections) and the bind
+	// address, on any connection: a reverse proxy on the same host that
+	// forwards the public Host needs its name here. "*" disables the check
+	// (for deployments behind a proxy that validates Host).
 	AllowedHosts []string
 	// MaxBodyBytes limits a request body (default 1 MiB); larger bodies get 413.
 	MaxBodyBytes int64
@@ -57,7 +59,7 @@ type Options struct {
 	MaxHeaderBytes int
 	// ReadHeaderTimeout bounds reading request headers (default 10s).
 	ReadHeaderTimeout time.Duration
-	// BodyReadTimeout bounds reading an MCP request body (default 30s), which
+	// BodyReadTimeout bounds reading any request body (default 30s), which
 	// stops slow-body clients without cutting long response streams.
 	BodyReadTimeout time.Duration
 	// IdleTimeout closes idle keep-alive connections (default 120s).
@@ -137,6 +139,8 @@ func New(getServer func(*http.Request) *mcp.Server, opts Options) (*Server, erro
 		Logger:              logger,
 		// A 2026-07-28 call whose client went away stops its upstream work.
 		PropagateRequestCancellation: true,
+		// hostPolicy checks loopback connections too, honouring AllowedHosts.
+		DisableLocalhostProtection: true,
 	})
 	var endpoint http.Handler = s.endStreamsOnDrain(streamable)
 	if opts.Stateless {
@@ -175,7 +179,7 @@ func New(getServer func(*http.Request) *mcp.Server, opts Options) (*Server, erro
 			return nil, err
 		}
 	}
-	s.handler = s.observe(mux)
+	s.handler = boundBody(opts.BodyReadTimeout, s.observe(mux))
 	return s, nil
 }
 
