@@ -70,8 +70,10 @@ type Options struct {
 	// Logger receives the access log and server errors; nil discards them.
 	Logger *slog.Logger
 	// Ready backs /readyz; nil means always ready. See NotReady for choosing
-	// the reason shown to callers.
+	// the reason shown to callers. Its result is reused for ReadyCacheTTL.
 	Ready func(ctx context.Context) error
+	// Now is the clock of the readiness cache; nil means time.Now.
+	Now func() time.Time
 	// Wrap, if set, wraps the MCP endpoint only (for inbound authentication).
 	// It runs after the Host/Origin checks and before the body is read.
 	Wrap func(http.Handler) http.Handler
@@ -91,6 +93,7 @@ type Server struct {
 	handler http.Handler
 
 	readyTimeout time.Duration
+	ready        readyCache
 
 	drainOnce sync.Once
 	draining  chan struct{} // closed when graceful shutdown begins
@@ -165,7 +168,8 @@ func New(getServer func(*http.Request) *mcp.Server, opts Options) (*Server, erro
 	routes := []route{
 		{opts.Path, endpoint},
 		{"GET /healthz", http.HandlerFunc(serveHealthz)},
-		{"GET /readyz", http.HandlerFunc(s.serveReadyz)},
+		// /readyz calls Prefect, so a rebinding page must not reach it either.
+		{"GET /readyz", hosts.protect(http.HandlerFunc(s.serveReadyz))},
 		{"GET /metrics", s.metrics.Handler()},
 	}
 	for pattern, h := range opts.Extra {
@@ -299,6 +303,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.logger.Info("shut down cleanly")
 	return nil
+}
+
+func (s *Server) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
 }
 
 func (s *Server) startDraining() {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +317,77 @@ func TestRefuseUnauthenticated(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadyzCachesItsResult: however often /readyz is hit, the check (an
+// upstream call with the server's credentials) runs once per ReadyCacheTTL,
+// concurrent probes share it, and a rebinding Host never triggers it.
+func TestReadyzCachesItsResult(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		now   = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+		calls int
+		fail  bool
+	)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	ready := func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if fail {
+			return NotReady("prefect API unreachable", nil)
+		}
+		return nil
+	}
+	checks := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+
+	r := startServer(t, newMCPServer(nil), Options{Stateless: true, Ready: ready, Now: clock})
+	hc := newHTTPClient(t)
+	probe := func(want int) {
+		t.Helper()
+		if status, body := get(t, hc, r.baseURL+"/readyz"); status != want {
+			t.Fatalf("/readyz = %d %q, want %d", status, body, want)
+		}
+	}
+
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { probe(http.StatusOK) })
+	}
+	wg.Wait()
+	if got := checks(); got != 1 {
+		t.Fatalf("20 probes ran the check %d times, want 1", got)
+	}
+
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	advance(ReadyCacheTTL - time.Second)
+	probe(http.StatusOK) // still the cached result
+	if got := checks(); got != 1 {
+		t.Fatalf("checks within the TTL = %d, want 1", got)
+	}
+	advance(time.Second)
+	probe(http.StatusServiceUnavailable)
+	probe(http.StatusServiceUnavailable)
+	if got := checks(); got != 2 {
+		t.Fatalf("checks after the TTL = %d, want 2", got)
+	}
+
+	req, err := http.NewRequest(http.MethodGet, r.baseURL+"/readyz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "evil.example"
+	advance(ReadyCacheTTL)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || checks() != 2 {
+		t.Fatalf("rebinding Host: status %d after %d checks, want 403 and no check", resp.StatusCode, checks())
 	}
 }
