@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,44 @@ func TestDemoReportsWrites(t *testing.T) {
 	stop()
 	if !strings.Contains(logs.String(), "write requests") || !strings.Contains(logs.String(), "POST /flows/") {
 		t.Fatalf("a write to the demo was not reported:\n%s", logs.String())
+	}
+}
+
+// TestDemoRetainsNothingPerCall: the demo runs as long as the user likes,
+// so what it keeps must not grow with calls (it once logged every upstream
+// request: 28 -> 116 MB over 6,000 get_dashboard calls, about 15 KB a call).
+// The live heap after a full collection is compared before and after many
+// calls; the bound is a fraction of what a per-call record would keep.
+func TestDemoRetainsNothingPerCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes hundreds of calls")
+	}
+	var logs bytes.Buffer
+	cs, _, stop := demoSession(t, &logs)
+	defer stop()
+	call := func(n int) {
+		for i := range n {
+			res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_dashboard", Arguments: map[string]any{}})
+			if err != nil || res.IsError {
+				t.Fatalf("call %d: %v %+v", i, err, res)
+			}
+		}
+	}
+	liveHeap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	call(50) // warm: the workspace, connection pools, caches
+	before := liveHeap()
+	const calls = 400
+	call(calls)
+	after := liveHeap()
+	growth := int64(after) - int64(before)
+	t.Logf("live heap %d -> %d KiB over %d calls (%+d bytes a call)", before>>10, after>>10, calls, growth/calls)
+	if growth > calls*1024 {
+		t.Fatalf("the demo retained %d bytes a call over %d calls", growth/calls, calls)
 	}
 }
