@@ -46,34 +46,13 @@ func OSSystem() System {
 	return System{Lookup: os.LookupEnv, WorkDir: wd, HomeDir: home, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
-// Version is the build's version: set with -ldflags "-X ...cli.Version=v1.2.3",
-// else taken from the module version `go install` records.
-var Version = ""
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
 // Run executes the command and returns the process exit code.
 func Run(ctx context.Context, args []string, sys System) int {
 	if len(args) > 0 {
-		switch args[0] {
-		case "version":
-			fmt.Fprintf(sys.Stdout, "prefect-mcp %s\n", version())
-			return 0
-		case "config":
-			return runConfig(ctx, args[1:], sys)
-		case "token":
-			return runToken(ctx, args[1:], sys)
-		case "healthcheck":
-			return runHealthcheck(ctx, sys)
-		case "help":
+		if c, ok := findCommand(args[0]); ok {
+			return c.run(ctx, args[1:], sys)
+		}
+		if args[0] == "help" {
 			args = []string{"--help"}
 		}
 	}

@@ -167,13 +167,13 @@ func TestConfigErrorsNameTheFile(t *testing.T) {
 }
 
 // buildBinary compiles the command once per test binary run.
-func buildBinary(t *testing.T) string {
+func buildBinary(t *testing.T, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "prefect-mcp")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/prefect-mcp")
+	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, flags...), "../../cmd/prefect-mcp")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -112,15 +112,16 @@ func printHelp(w io.Writer, specs []flagSpec) {
 	fmt.Fprintf(w, `prefect-mcp %s: a read-only MCP server for Prefect.
 
 Usage:
-  prefect-mcp [flags]          serve MCP (stdio by default)
-  prefect-mcp --demo           serve a built-in demo workspace (no Prefect needed)
-  prefect-mcp config [flags]   show the resolved Prefect settings, their sources and the tools offered
-  prefect-mcp token            exchange PREFECT_MCP_CLOUD_CLIENT_ID/SECRET for a Cloud OAuth access token
-  prefect-mcp version          print the version
-
-Flags (each also settable by its environment variable):
 `, version())
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  prefect-mcp [flags]\tserve MCP (stdio by default)")
+	fmt.Fprintln(tw, "  prefect-mcp --demo\tserve a built-in demo workspace (no Prefect needed)")
+	for _, c := range commands() {
+		fmt.Fprintf(tw, "  prefect-mcp %s\t%s\n", c.usage, c.summary)
+	}
+	_ = tw.Flush()
+	fmt.Fprint(w, "\nFlags (each also settable by its environment variable):\n")
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, s := range specs {
 		fmt.Fprintf(tw, "  --%s\t%s\t%s\n", s.Name, s.Env, s.Usage)
 	}
