@@ -349,3 +349,35 @@ func TestToolsetsChangeToolsList(t *testing.T) {
 		t.Error("get_server_status missing for a self-hosted API")
 	}
 }
+
+// TestBinaryAnswersBeforeEOF is `printf '<initialize+call>' | prefect-mcp
+// --demo`, many times: the answer to a call still in flight when stdin ends
+// must be written before the process exits (it was lost 2 times in 5).
+func TestBinaryAnswersBeforeEOF(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	input := strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"printf","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_dashboard","arguments":{}}}`,
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_flows","arguments":{}}}`,
+	}, "\n") // no final newline: the last line ends with the input
+	for i := range 12 {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		cmd := exec.CommandContext(ctx, bin, "--demo", "--no-docs", "--log-level", "error")
+		cmd.Env = []string{"HOME=" + t.TempDir()}
+		cmd.Stdin = strings.NewReader(input)
+		out, err := cmd.Output()
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		for _, id := range []string{`"id":1,"result"`, `"id":2,"result"`, `"id":3,"result"`} {
+			if !strings.Contains(string(out), id) {
+				t.Fatalf("run %d: no answer with %s:\n%.2000s", i, id, out)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,4 +109,114 @@ func TestReadLineLimit(t *testing.T) {
 	if _, _, err := readLine(br, 50); err != io.EOF {
 		t.Fatalf("end: %v", err)
 	}
+}
+
+// eofSignal closes seen when the reader it wraps reports the end of input.
+type eofSignal struct {
+	r    io.Reader
+	once sync.Once
+	seen chan struct{}
+}
+
+func (e *eofSignal) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.once.Do(func() { close(e.seen) })
+	}
+	return n, err
+}
+
+// rawSession is an initialize followed by the given lines, then the end of
+// input, as `printf '...' | prefect-mcp` sends them.
+func rawSession(lines ...string) string {
+	return strings.Join(append([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+	}, lines...), "\n") + "\n"
+}
+
+// answers maps each response id in out to its line.
+func answers(t *testing.T, out string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("output line is not JSON: %q", line)
+		}
+		got[string(m.ID)] = line
+	}
+	return got
+}
+
+// TestStdioAnswersRequestsBeforeEOF: a call still running when input ends
+// is finished and answered before the server exits (the SDK alone cancels
+// it and drops the answer). The tool only returns after the end of input
+// has been read, so without the drain it is cancelled every time.
+func TestStdioAnswersRequestsBeforeEOF(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	in := &eofSignal{r: strings.NewReader(rawSession(
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","arguments":{"text":"a"}}}`,
+		`{"jsonrpc":"2.0","id":"three","method":"tools/call","params":{"name":"slow","arguments":{"text":"b"}}}`,
+	)), seen: make(chan struct{})}
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "slow"}, func(ctx context.Context, _ *mcp.CallToolRequest, in2 echoIn) (*mcp.CallToolResult, any, error) {
+		<-in.seen
+		select { // the SDK cancels a call in flight as soon as it sees the end of input
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "done:" + in2.Text}}}, nil, nil
+	})
+	var out lockedBuffer
+	if err := runIO(context.Background(), s, in, &out); err != nil && err != io.EOF {
+		t.Fatalf("runIO: %v", err)
+	}
+	got := answers(t, out.String())
+	if !strings.Contains(got["2"], "done:a") || !strings.Contains(got[`"three"`], "done:b") {
+		t.Fatalf("calls in flight at the end of input were not answered:\n%s", out.String())
+	}
+}
+
+// TestStdioDrainIsBounded: a request that is never answered does not keep
+// the process alive past the drain limit, and the server still ends.
+func TestStdioDrainIsBounded(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "stuck"}, func(ctx context.Context, _ *mcp.CallToolRequest, _ echoIn) (*mcp.CallToolResult, any, error) {
+		<-ctx.Done()
+		return nil, nil, ctx.Err()
+	})
+	in := strings.NewReader(rawSession(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"stuck","arguments":{}}}`))
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- runIODrain(context.Background(), s, in, &out, 10*time.Millisecond) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not end after the drain limit")
+	}
+	if got := answers(t, out.String()); got["1"] == "" {
+		t.Fatalf("initialize was not answered:\n%s", out.String())
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
