@@ -66,11 +66,15 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 		}
 	}
 	if !o.CloudOAuth {
-		a.deps.Resolver = &target.Headers{
-			Builder:     a.builder,
-			Server:      a.own,
-			AllowedURLs: allowedAPIURLs(o, a),
-			Locked:      o.Locked,
+		a.deps.Resolver = headersResolver(o, a)
+		if !o.Locked {
+			inner := hopts.Wrap
+			hopts.Wrap = func(next http.Handler) http.Handler {
+				if inner != nil {
+					next = inner(next)
+				}
+				return checkPrefectHeaders(next)
+			}
 		}
 	}
 	a.deps.Slots = make(chan struct{}, o.MaxConcurrentCalls)
@@ -110,21 +114,27 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 	return err
 }
 
-// allowedAPIURLs is the SSRF allowlist for X-Prefect-Api-Url: the operator's
-// list, else Prefect Cloud and the server's own API.
-func allowedAPIURLs(o Options, a *app) []string {
+// headersResolver resolves each HTTP call from its X-Prefect-* headers. The
+// SSRF allowlist is the operator's list, else Prefect Cloud and the server's
+// own API as configured now: a settings reload moves it.
+func headersResolver(o Options, a *app) *target.Headers {
+	h := &target.Headers{Builder: a.builder, Server: a.own, Locked: o.Locked}
 	if len(o.AllowedAPIURLs) > 0 {
-		return o.AllowedAPIURLs
+		h.Allowed = func() []string { return o.AllowedAPIURLs }
+		return h
 	}
 	cloud := defaultCloudAPIURL
 	if a.settings != nil && a.settings.CloudAPIURL != "" {
 		cloud = a.settings.CloudAPIURL
 	}
-	out := []string{cloud}
-	if a.server != nil && a.server.Kind != target.Demo {
-		out = append(out, a.server.APIURL)
+	h.Allowed = func() []string {
+		out := []string{cloud}
+		if own := a.own(); own != nil && own.Kind != target.Demo {
+			out = append(out, own.APIURL)
+		}
+		return out
 	}
-	return out
+	return h
 }
 
 // checkLocked enforces locked mode's pinned target: HTTPS (loopback may use
@@ -143,6 +153,19 @@ func checkLocked(t *target.Target) error {
 }
 
 func httpsURL(u string) bool { return len(u) > 8 && u[:8] == "https://" }
+
+// checkPrefectHeaders answers 400, before MCP, to a request whose X-Prefect-*
+// headers are ambiguous: one sent twice (a gateway's pinning header must not
+// be overridden by the client's), or one this server does not know.
+func checkPrefectHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := target.ReadHeaders(r.Header); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // refusePrefectHeaders answers 403 to any request that tries to choose the
 // Prefect target in locked mode, before it reaches MCP.

@@ -41,6 +41,10 @@ type Config struct {
 	UserAgent        string
 	MaxResponseBytes int64 // 0 means DefaultMaxResponseBytes
 	Retry            RetryPolicy
+	// AllowURL, when set, must accept every URL requested with these
+	// credentials — on this base URL, on one from WithBaseURL, and each
+	// redirect — on top of the base URL's own scope (see Client.inScope).
+	AllowURL func(*url.URL) bool
 }
 
 // Client calls one Prefect API. It is immutable and safe for concurrent use.
@@ -52,6 +56,7 @@ type Client struct {
 	retry            RetryPolicy
 	hc               *http.Client
 	secrets          []string // redacted from any text taken from a response
+	allow            func(*url.URL) bool
 }
 
 // New validates cfg and returns a Client using hc, the shared client from
@@ -81,6 +86,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		maxResponseBytes: cfg.MaxResponseBytes,
 		retry:            cfg.Retry.withDefaults(),
 		hc:               hc,
+		allow:            cfg.AllowURL,
 	}
 	if c.maxResponseBytes == 0 {
 		c.maxResponseBytes = DefaultMaxResponseBytes
@@ -165,6 +171,42 @@ func (c *Client) WithBaseURL(baseURL string) (*Client, error) {
 	clone.baseURL = normalized
 	return &clone, nil
 }
+
+// inScope reports whether u may be requested with this client's
+// credentials: the base URL's scheme and host, a path at or under the base
+// path (compared on the escaped form, segment by segment), and AllowURL's
+// consent when it is set. Every request and every redirect is judged by it.
+func (c *Client) inScope(u *url.URL) bool {
+	base, err := url.Parse(c.baseURL) // normalized by New: parses
+	if err != nil || !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) {
+		return false
+	}
+	path, prefix := u.EscapedPath(), base.EscapedPath()
+	if prefix != "" && path != prefix && !strings.HasPrefix(path, prefix+"/") {
+		return false
+	}
+	return c.allow == nil || c.allow(u)
+}
+
+// scopeKey carries Client.inScope to the redirect policy of the shared
+// http.Client, which sees only requests.
+type scopeKey struct{}
+
+// ErrOutOfScope is matched (errors.Is) by every *ScopeError.
+var ErrOutOfScope = errors.New("outside the Prefect API URLs allowed for these credentials")
+
+// ScopeError is a request refused, before any I/O, because its URL is
+// outside the client's scope (see Client.inScope).
+type ScopeError struct {
+	Method string
+	URL    string // scheme://host/escaped-path, no query
+}
+
+func (e *ScopeError) Error() string {
+	return fmt.Sprintf("prefect: %s %s refused: %v", e.Method, e.URL, ErrOutOfScope)
+}
+
+func (e *ScopeError) Is(target error) bool { return target == ErrOutOfScope }
 
 // BaseURL is the API URL requests are made against, without a trailing slash.
 func (c *Client) BaseURL() string { return c.baseURL }
@@ -268,9 +310,12 @@ func (c *Client) attempt(ctx context.Context, method, path, target string, body 
 	if body != nil {
 		reader = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, reader)
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, scopeKey{}, c.inScope), method, target, reader)
 	if err != nil {
 		return attemptResult{err: fmt.Errorf("prefect: %s %s: building request: %w", method, path, c.redactError(err))}
+	}
+	if !c.inScope(req.URL) {
+		return attemptResult{err: &ScopeError{Method: method, URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.EscapedPath()}}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)

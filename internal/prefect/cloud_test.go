@@ -1,6 +1,9 @@
 package prefect
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestIsCloudURL(t *testing.T) {
 	const account = "0b3e4b4e-1c1f-4e1a-9d7e-1a2b3c4d5e6f"
@@ -31,6 +34,11 @@ func TestIsCloudURL(t *testing.T) {
 		{"/api/accounts/" + account + "/workspaces/" + workspace, false},
 		{"https://api.prefect.cloud/api?next=/api/accounts/" + account + "/workspaces/" + workspace, false},
 		{"https://api.prefect.cloud/api#/api/accounts/" + account + "/workspaces/" + workspace, false},
+		// Exactly one accounts/…/workspaces/… tail: the root must not be cut
+		// at an earlier /accounts/ (issue 13, item 6).
+		{"https://api.prefect.cloud/api/accounts/" + account + "/api/accounts/" + account + "/workspaces/" + workspace, false},
+		{"https://api.prefect.cloud/api/workspaces/x/api/accounts/" + account + "/workspaces/" + workspace, false},
+		{"https://api.prefect.cloud/api/Accounts/api/accounts/" + account + "/workspaces/" + workspace, false},
 		{"", false},
 		{"::", false},
 	}
@@ -42,6 +50,9 @@ func TestIsCloudURL(t *testing.T) {
 		}
 		if ok && (gotAccount != account || gotWorkspace != workspace) {
 			t.Errorf("IsCloudURL(%q) = %q, %q", tt.url, gotAccount, gotWorkspace)
+		}
+		if c, _ := ParseCloudURL(tt.url); ok && c.Root+"/accounts/"+account+"/workspaces/"+workspace != strings.TrimSuffix(strings.ToLower(tt.url), "/") {
+			t.Errorf("ParseCloudURL(%q).Root = %q", tt.url, c.Root)
 		}
 		if !ok && (gotAccount != "" || gotWorkspace != "") {
 			t.Errorf("IsCloudURL(%q) returned IDs without ok", tt.url)

@@ -18,7 +18,10 @@ type TLSOptions struct {
 	CAFile             string // PEM bundle added to the system roots
 }
 
-// maxRedirects bounds same-origin redirects (e.g. a proxy adding a slash).
+// maxRedirects bounds the redirects followed for one request. Prefect's own
+// client follows redirects (follow_redirects=True outside unit-test mode,
+// src/prefect/client/orchestration/__init__.py and client/cloud.py), e.g. a
+// proxy adding a trailing slash; so do we, within the request's scope.
 const maxRedirects = 5
 
 // NewHTTPClient builds the one HTTP client to share between Clients: its
@@ -55,7 +58,7 @@ func NewHTTPClient(opts TLSOptions, timeout time.Duration) (*http.Client, error)
 	return &http.Client{
 		Transport:     ReadOnlyTransport(transport),
 		Timeout:       timeout,
-		CheckRedirect: sameOriginRedirects,
+		CheckRedirect: scopedRedirects,
 	}, nil
 }
 
@@ -74,15 +77,23 @@ func rootsWithCAFile(path string) (*x509.CertPool, error) {
 	return roots, nil
 }
 
-// sameOriginRedirects follows redirects only within the same scheme and
-// host: credentials must not travel to another origin, nor over plain HTTP.
-// Any other redirect is returned to the caller as the 3xx response itself.
-func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+// scopedRedirects follows a redirect only within the scope of the Client
+// that sent the request (Client.inScope: same origin, under the base path,
+// allowed for the tenant): credentials must not travel to another origin,
+// over plain HTTP, or to a path the caller was not allowed to name. Any other
+// redirect, and any redirect of a request without a scope, is returned to
+// the caller as the 3xx response itself. The read-only transport judges each
+// hop again.
+func scopedRedirects(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
 		return http.ErrUseLastResponse
 	}
 	first := via[0].URL
 	if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return http.ErrUseLastResponse
+	}
+	inScope, ok := req.Context().Value(scopeKey{}).(func(*url.URL) bool)
+	if !ok || !inScope(req.URL) {
 		return http.ErrUseLastResponse
 	}
 	return nil

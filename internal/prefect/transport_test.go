@@ -398,6 +398,12 @@ func TestRedirects(t *testing.T) {
 			http.Redirect(w, r, "/api/health", http.StatusTemporaryRedirect)
 		case "/api/health":
 			w.Write([]byte("true"))
+		case "/api/leave":
+			http.Redirect(w, r, "/admin/x", http.StatusTemporaryRedirect) // same origin, outside /api
+		case "/api/tenant-a":
+			http.Redirect(w, r, "/api/tenant-b/flows", http.StatusTemporaryRedirect) // under /api, outside AllowURL
+		case "/admin/x", "/api/tenant-b/flows":
+			t.Errorf("redirect outside the scope was followed to %s, Authorization=%q", r.URL.Path, r.Header.Get("Authorization"))
 		default:
 			http.Redirect(w, r, other.URL+"/steal?token=x", http.StatusFound)
 		}
@@ -419,6 +425,40 @@ func TestRedirects(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "token=x") {
 		t.Fatalf("redirect query leaked into the error: %v", err)
+	}
+	if err := c.Get(context.Background(), "/leave", nil, nil); StatusOf(err) != http.StatusTemporaryRedirect {
+		t.Fatalf("redirect out of the base path: want the 307 itself, got %v", err)
+	}
+	scoped := newTestClient(t, srv.URL+"/api", hc, func(cfg *Config) {
+		cfg.APIKey = "pnu_secret"
+		cfg.AllowURL = func(u *url.URL) bool { return !strings.HasPrefix(u.Path, "/api/tenant-b") }
+	})
+	if err := scoped.Get(context.Background(), "/tenant-a", nil, nil); StatusOf(err) != http.StatusTemporaryRedirect {
+		t.Fatalf("redirect refused by AllowURL: want the 307 itself, got %v", err)
+	}
+}
+
+// TestScopeRefusedWithoutIO: a URL outside the client's scope — another base
+// from WithBaseURL that AllowURL refuses — is refused before any request.
+func TestScopeRefusedWithoutIO(t *testing.T) {
+	srv, counter := scriptedServer(t, step{status: 200, body: "[]"})
+	c := newTestClient(t, srv.URL+"/api/accounts/a", nil, func(cfg *Config) {
+		cfg.AllowURL = func(u *url.URL) bool { return strings.HasPrefix(u.EscapedPath(), "/api/accounts/a") }
+	})
+	if err := c.Get(context.Background(), "/flows", nil, nil); err != nil {
+		t.Fatalf("a URL in scope: %v", err)
+	}
+	before := counter.Load()
+	root, err := c.WithBaseURL(srv.URL + "/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = root.Get(context.Background(), "/me/", nil, nil)
+	if !errors.Is(err, ErrOutOfScope) || counter.Load() != before {
+		t.Fatalf("want ErrOutOfScope without I/O, got %v after %d requests", err, counter.Load()-before)
+	}
+	if !strings.Contains(err.Error(), "/api/me/") {
+		t.Errorf("the error does not name the URL: %v", err)
 	}
 }
 

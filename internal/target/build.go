@@ -17,6 +17,9 @@ type Builder struct {
 	// UIURL overrides the derived UI base (PREFECT_UI_URL); applies only to
 	// targets built from the server's own settings.
 	UIURL string
+	// AllowURL, when set, must accept every URL the target's client
+	// requests (prefect.Config.AllowURL).
+	AllowURL func(*url.URL) bool
 }
 
 // Credentials for one Prefect API.
@@ -34,6 +37,7 @@ func (b Builder) Build(c Credentials, uiURL string) (*Target, error) {
 		BaseURL:          strings.TrimRight(c.APIURL, "/"),
 		UserAgent:        b.UserAgent,
 		MaxResponseBytes: b.MaxResponseBytes,
+		AllowURL:         b.AllowURL,
 	}
 	mode := AuthNone
 	switch {
@@ -47,9 +51,8 @@ func (b Builder) Build(c Credentials, uiURL string) (*Target, error) {
 		return nil, errorf("invalid Prefect API URL: %v", err)
 	}
 	t := &Target{Client: client, APIURL: cfg.BaseURL, Kind: SelfHosted, Auth: mode}
-	if account, workspace, ok := prefect.IsCloudURL(cfg.BaseURL); ok {
-		t.Kind, t.AccountID, t.WorkspaceID = Cloud, account, workspace
-		t.CloudAPIRoot = cfg.BaseURL[:strings.Index(cfg.BaseURL, "/accounts/")]
+	if c, ok := prefect.ParseCloudURL(cfg.BaseURL); ok {
+		t.Kind, t.AccountID, t.WorkspaceID, t.CloudAPIRoot = Cloud, c.Account, c.Workspace, c.Root
 	}
 	t.UIURL = UIBase(cfg.BaseURL, uiURL, t.Kind, t.AccountID, t.WorkspaceID)
 	return t, nil

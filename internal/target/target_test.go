@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
 func TestURLAllowed(t *testing.T) {
@@ -51,7 +55,7 @@ func FuzzURLAllowed(f *testing.F) {
 func newHeaders(t *testing.T, server *Target, locked bool) *Headers {
 	t.Helper()
 	return &Headers{Builder: Builder{UserAgent: "test"}, Server: func() *Target { return server }, Locked: locked,
-		AllowedURLs: []string{"https://api.prefect.cloud/api", "http://127.0.0.1:4200/api"}}
+		Allowed: func() []string { return []string{"https://api.prefect.cloud/api", "http://127.0.0.1:4200/api"} }}
 }
 
 func TestHeadersResolve(t *testing.T) {
@@ -156,4 +160,130 @@ func TestUIBase(t *testing.T) {
 			t.Errorf("UIBase(%q) = %q, want %q", tc.api, got, tc.want)
 		}
 	}
+}
+
+// TestHeadersHostile: issue 13's header attacks (items 4-7). Each is refused
+// with a message that does not echo the value, and never reaches the
+// server's own target.
+func TestHeadersHostile(t *testing.T) {
+	own, err := Builder{}.Build(Credentials{APIURL: "http://127.0.0.1:4200/api", AuthString: "operator:secret"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const acctA, acctB, ws = "0b3e4b4e-1c1f-4e1a-9d7e-1a2b3c4d5e6f", "1c4f5c5f-2d2a-4f2b-8e8f-2b3c4d5e6f70", "9d7e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+	h := newHeaders(t, own, false)
+	h.Allowed = func() []string {
+		return []string{"http://127.0.0.1:4200/api", "https://cloud.example/api/accounts/" + acctA}
+	}
+	cases := []struct {
+		name   string
+		header http.Header
+		want   string
+	}{
+		// Item 4: the README's mcp-remote example with its variables unset
+		// sends "X-Prefect-Api-Url:" and "X-Prefect-Api-Key:".
+		{"mcp-remote with unset variables", http.Header{HeaderAPIURL: {""}, HeaderAPIKey: {""}}, "never uses the server's own credentials"},
+		{"blank values", http.Header{HeaderAPIURL: {"  "}, HeaderAPIKey: {"\t"}, HeaderAuthString: {" "}}, "empty"},
+		{"one empty key header", http.Header{HeaderAPIKey: {""}}, "empty"},
+		{"misspelt header", http.Header{"X-Prefect-Api-Token": {"pnu_x"}}, "unknown header X-Prefect-Api-Token"},
+		// Item 5: a gateway's pinning header plus the client's own.
+		{"URL header twice", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api", "http://127.0.0.1:4200/api"}, HeaderAPIKey: {"k"}}, "more than once"},
+		{"key header twice", http.Header{HeaderAPIKey: {"a", "b"}}, "more than once"},
+		{"URL header twice, non-canonical spelling", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api"}, "x-prefect-api-url": {"http://127.0.0.1:4200/api"}}, "more than once"},
+		// Item 6: the account root cut at the first /accounts/ while the ids
+		// come from the last segments escaped the allowed account.
+		{"Cloud URL nested in an allowed account", http.Header{HeaderAPIURL: {"https://cloud.example/api/accounts/" + acctA + "/api/accounts/" + acctB + "/workspaces/" + ws}, HeaderAPIKey: {"k"}}, "not exactly …/api/accounts/"},
+		{"workspaces segment before the tail", http.Header{HeaderAPIURL: {"https://cloud.example/api/accounts/" + acctA + "/workspaces/x/api/accounts/" + acctA + "/workspaces/" + ws}, HeaderAPIKey: {"k"}}, "not exactly"},
+		// Item 7: segments a proxy or router may read as another path.
+		{"tomcat ..;", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api/..;/x"}, HeaderAPIKey: {"k"}}, "unusual path"},
+		{"double-encoded dots", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api/%252e%252e/x"}, HeaderAPIKey: {"k"}}, "unusual path"},
+		{"encoded NUL", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api/%00"}, HeaderAPIKey: {"k"}}, "unusual path"},
+		{"encoded dots", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api/%2e%2e/x"}, HeaderAPIKey: {"k"}}, "unusual path"},
+		{"dot-only segment", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api/.../x"}, HeaderAPIKey: {"k"}}, "unusual path"},
+		{"empty segment", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api//x"}, HeaderAPIKey: {"k"}}, "unusual path"},
+		{"backslash", http.Header{HeaderAPIURL: {`http://127.0.0.1:4200/api\..\x`}, HeaderAPIKey: {"k"}}, "unusual path"},
+		{"space", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api/a b"}, HeaderAPIKey: {"k"}}, "unusual path"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tg, err := h.Resolve(context.Background(), Request{Header: tc.header})
+			if err == nil {
+				t.Fatalf("accepted: %+v", tg)
+			}
+			var terr *Error
+			if !errors.As(err, &terr) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want a *target.Error containing %q", err, tc.want)
+			}
+			for _, vs := range tc.header {
+				for _, v := range vs {
+					if len(strings.TrimSpace(v)) > 8 && strings.Contains(err.Error(), v) {
+						t.Errorf("the error echoes %q", v)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCloudDerivedURLsStayInTheAllowlist: with only one workspace allowed,
+// a Cloud target reads that workspace, while the URLs derived from it (the
+// account root, /me/) and a redirect out of it are refused before any
+// request (issue 13, items 6 and 7).
+func TestCloudDerivedURLsStayInTheAllowlist(t *testing.T) {
+	const acct, ws = "0b3e4b4e-1c1f-4e1a-9d7e-1a2b3c4d5e6f", "9d7e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+	workspace := "/api/accounts/" + acct + "/workspaces/" + ws
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path == workspace+"/leave" {
+			http.Redirect(w, r, "/api/me/", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	h := &Headers{Builder: Builder{HTTPClient: mustHTTPClient(t)}, Allowed: func() []string { return []string{srv.URL + workspace} }}
+	tg, err := h.Resolve(context.Background(), Request{Header: http.Header{HeaderAPIURL: {srv.URL + workspace}, HeaderAPIKey: {"pnu_k"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Kind != Cloud || tg.CloudAPIRoot != srv.URL+"/api" {
+		t.Fatalf("target %+v", tg)
+	}
+	ctx := context.Background()
+	if err := tg.Client.Get(ctx, "/flows/x", nil, nil); err != nil {
+		t.Fatalf("a workspace read: %v", err)
+	}
+	root, err := tg.Client.WithBaseURL(tg.CloudAPIRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/me/", "/accounts/" + acct} {
+		if err := root.Get(ctx, p, nil, nil); !errors.Is(err, prefect.ErrOutOfScope) {
+			t.Errorf("GET %s on the account root: %v, want ErrOutOfScope", p, err)
+		}
+	}
+	if err := tg.Client.Get(ctx, "/leave", nil, nil); prefect.StatusOf(err) != http.StatusFound {
+		t.Errorf("a redirect out of the allowed workspace: %v, want the 302 itself", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range seen {
+		if !strings.HasPrefix(p, workspace+"/") {
+			t.Errorf("a request left the allowed workspace: %s", p)
+		}
+	}
+}
+
+func mustHTTPClient(t *testing.T) *http.Client {
+	t.Helper()
+	hc, err := prefect.NewHTTPClient(prefect.TLSOptions{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc
 }

@@ -32,6 +32,8 @@ func describeError(err error, t *target.Target) string {
 		return nf.msg
 	case errors.As(err, &terr), errors.Is(err, target.ErrNotConfigured):
 		return err.Error()
+	case errors.Is(err, prefect.ErrOutOfScope):
+		return "Refused: " + err.Error() + ". This server allows only the Prefect API URLs its operator listed (--allowed-api-url); this read needs one outside them."
 	case errors.As(err, &refused):
 		return "Refused: this server is read-only and never sends writes to Prefect (" + refused.Error() + "). Make changes with the Prefect CLI or UI."
 	case errors.As(err, &api):
