@@ -168,7 +168,7 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		}
 		a.closers = append(a.closers, stop)
 		a.server, a.own = t, func() *target.Target { return t }
-		a.deps = &tools.Deps{Resolver: target.Static{Target: t}, Spec: spec, Logger: logger}
+		a.deps = &tools.Deps{Resolver: target.Static{Target: t}, Spec: spec, Logger: logger, CallTimeout: o.CallTimeout}
 		logger.Info("serving the built-in demo workspace", "api_url", t.APIURL)
 		return a, a.connectDocs(o)
 	}
@@ -195,7 +195,7 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 	} else {
 		logger.Warn("no Prefect API URL configured; tools will explain how to set one (PREFECT_API_URL, `prefect profile use`, or --demo)")
 	}
-	a.deps = &tools.Deps{Resolver: reloading, Spec: spec, Logger: logger}
+	a.deps = &tools.Deps{Resolver: reloading, Spec: spec, Logger: logger, CallTimeout: o.CallTimeout}
 	return a, a.connectDocs(o)
 }
 

@@ -69,6 +69,8 @@ func TestBadFlagsAndEnv(t *testing.T) {
 		{[]string{"--cloud-oauth"}, nil, "needs the HTTP transport"},
 		{[]string{"stray"}, nil, "unexpected argument"},
 		{[]string{"--max-concurrent-calls", "0"}, nil, "--max-concurrent-calls"},
+		{[]string{"--call-timeout", "0s"}, nil, "--call-timeout"},
+		{nil, map[string]string{"PREFECT_MCP_CALL_TIMEOUT": "50"}, "not a duration"},
 		{[]string{"--path", "mcp"}, nil, "must start with /"},
 	}
 	for _, tc := range cases {

@@ -15,6 +15,7 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/httpserver"
 	"github.com/prefect-mcp/prefect-mcp/internal/server"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
+	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
 const defaultCloudAPIURL = "https://api.prefect.cloud/api"
@@ -77,7 +78,7 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 			}
 		}
 	}
-	a.deps.Slots = make(chan struct{}, o.MaxConcurrentCalls)
+	a.deps.Slots = tools.NewSlots(o.MaxConcurrentCalls)
 	// Tenants may bring any kind of Prefect unless the target is pinned.
 	if o.Locked && a.server != nil {
 		a.sel.Kind, a.sel.KindKnown = a.server.Kind, true

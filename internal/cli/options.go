@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
 // Options are the server's own settings (not Prefect's): flags, each with
@@ -33,6 +35,7 @@ type Options struct {
 	NoDocs               bool
 	MaxResponseMB        int
 	MaxConcurrentCalls   int
+	CallTimeout          time.Duration
 	MemoryLimitMB        int
 	ShutdownTimeout      time.Duration
 }
@@ -109,6 +112,18 @@ func newFlagSet(o *Options, lookup func(string) (string, bool), out io.Writer) (
 		specs = append(specs, flagSpec{name, envName, usage})
 	}
 
+	duration := func(p *time.Duration, name, envName string, def time.Duration, usage string) {
+		if v, ok := env(envName); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s=%q is not a duration (e.g. 50s)", envName, v)
+			}
+			def = d
+		}
+		fs.DurationVar(p, name, def, usage)
+		specs = append(specs, flagSpec{name, envName, usage})
+	}
+
 	boolean(&o.Demo, "demo", "PREFECT_MCP_DEMO", "serve a built-in demo workspace instead of a real Prefect (no setup needed)")
 	str(&o.Transport, "transport", "PREFECT_MCP_TRANSPORT", "stdio", "stdio (one local client) or http (Streamable HTTP for many)")
 	str(&o.Host, "host", "PREFECT_MCP_HOST", "127.0.0.1", "HTTP: address to bind")
@@ -128,7 +143,8 @@ func newFlagSet(o *Options, lookup func(string) (string, bool), out io.Writer) (
 	str(&o.DocsURL, "docs-url", "PREFECT_MCP_DOCS_URL", "https://prefect-docs.fastmcp.app/mcp", "remote Prefect docs MCP server proxied by the docs tools")
 	boolean(&o.NoDocs, "no-docs", "PREFECT_MCP_DOCS_DISABLED", "turn the docs tools off")
 	integer(&o.MaxResponseMB, "max-response-mb", "PREFECT_MCP_MAX_RESPONSE_MB", 32, "largest Prefect response accepted, in MiB")
-	integer(&o.MaxConcurrentCalls, "max-concurrent-calls", "PREFECT_MCP_MAX_CONCURRENT_CALLS", 64, "HTTP: tool calls served at once; more wait (bounds memory under load)")
+	integer(&o.MaxConcurrentCalls, "max-concurrent-calls", "PREFECT_MCP_MAX_CONCURRENT_CALLS", 64, "HTTP: tool calls served at once, one tenant at most half of them; more wait (bounds memory under load)")
+	duration(&o.CallTimeout, "call-timeout", "PREFECT_MCP_CALL_TIMEOUT", tools.DefaultCallTimeout, "deadline of one tool call from start to answer, waiting for a slot and retries included (keep it below the client's timeout, 60s in the TypeScript SDK)")
 	integer(&o.MemoryLimitMB, "memory-limit-mb", "PREFECT_MCP_MEMORY_LIMIT_MB", 80, "soft memory limit for the Go runtime in MiB (0: none; GOMEMLIMIT wins)")
 	o.ShutdownTimeout = 15 * time.Second
 	fs.Usage = func() {}
@@ -150,6 +166,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--port %d: use 0-65535", o.Port)
 	case o.MaxConcurrentCalls < 1:
 		return fmt.Errorf("--max-concurrent-calls %d: use 1 or more", o.MaxConcurrentCalls)
+	case o.CallTimeout <= 0:
+		return fmt.Errorf("--call-timeout %s: use a positive duration, e.g. 50s", o.CallTimeout)
 	case o.MemoryLimitMB < 0:
 		return fmt.Errorf("--memory-limit-mb %d: use 0 (no limit) or more", o.MemoryLimitMB)
 	case o.MaxResponseMB < 1:

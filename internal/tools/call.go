@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -59,44 +60,77 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 
 // run resolves the target, calls the handler and turns its outcome into a
 // result. Errors the model can act on are isError results, never protocol
-// errors.
+// errors. One deadline covers the whole call, waiting for a slot included.
 func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, noTarget bool, h handler[In]) *mcp.CallToolResult {
+	ctx, cancel := context.WithTimeoutCause(ctx, d.callTimeout(), errCallDeadline)
+	defer cancel()
+	c := &call{deps: d, treq: requestOf(req, in)}
 	if d.Slots != nil {
-		// Bound the calls doing upstream work at once: memory stays flat
-		// when hundreds of clients call together; the rest wait their turn.
-		select {
-		case d.Slots <- struct{}{}:
-			defer func() { <-d.Slots }()
-		case <-ctx.Done():
-			return errorResult(describeError(ctx.Err(), nil))
-		}
-	}
-	c := &call{deps: d}
-	var ws string
-	if w, ok := any(in).(workspaceScoped); ok {
-		ws = w.workspace()
-	}
-	treq := target.Request{WorkspaceID: ws}
-	if req != nil && req.Extra != nil {
-		treq.Header, treq.TokenInfo = req.Extra.Header, req.Extra.TokenInfo
-	}
-	c.treq = treq
-	if !noTarget {
-		t, err := d.Resolver.Resolve(ctx, treq)
+		release, err := d.Slots.acquire(ctx, tenantOf(c.treq))
 		if err != nil {
-			return errorResult(describeError(err, nil))
+			return errorResult(d.describeStop(ctx, err, nil, true))
+		}
+		defer release()
+	}
+	if !noTarget {
+		t, err := d.Resolver.Resolve(ctx, c.treq)
+		if err != nil {
+			return errorResult(d.describeStop(ctx, err, nil, false))
 		}
 		c.target = t
 	}
 	out, err := h(ctx, c, in)
 	if err != nil {
-		return errorResult(describeError(err, c.target))
+		return errorResult(d.describeStop(ctx, err, c.target, false))
 	}
 	text, err := json.Marshal(out)
 	if err != nil {
 		return errorResult(fmt.Sprintf("internal error: could not encode the result: %v", err))
 	}
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(text)}}}
+}
+
+func requestOf[In any](req *mcp.CallToolRequest, in In) target.Request {
+	var treq target.Request
+	if w, ok := any(in).(workspaceScoped); ok {
+		treq.WorkspaceID = w.workspace()
+	}
+	if req != nil && req.Extra != nil {
+		treq.Header, treq.TokenInfo = req.Extra.Header, req.Extra.TokenInfo
+	}
+	return treq
+}
+
+// DefaultCallTimeout is the deadline of one tool call, from its start to its
+// answer: below the 60 s after which common MCP clients (the TypeScript SDK)
+// give up, so the model reads the server's explanation, not a client timeout.
+const DefaultCallTimeout = 50 * time.Second
+
+// errCallDeadline is the cause of a call's context when its deadline fires.
+var errCallDeadline = errors.New("the per-call deadline passed")
+
+func (d *Deps) callTimeout() time.Duration {
+	if d.CallTimeout > 0 {
+		return d.CallTimeout
+	}
+	return DefaultCallTimeout
+}
+
+// describeStop describes err, or the deadline when it is what ended the call
+// (whatever error the interrupted work returned).
+func (d *Deps) describeStop(ctx context.Context, err error, t *target.Target, waitingForSlot bool) string {
+	if !errors.Is(context.Cause(ctx), errCallDeadline) {
+		return describeError(err, t)
+	}
+	limit := d.callTimeout().Round(time.Millisecond)
+	if waitingForSlot {
+		return fmt.Sprintf("This call waited %s for a free slot and was stopped at this server's per-call deadline: the server is busy with other calls (--max-concurrent-calls). Retry in a moment.", limit)
+	}
+	where := "Prefect"
+	if t != nil {
+		where = "the Prefect API at " + t.APIURL
+	}
+	return fmt.Sprintf("This call was stopped at this server's per-call deadline of %s: %s did not answer in time. Retry with a narrower request (a smaller limit, a tighter filter or a shorter time window), or later if Prefect is overloaded.", limit, where)
 }
 
 func errorResult(msg string) *mcp.CallToolResult {

@@ -27,8 +27,12 @@ type Deps struct {
 	Docs DocsClient
 	// Grants reads the caller's OAuth grant in Cloud OAuth mode; nil otherwise.
 	Grants GrantReader
-	// Slots, when set, bounds how many tool calls run at once.
-	Slots chan struct{}
+	// Slots, when set, bounds how many tool calls run at once, fairly
+	// between tenants.
+	Slots *Slots
+	// CallTimeout bounds one tool call from start to answer, waiting for a
+	// slot included (0: DefaultCallTimeout).
+	CallTimeout time.Duration
 }
 
 // GrantReader lists the workspaces an OAuth caller consented to.
