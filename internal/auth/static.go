@@ -27,9 +27,11 @@ type StaticTokensOptions struct {
 // one token per line, blank lines and lines starting with # ignored. Only
 // SHA-256 digests are kept, compared in constant time. Safe for concurrent use.
 //
-// The file is re-read when its size or modification time changes (checked
-// on request at most once per CheckInterval) or on Reload. A reload that
-// fails leaves no token valid: a broken or deleted file fails closed.
+// The file is re-read when its content changes — judged by a SHA-256 of the
+// bytes, since a rewrite may keep size and mtime (cp -p, rsync -t, tar);
+// checked on request at most once per CheckInterval — or on Reload (SIGHUP).
+// A reload that fails leaves no token valid: a broken or deleted file fails
+// closed.
 type StaticTokens struct {
 	path string
 	opts StaticTokensOptions
@@ -37,9 +39,9 @@ type StaticTokens struct {
 	digests   atomic.Pointer[[][sha256.Size]byte]
 	lastCheck atomic.Int64 // unix nanoseconds of the last stat on the request path
 
-	reloadMu sync.Mutex // serialises reads of the file
-	size     int64
-	modTime  time.Time
+	reloadMu sync.Mutex        // serialises reads of the file
+	content  [sha256.Size]byte // digest of the file as last loaded
+	loaded   bool              // the last read succeeded
 }
 
 // LoadStaticTokens reads path and fails if it cannot be used.
@@ -74,11 +76,30 @@ func (s *StaticTokens) Reload() error {
 }
 
 func (s *StaticTokens) reloadLocked() error {
-	digests, info, err := readTokenFile(s.path, s.opts.MaxFileBytes)
+	_, err := s.loadLocked(true)
+	return err
+}
+
+// loadLocked reads the file and, when force is set or its content differs
+// from the last load, installs its tokens. It reports whether it did.
+func (s *StaticTokens) loadLocked(force bool) (bool, error) {
+	data, info, err := readTokenFile(s.path, s.opts.MaxFileBytes)
+	var digests [][sha256.Size]byte
+	if err == nil {
+		content := sha256.Sum256(data)
+		if !force && s.loaded && content == s.content {
+			return false, nil
+		}
+		s.content = content
+		digests, err = parseTokenLines(data)
+		if err != nil {
+			err = fmt.Errorf("static token file %s, %w", s.path, err)
+		}
+	}
 	if err != nil {
 		s.digests.Store(&[][sha256.Size]byte{})
-		s.size, s.modTime = -1, time.Time{}
-		return err
+		s.loaded = false
+		return true, err
 	}
 	if info.Mode().Perm()&0o004 != 0 {
 		s.opts.Logger.Warn("static token file is world-readable; restrict it with chmod o-r", "path", s.path)
@@ -87,8 +108,8 @@ func (s *StaticTokens) reloadLocked() error {
 		s.opts.Logger.Warn("static token file holds no tokens; every request is refused", "path", s.path)
 	}
 	s.digests.Store(&digests)
-	s.size, s.modTime = info.Size(), info.ModTime()
-	return nil
+	s.loaded = true
+	return true, nil
 }
 
 // Len reports how many distinct tokens are loaded.
@@ -109,8 +130,9 @@ func (s *StaticTokens) Valid(token string) bool {
 	return match == 1
 }
 
-// reloadIfChanged stats the file at most once per CheckInterval; one caller
-// does it while the others carry on with the current tokens.
+// reloadIfChanged reads the file at most once per CheckInterval and reloads
+// it when its content changed; one caller does it while the others carry on
+// with the current tokens.
 func (s *StaticTokens) reloadIfChanged() {
 	now := s.opts.Now().UnixNano()
 	last := s.lastCheck.Load()
@@ -121,11 +143,7 @@ func (s *StaticTokens) reloadIfChanged() {
 		return
 	}
 	defer s.reloadMu.Unlock()
-	info, err := os.Stat(s.path)
-	if err == nil && info.Size() == s.size && info.ModTime().Equal(s.modTime) {
-		return
-	}
-	if err := s.reloadLocked(); err != nil {
+	if _, err := s.loadLocked(false); err != nil {
 		s.opts.Logger.Error("reloading the static token file failed; refusing every token", "path", s.path, "error", err)
 	}
 }
@@ -156,8 +174,9 @@ func (s *StaticTokens) Middleware(next http.Handler) http.Handler {
 
 var errNotRegular = errors.New("not a regular file")
 
-// readTokenFile parses the token file. Errors name the line, never its content.
-func readTokenFile(path string, maxBytes int64) ([][sha256.Size]byte, os.FileInfo, error) {
+// readTokenFile reads the token file, refusing anything but a regular file
+// of at most maxBytes.
+func readTokenFile(path string, maxBytes int64) ([]byte, os.FileInfo, error) {
 	// Stat before opening: opening a FIFO would block.
 	if info, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("static token file: %w", err)
@@ -186,12 +205,7 @@ func readTokenFile(path string, maxBytes int64) ([][sha256.Size]byte, os.FileInf
 	if int64(len(data)) > maxBytes {
 		return nil, nil, fmt.Errorf("static token file %s is larger than %d bytes", path, maxBytes)
 	}
-
-	digests, err := parseTokenLines(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("static token file %s, %w", path, err)
-	}
-	return digests, info, nil
+	return data, info, nil
 }
 
 // parseTokenLines returns the digests of the distinct tokens in data.

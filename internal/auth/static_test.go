@@ -178,6 +178,55 @@ func TestStaticTokensReload(t *testing.T) {
 	}
 }
 
+// TestStaticTokensRewriteKeepingSizeAndMtime: cp -p, rsync -t and tar
+// restore the old mtime, and a token of the same length keeps the size; the
+// revoked token must still stop working at the next check.
+func TestStaticTokensRewriteKeepingSizeAndMtime(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tokens")
+	mtime := time.Unix(1_600_000_000, 0)
+	write := func(content string) {
+		t.Helper()
+		writeTokenFile(t, path, content, 0o600)
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(tokenA + "\n")
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	s, err := LoadStaticTokens(path, StaticTokensOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(tokenB + "\n") // revokes A
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Size() != after.Size() || !before.ModTime().Equal(after.ModTime()) {
+		t.Fatal("the rewrite changed size or mtime; the test needs both kept")
+	}
+	clock.Advance(time.Second)
+	if s.Valid(tokenA) {
+		t.Fatal("a revoked token still works after a rewrite keeping size and mtime")
+	}
+	if !s.Valid(tokenB) {
+		t.Fatal("the new token is refused")
+	}
+	// Reload (SIGHUP) applies at once, without waiting for the interval.
+	write(tokenA + "\n")
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Valid(tokenA) || s.Valid(tokenB) {
+		t.Fatal("Reload did not apply a rewrite keeping size and mtime")
+	}
+}
+
 func TestStaticTokensEmptyFileRefusesAll(t *testing.T) {
 	t.Parallel()
 	for _, content := range []string{"", "\n\n", "# only comments\n  # indented\n"} {

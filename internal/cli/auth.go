@@ -27,6 +27,13 @@ func inboundAuth(ctx context.Context, o Options, sys System, a *app, hopts *http
 			return false, fmt.Errorf("--auth-tokens-file: %w", err)
 		}
 		hopts.Wrap = tokens.Middleware
+		a.onReload = append(a.onReload, func() {
+			if err := tokens.Reload(); err != nil {
+				logger.Error("reloading the static token file failed; refusing every token", "error", err.Error())
+				return
+			}
+			logger.Info("static bearer tokens reloaded", "tokens", tokens.Len())
+		})
 		logger.Info("inbound static bearer tokens enabled", "tokens", tokens.Len())
 		return true, nil
 	case o.CloudOAuth:

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -118,6 +119,7 @@ type app struct {
 	reloading *target.Reloading     // nil in demo mode
 	builder   target.Builder
 	closers   []func()
+	onReload  []func() // run on SIGHUP besides the settings reload
 }
 
 func (a *app) close() {
@@ -223,9 +225,14 @@ func checkDocsURL(raw string) error {
 	return nil
 }
 
-// watchReload re-resolves settings on SIGHUP until ctx ends.
+// watchReload re-resolves settings (and runs the other reload hooks, such
+// as the static token file) on SIGHUP until ctx ends.
 func (a *app) watchReload(ctx context.Context) {
-	if a.reloading == nil {
+	hooks := slices.Clone(a.onReload)
+	if a.reloading != nil {
+		hooks = append([]func(){a.reloading.Reload}, hooks...)
+	}
+	if len(hooks) == 0 {
 		return
 	}
 	hup := make(chan os.Signal, 1)
@@ -237,7 +244,9 @@ func (a *app) watchReload(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				a.reloading.Reload()
+				for _, reload := range hooks {
+					reload()
+				}
 			}
 		}
 	}()

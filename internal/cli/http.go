@@ -30,7 +30,6 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 		return err
 	}
 	defer a.close()
-	a.watchReload(ctx)
 	addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
 
 	hopts := httpserver.Options{
@@ -47,6 +46,7 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 	if err != nil {
 		return err
 	}
+	a.watchReload(ctx) // after inboundAuth, which may add a reload hook
 	holdsCredentials := a.server != nil && a.server.Kind != target.Demo
 	if err := httpserver.RefuseUnauthenticated(addr, holdsCredentials, inbound, o.AllowUnauthenticated); err != nil {
 		return err
