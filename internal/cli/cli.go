@@ -118,8 +118,27 @@ type app struct {
 	own       func() *target.Target // the server's own target now (settings reload)
 	reloading *target.Reloading     // nil in demo mode
 	builder   target.Builder
+	client    httpClientSettings // what builder's HTTP client was made with
 	closers   []func()
 	onReload  []func() // run on SIGHUP besides the settings reload
+}
+
+// httpClientSettings are the settings an HTTP client is made with.
+type httpClientSettings struct {
+	tls     prefect.TLSOptions
+	timeout time.Duration
+}
+
+func clientSettingsOf(s *settings.Settings) httpClientSettings {
+	return httpClientSettings{tls: prefect.TLSOptions{InsecureSkipVerify: s.TLSInsecureSkipVerify, CAFile: s.SSLCertFile}, timeout: s.RequestTimeout}
+}
+
+// settingsErr reports why the server's own settings cannot be used, or nil.
+func (a *app) settingsErr() error {
+	if a.reloading == nil {
+		return nil
+	}
+	return a.reloading.Err()
 }
 
 func (a *app) close() {
@@ -141,28 +160,44 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 	}
 	a := &app{sel: tools.Selection{Groups: groups, Docs: !o.NoDocs && o.DocsURL != ""}}
 	env := settings.Env{Lookup: sys.Lookup, WorkDir: sys.WorkDir, HomeDir: sys.HomeDir}
-	var tlsOpts prefect.TLSOptions
-	timeout := 60 * time.Second
+	a.client = httpClientSettings{timeout: 60 * time.Second}
 	if !o.Demo {
+		// Broken settings do not stop the server: it starts, lists its
+		// tools and answers every call with the problem and its fix (a
+		// client only sees "Connection closed" from a server that exits).
 		s, err := settings.Resolve(env)
 		if err != nil {
+			logger.Error("the Prefect settings cannot be used; serving anyway, every tool call reports this", "error", err.Error())
+		} else {
+			for _, w := range s.Warnings {
+				logger.Warn(w)
+			}
+			a.settings = s
+			a.client = clientSettingsOf(s)
+		}
+	}
+	wrap := func(rt http.RoundTripper) http.RoundTripper { return rt }
+	if obs != nil {
+		wrap = func(rt http.RoundTripper) http.RoundTripper { return observeTransport{next: rt, spec: spec, obs: obs} }
+	}
+	newBuilder := func(c httpClientSettings) (target.Builder, error) {
+		hc, err := prefect.NewHTTPClient(c.tls, c.timeout)
+		if err != nil {
+			return target.Builder{}, err
+		}
+		hc.Transport = wrap(hc.Transport)
+		return target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20}, nil
+	}
+	if a.builder, err = newBuilder(a.client); err != nil {
+		if o.Demo || a.settings == nil {
 			return nil, err
 		}
-		for _, w := range s.Warnings {
-			logger.Warn(w)
+		logger.Error("the Prefect TLS settings cannot be used; serving anyway, every tool call reports this", "error", err.Error())
+		a.client = httpClientSettings{timeout: a.client.timeout}
+		if a.builder, err = newBuilder(a.client); err != nil {
+			return nil, err
 		}
-		a.settings = s
-		tlsOpts = prefect.TLSOptions{InsecureSkipVerify: s.TLSInsecureSkipVerify, CAFile: s.SSLCertFile}
-		timeout = s.RequestTimeout
 	}
-	hc, err := prefect.NewHTTPClient(tlsOpts, timeout)
-	if err != nil {
-		return nil, err
-	}
-	if obs != nil {
-		hc.Transport = observeTransport{next: hc.Transport, spec: spec, obs: obs}
-	}
-	a.builder = target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20}
 	if o.Demo {
 		t, stop, err := startDemo(a.builder, spec, logger)
 		if err != nil {
@@ -174,27 +209,36 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		logger.Info("serving the built-in demo workspace", "api_url", t.APIURL)
 		return a, a.connectDocs(o)
 	}
-	// TLS options and the timeout are fixed at start; a reload applies a
-	// new URL or credentials.
-	reloading, err := target.NewReloading(func() (*target.Target, []string, error) {
+	// A reload applies a new URL or credentials; TLS options and the
+	// timeout get a new HTTP client only when they changed.
+	reloading := target.NewReloading(func() (*target.Target, []string, error) {
 		s, err := settings.Resolve(env)
 		if err != nil {
+			var se *settings.Error
+			if errors.As(err, &se) {
+				return nil, se.Watch, err
+			}
 			return nil, nil, err
 		}
 		if s.APIURL == "" {
 			return nil, s.Files(), nil
 		}
-		t, err := a.builder.Build(target.Credentials{APIURL: s.APIURL, APIKey: s.APIKey, AuthString: s.AuthString}, s.UIURL)
+		b := a.builder
+		if c := clientSettingsOf(s); c != a.client {
+			if b, err = newBuilder(c); err != nil {
+				return nil, s.Files(), err
+			}
+		}
+		t, err := b.Build(target.Credentials{APIURL: s.APIURL, APIKey: s.APIKey, AuthString: s.AuthString}, s.UIURL)
 		return t, s.Files(), err
 	}, logger, time.Second)
-	if err != nil {
-		return nil, err
-	}
 	a.reloading = reloading
 	a.server, a.own = reloading.Current(), reloading.Current
-	if t := a.server; t != nil {
+	switch t, err := a.server, reloading.Err(); {
+	case t != nil:
 		logger.Info("connected to Prefect", "api_url", t.APIURL, "kind", t.Kind.String(), "auth", string(t.Auth))
-	} else {
+	case err != nil:
+	default:
 		logger.Warn("no Prefect API URL configured; tools will explain how to set one (PREFECT_API_URL, `prefect profile use`, or --demo)")
 	}
 	a.deps = &tools.Deps{Resolver: reloading, Spec: spec, Logger: logger, CallTimeout: o.CallTimeout}

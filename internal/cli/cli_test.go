@@ -156,15 +156,15 @@ func TestMixedCredentialSources(t *testing.T) {
 }
 
 func TestConfigErrorsNameTheFile(t *testing.T) {
-	sys, _, errOut := testSystem(t, nil)
+	sys, out, _ := testSystem(t, nil)
 	if err := os.WriteFile(filepath.Join(sys.WorkDir, "prefect.toml"), []byte("[api\nurl = 1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if code := Run(context.Background(), []string{"config"}, sys); code == 0 {
 		t.Fatal("malformed prefect.toml accepted")
 	}
-	if !strings.Contains(errOut.String(), "prefect.toml") {
-		t.Errorf("error does not name the file: %s", errOut)
+	if !strings.Contains(out.String(), "prefect.toml line 1") {
+		t.Errorf("the problem does not name the file: %s", out)
 	}
 }
 

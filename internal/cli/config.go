@@ -39,6 +39,11 @@ func runConfig(ctx context.Context, args []string, sys System) int {
 	}
 	defer a.close()
 	w := tabwriter.NewWriter(sys.Stdout, 2, 4, 2, ' ', 0)
+	broken := a.settingsErr()
+	if broken != nil {
+		fmt.Fprintf(w, "PROBLEM\t%s\n", broken)
+		fmt.Fprintln(w, "\tthe server still starts and answers every tool call with this until it is fixed")
+	}
 	switch {
 	case o.Demo:
 		fmt.Fprintln(w, "Prefect API\tbuilt-in demo workspace (--demo)")
@@ -74,6 +79,9 @@ func runConfig(ctx context.Context, args []string, sys System) int {
 		return 1
 	}
 	fmt.Fprintf(sys.Stdout, "\nTools (%d, tools/list is %d bytes): %s\n", len(names), size, strings.Join(names, ", "))
+	if broken != nil {
+		return 1
+	}
 	return 0
 }
 

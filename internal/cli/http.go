@@ -47,7 +47,8 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 		return err
 	}
 	a.watchReload(ctx) // after inboundAuth, which may add a reload hook
-	holdsCredentials := a.server != nil && a.server.Kind != target.Demo
+	// Settings broken at start may hold credentials once fixed.
+	holdsCredentials := (a.server != nil && a.server.Kind != target.Demo) || a.settingsErr() != nil
 	if err := httpserver.RefuseUnauthenticated(addr, holdsCredentials, inbound, o.AllowUnauthenticated); err != nil {
 		return err
 	}
@@ -55,6 +56,9 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 		return errors.New("--locked pins one configured workspace; it cannot be combined with --cloud-oauth")
 	}
 	if o.Locked {
+		if err := a.settingsErr(); err != nil {
+			return fmt.Errorf("--locked pins the server's own Prefect API: %w", err)
+		}
 		if err := checkLocked(a.server); err != nil {
 			return err
 		}
@@ -67,7 +71,7 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 		}
 	}
 	if !o.CloudOAuth {
-		a.deps.Resolver = headersResolver(o, a)
+		a.deps.Resolver = ownSettingsFirst{next: headersResolver(o, a), a: a}
 		if !o.Locked {
 			inner := hopts.Wrap
 			hopts.Wrap = func(next http.Handler) http.Handler {
@@ -136,6 +140,23 @@ func headersResolver(o Options, a *app) *target.Headers {
 		return out
 	}
 	return h
+}
+
+// ownSettingsFirst answers a call that would use the server's own Prefect
+// (it names no X-Prefect-Api-Url) with the problem in the server's settings,
+// not with "nothing configured".
+type ownSettingsFirst struct {
+	next target.Resolver
+	a    *app
+}
+
+func (r ownSettingsFirst) Resolve(ctx context.Context, req target.Request) (*target.Target, error) {
+	if req.Header.Get(target.HeaderAPIURL) == "" {
+		if err := r.a.settingsErr(); err != nil && r.a.own() == nil {
+			return nil, target.SettingsError(err)
+		}
+	}
+	return r.next.Resolve(ctx, req)
 }
 
 // checkLocked enforces locked mode's pinned target: HTTPS (loopback may use

@@ -13,8 +13,12 @@ type Error struct {
 	Line     int    // 1-based line in File, when known
 	Profile  string // profile involved, if any
 	Variable string // setting (env-var style, e.g. PREFECT_API_URL) or key involved, if any
-	Reason   string // what is wrong and, where possible, how to fix it
+	Reason   string // what is wrong
+	Fix      string // how to fix it, when there is a clear step
 	Err      error  // underlying error, if any; not part of Error()
+	// Watch lists the settings files read before the problem: a change to
+	// any of them may fix it (a server watching them picks the fix up).
+	Watch []string
 }
 
 func (e *Error) Error() string {
@@ -39,6 +43,10 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Reason)
+	if e.Fix != "" {
+		b.WriteString(". Fix: ")
+		b.WriteString(e.Fix)
+	}
 	return b.String()
 }
 

@@ -68,13 +68,33 @@ func (r *resolution) resolveProfile() (profileResult, error) {
 		s.Profile, s.Sources[NameProfile] = profileName(envProfile)
 		if _, ok := builtinProfile(s.Profile); !ok {
 			return profileResult{}, &Error{File: path, Profile: s.Profile, Variable: NameProfile,
-				Reason: "profile not found: the profiles file does not exist; built-in profiles: " + strings.Join(builtinProfileNames(), ", ")}
+				Reason: "profile not found: the profiles file does not exist; built-in profiles: " + strings.Join(builtinProfileNames(), ", "),
+				Fix:    fixUnknownProfile(s.Profile, NameProfile, nil)}
 		}
 		r.warnLiteralPath(path, pathSource)
 		return profileResult{}, nil
 	}
 	s.profilesFileFound = true
 	return r.selectFromFile(path, data, envProfile)
+}
+
+// fixUnknownProfile says how to select an existing profile instead of
+// name, which came from variable (PREFECT_PROFILE or the file's "active").
+func fixUnknownProfile(name, variable string, available []string) string {
+	if len(available) == 0 {
+		if variable == NameProfile {
+			return "unset PREFECT_PROFILE, or create the profile with `prefect profile create " + name + "`"
+		}
+		return "create a profile with `prefect profile create NAME` and select it with `prefect profile use NAME`, or remove the `active` line"
+	}
+	pick := available[0]
+	if slices.Contains(available, "local") { // the usual one on a workstation
+		pick = "local"
+	}
+	if variable == NameProfile {
+		return fmt.Sprintf("set PREFECT_PROFILE to a profile that exists (e.g. PREFECT_PROFILE=%s), or unset it to use the file's active profile", pick)
+	}
+	return fmt.Sprintf("run `prefect profile use %s` (or start the server with PREFECT_PROFILE=%s)", pick, pick)
 }
 
 // profileName picks PREFECT_PROFILE, else Prefect's default profile.
@@ -95,7 +115,8 @@ func (r *resolution) selectBuiltin(envProfile string) (profileResult, error) {
 			where = s.ProfilesPath + " does not exist"
 		}
 		return profileResult{}, &Error{Profile: s.Profile, Variable: NameProfile,
-			Reason: fmt.Sprintf("profile not found: %s; built-in profiles: %s", where, strings.Join(builtinProfileNames(), ", "))}
+			Reason: fmt.Sprintf("profile not found: %s; built-in profiles: %s", where, strings.Join(builtinProfileNames(), ", ")),
+			Fix:    fixUnknownProfile(s.Profile, NameProfile, nil)}
 	}
 	return profileResult{values: values, valuesSource: Source{Kind: SourceProfile, File: builtinProfilesFile, Profile: s.Profile}}, nil
 }
@@ -141,7 +162,8 @@ func (r *resolution) selectFromFile(path string, data tomlTable, envProfile stri
 			list = strings.Join(available, ", ")
 		}
 		return profileResult{}, &Error{File: path, Profile: name, Variable: nameVariable,
-			Reason: fmt.Sprintf("profile not found; profiles in the file: %s (built-in: %s)", list, strings.Join(builtinProfileNames(), ", "))}
+			Reason: fmt.Sprintf("profile not found; profiles in the file: %s (built-in: %s)", list, strings.Join(builtinProfileNames(), ", ")),
+			Fix:    fixUnknownProfile(name, nameVariable, available)}
 	}
 	table, ok := raw.(tomlTable)
 	if !ok {

@@ -7,7 +7,11 @@
 // pyproject.toml in the working directory; the active profile; defaults.
 package settings
 
-import "time"
+import (
+	"errors"
+	"slices"
+	"time"
+)
 
 // Env is everything Resolve reads besides files.
 type Env struct {
@@ -137,6 +141,10 @@ func Resolve(env Env) (*Settings, error) {
 	}
 	r := &resolution{env: env, s: &Settings{Sources: make(map[string]Source, 12)}}
 	if err := r.run(); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Watch = append(slices.Clone(r.s.files), e.File)
+		}
 		return nil, err
 	}
 	return r.s, nil

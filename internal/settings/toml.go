@@ -2,6 +2,7 @@ package settings
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -27,11 +28,12 @@ func decodeTOML(path, content string) (tomlTable, error) {
 	// Python reads the file in text mode (universal newlines) before tomllib.
 	content = normalizeNewlines(content)
 	if line, reason := checkTOMLShape(content); line > 0 {
-		return nil, &Error{File: path, Line: line, Reason: "refusing to parse: " + reason}
+		return nil, &Error{File: path, Line: line, Reason: "refusing to parse: " + reason, Fix: fixFile(path, line)}
 	}
 	table := tomlTable{}
 	if _, err := toml.Decode(content, &table); err != nil {
 		e := &Error{File: path, Reason: "invalid TOML", Err: err}
+		defer func() { e.Fix = fixFile(path, e.Line) }()
 		var parseErr toml.ParseError
 		if errors.As(err, &parseErr) {
 			e.Line = errorLine(content, parseErr.Position)
@@ -43,6 +45,15 @@ func decodeTOML(path, content string) (tomlTable, error) {
 		return nil, e
 	}
 	return table, nil
+}
+
+// fixFile is the fix for a file that cannot be read.
+func fixFile(path string, line int) string {
+	where := path
+	if line > 0 {
+		where = fmt.Sprintf("line %d of %s", line, path)
+	}
+	return "correct " + where + " (Prefect itself cannot read it either), or move the file aside"
 }
 
 // errorLine counts lines up to the error's byte offset: the parser reports a

@@ -16,7 +16,9 @@ type LoadFunc func() (t *Target, files []string, err error)
 // Reloading serves the server's own target and re-resolves it when one of
 // its settings files changes (checked at most once per CheckEvery, on use) or
 // when Reload is called (SIGHUP), so rotated credentials apply without a
-// restart. A failed reload keeps the last good target and logs why.
+// restart. A failed reload keeps the last good target and logs why; when
+// there never was one (the settings were broken from the start), every call
+// is answered with the problem until a change to the files fixes it.
 type Reloading struct {
 	load       LoadFunc
 	logger     *slog.Logger
@@ -25,6 +27,7 @@ type Reloading struct {
 
 	mu        sync.Mutex
 	current   *Target
+	err       error // why the settings cannot be used; only while current is nil
 	stamps    []fileStamp
 	lastCheck time.Time
 }
@@ -36,15 +39,21 @@ type fileStamp struct {
 	found bool
 }
 
-// NewReloading loads the first target (which may be nil: nothing configured).
-func NewReloading(load LoadFunc, logger *slog.Logger, checkEvery time.Duration) (*Reloading, error) {
+// NewReloading loads the first target (which may be nil: nothing
+// configured). A load error does not stop the server: it is kept, reported
+// by Err and by every Resolve, and the files load named are watched for the
+// fix.
+func NewReloading(load LoadFunc, logger *slog.Logger, checkEvery time.Duration) *Reloading {
 	r := &Reloading{load: load, logger: logger, checkEvery: checkEvery, now: time.Now}
 	t, files, err := load()
-	if err != nil {
-		return nil, err
-	}
-	r.current, r.stamps = t, stampAll(files)
-	return r, nil
+	r.current, r.err, r.stamps = t, err, stampAll(files)
+	return r
+}
+
+// Err reports why the settings cannot be used, or nil.
+func (r *Reloading) Err() error {
+	r.Current()
+	return r.settingsErr()
 }
 
 // Current returns the target in force, reloading first if a file changed.
@@ -70,17 +79,21 @@ func (r *Reloading) Reload() {
 func (r *Reloading) reloadLocked(why string) {
 	t, files, err := r.load()
 	if err != nil {
-		r.logger.Error("settings reload failed; keeping the previous Prefect target", "why", why, "error", err.Error())
-		// Re-stamp the same files so a broken edit is reported once, and a
-		// fix to it is noticed.
-		paths := make([]string, len(r.stamps))
-		for i, s := range r.stamps {
-			paths[i] = s.path
+		if r.current != nil {
+			r.logger.Error("settings reload failed; keeping the previous Prefect target", "why", why, "error", err.Error())
+		} else {
+			r.err = err
+			r.logger.Error("settings reload failed; tools keep reporting the problem", "why", why, "error", err.Error())
 		}
-		r.stamps = stampAll(paths)
+		// Re-stamp the files so a broken edit is reported once, and a fix
+		// to it (or to a file the error names) is noticed.
+		for _, s := range r.stamps {
+			files = append(files, s.path)
+		}
+		r.stamps = stampAll(files)
 		return
 	}
-	r.current, r.stamps = t, stampAll(files)
+	r.current, r.err, r.stamps = t, nil, stampAll(files)
 	url := ""
 	if t != nil {
 		url = t.APIURL
@@ -89,7 +102,25 @@ func (r *Reloading) reloadLocked(why string) {
 }
 
 func (r *Reloading) Resolve(ctx context.Context, req Request) (*Target, error) {
-	return Static{Target: r.Current()}.Resolve(ctx, req)
+	t := r.Current()
+	if err := r.settingsErr(); t == nil && err != nil {
+		return nil, SettingsError(err)
+	}
+	return Static{Target: t}.Resolve(ctx, req)
+}
+
+func (r *Reloading) settingsErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// SettingsError is what a call answers while the server's own settings
+// cannot be read.
+func SettingsError(err error) error {
+	return errorf("the server's Prefect settings cannot be used, so no call can reach Prefect: %v. "+
+		"A fixed settings file is picked up without a restart (a changed environment variable needs one); "+
+		"`prefect-mcp config` shows the same", err)
 }
 
 func stampAll(files []string) []fileStamp {
