@@ -4,23 +4,56 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
-// Instructions orient the model: what the server is, the order in which to
-// investigate, and where changes are made instead.
-const Instructions = `Read-only access to a Prefect workflow-orchestration workspace. No tool changes anything: make changes (retry, cancel, pause, edit deployments) with the Prefect CLI or UI.
-Investigate in this order: 1) the run and its logs (get_flow_runs, get_flow_run_logs; diagnose_flow_run when available); 2) deployment and work-pool health (get_deployments, get_work_pools: paused? workers online?); 3) concurrency (get_concurrency_limits); 4) automations (get_automations, read_events); 5) on Prefect Cloud, rate limits (review_rate_limits).
-Filters are Prefect filter objects (e.g. {"state":{"type":{"any_":["FAILED"]}}}); invalid keys are reported with the allowed ones. Lists are newest first and say truncated/next_offset when more exists. Call get_identity to see which workspace answers.`
-
-// oauthInstructions explain workspace_id, which tool schemas leave
-// undescribed to stay small.
-const oauthInstructions = `Prefect Cloud OAuth mode: every tool takes an optional workspace_id. Call list_authorized_workspaces first; pass one of its workspace ids when there are several.`
+// instructions orient the model: what the server is, the order in which to
+// investigate, and where changes are made instead. They name only the tools
+// this server offers.
+func instructions(offered tools.Offered, oauth bool) string {
+	var b strings.Builder
+	b.WriteString("Read-only access to a Prefect workflow-orchestration workspace. No tool changes anything: make changes (retry, cancel, pause, edit deployments) with the Prefect CLI or UI.\nInvestigate in this order:")
+	n := 0
+	for _, st := range []struct {
+		what  string
+		tools []string
+		note  string
+	}{
+		{"the run and its logs", []string{tools.ToolGetFlowRuns, tools.ToolGetFlowRunLogs, tools.ToolDiagnoseFlowRun}, ""},
+		{"deployment and work-pool health", []string{tools.ToolGetDeployments, tools.ToolGetWorkPools}, ": paused? workers online?"},
+		{"concurrency", []string{tools.ToolGetConcurrencyLimits}, ""},
+		{"automations", []string{tools.ToolGetAutomations, tools.ToolDiagnoseAutomation, tools.ToolReadEvents}, ""},
+		{"on Prefect Cloud, rate limits", []string{tools.ToolReviewRateLimits}, ""},
+	} {
+		var have []string
+		for _, t := range st.tools {
+			if offered.Has(t) {
+				have = append(have, t)
+			}
+		}
+		if len(have) == 0 {
+			continue
+		}
+		n++
+		if n > 1 {
+			b.WriteString(";")
+		}
+		fmt.Fprintf(&b, " %d) %s (%s%s)", n, st.what, strings.Join(have, ", "), st.note)
+	}
+	b.WriteString(".\nFilters are Prefect filter objects (e.g. {\"state\":{\"type\":{\"any_\":[\"FAILED\"]}}}); invalid keys are reported with the allowed ones. Lists are newest first and say truncated/next_offset when more exists. Call " + tools.ToolGetIdentity + " to see which workspace answers.")
+	if oauth {
+		// workspace_id is left undescribed in the tool schemas to keep them small.
+		b.WriteString("\nPrefect Cloud OAuth mode: every tool takes an optional workspace_id. Call " + tools.ToolListAuthorizedWorkspaces + " first; pass one of its workspace ids when there are several.")
+	}
+	return b.String()
+}
 
 // Config is what a server needs.
 type Config struct {
@@ -34,19 +67,16 @@ type Config struct {
 
 // New builds the MCP server with the selected tools.
 func New(cfg Config) *mcp.Server {
-	instructions := Instructions
-	if cfg.Selection.OAuth {
-		instructions += "\n" + oauthInstructions
-	}
+	defs := tools.Selected(cfg.Selection)
 	s := mcp.NewServer(&mcp.Implementation{Name: "prefect-mcp", Title: "Prefect (read-only)", Version: cfg.Version}, &mcp.ServerOptions{
-		Instructions: instructions,
+		Instructions: instructions(tools.Offer(defs), cfg.Selection.OAuth),
 		Logger:       cfg.Logger,
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
 	})
 	if len(cfg.Middleware) > 0 {
 		s.AddReceivingMiddleware(cfg.Middleware...)
 	}
-	tools.Register(s, cfg.Deps, cfg.Selection)
+	tools.RegisterDefinitions(s, cfg.Deps, defs)
 	return s
 }
 

@@ -34,7 +34,7 @@ type activityInput struct {
 
 func deploymentActivityTool() Definition {
 	return define(Definition{
-		Name: "get_deployment_activity", Title: "Get deployment activity", Group: GroupDeployments,
+		Name: ToolGetDeploymentActivity, Title: "Get deployment activity", Group: GroupDeployments,
 		Summary: "Per deployment over a window: run outcomes, last run, last success, whether an automation runs it, and a verdict (healthy, failing, stuck, dormant).",
 	}, `Per deployment over window_days: runs by outcome, last run, last success, automations that run it, and a verdict: failing, stuck (Late, none started), dormant, healthy.
 Example: {"window_days":7}`,
@@ -188,10 +188,10 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 
 	var notes []string
 	if flowsErr != nil {
-		notes = append(notes, "flow names unavailable, deployments shown by name: "+describeError(flowsErr, c.target))
+		notes = append(notes, "flow names unavailable, deployments shown by name: "+c.describe(flowsErr))
 	}
 	if autoErr != nil {
-		notes = append(notes, "automations unavailable, run_by_automations left out: "+describeError(autoErr, c.target))
+		notes = append(notes, "automations unavailable, run_by_automations left out: "+c.describe(autoErr))
 	}
 	for i := range rows {
 		r := &rows[i]
@@ -200,18 +200,18 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 		}
 		for j, err := range countErrs[i] {
 			if err != nil {
-				r.Notes = append(r.Notes, fmt.Sprintf("a run count (%d of 5) is missing: %s", j+1, describeError(err, c.target)))
+				r.Notes = append(r.Notes, fmt.Sprintf("a run count (%d of 5) is missing: %s", j+1, c.describe(err)))
 				break
 			}
 		}
 		if lastRunErr[i] != nil {
-			r.Notes = append(r.Notes, "last run unavailable: "+describeError(lastRunErr[i], c.target))
+			r.Notes = append(r.Notes, "last run unavailable: "+c.describe(lastRunErr[i]))
 		} else if len(lastRun[i]) > 0 {
 			lr := newDeploymentRunRow(&lastRun[i][0])
 			r.LastRun = &lr
 		}
 		if lastDoneErr[i] != nil {
-			r.Notes = append(r.Notes, "last completed run unavailable: "+describeError(lastDoneErr[i], c.target))
+			r.Notes = append(r.Notes, "last completed run unavailable: "+c.describe(lastDoneErr[i]))
 		} else if len(lastDone[i]) > 0 {
 			r.LastCompleted = tsp(lastDone[i][0].EndTime)
 		}

@@ -37,7 +37,7 @@ type artifactsInput struct {
 
 func artifactsTool() Definition {
 	return define(Definition{
-		Name: "get_artifacts", Title: "Get artifacts", Group: GroupRuns,
+		Name: ToolGetArtifacts, Title: "Get artifacts", Group: GroupRuns,
 		Summary: "Markdown, table, link, image and progress artifacts of flow runs, newest first, with bounded content.",
 	}, `Artifacts flows published (markdown, table, link, image, progress), newest first, content bounded. key alone: its latest version.
 Example: {"flow_run_id":"<uuid>"}`,

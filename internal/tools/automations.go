@@ -43,9 +43,9 @@ type automationsInput struct {
 
 func automationsTool() Definition {
 	return define(Definition{
-		Name: "get_automations", Title: "Get automations", Group: GroupAutomations,
+		Name: ToolGetAutomations, Title: "Get automations", Group: GroupAutomations,
 		Summary: "Automations with their trigger in words and their actions; full trigger and action definitions when selected by id.",
-	}, `Automations: enabled, trigger in words ("reactive: ≥3 × prefect.flow-run.Failed within 10 min"), actions. filter: AutomationFilter keys plus id and enabled; selecting ids adds full trigger and actions. diagnose_automation says why one did not fire.
+	}, `Automations: enabled, trigger in words ("reactive: ≥3 × prefect.flow-run.Failed within 10 min"), actions. filter: AutomationFilter keys plus id and enabled; selecting ids adds full trigger and actions. `+ToolDiagnoseAutomation+` says why one did not fire.
 Example: {"filter":{"enabled":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getAutomations)
@@ -137,7 +137,7 @@ func getAutomations(ctx context.Context, c *call, in automationsInput) (any, err
 		return nil, err
 	}
 	if len(q.ids) > 0 && len(autos) == 0 && offset == 0 {
-		return nil, &notFound{msg: "no automation has id " + strings.Join(q.ids, " or ") + "; list automations with get_automations (no filter) to find ids"}
+		return nil, &notFound{msg: "no automation has id " + strings.Join(q.ids, " or ") + "; list automations with " + ToolGetAutomations + " (no filter) to find ids"}
 	}
 	names, err := c.automationNames(ctx, autos)
 	if err != nil {

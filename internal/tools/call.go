@@ -29,6 +29,8 @@ type call struct {
 	deps   *Deps
 	target *target.Target
 	treq   target.Request
+	// offered are the tools this server registers: texts name only these.
+	offered Offered
 }
 
 // handler is the typed body of a tool. It returns the value to encode as the
@@ -50,9 +52,11 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 			OpenWorldHint:   &openWorld,
 		},
 	}
-	def.add = func(s *mcp.Server, d *Deps) {
-		mcp.AddTool(s, tool, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
-			return run(ctx, d, req, in, def.noTarget, h), nil, nil
+	def.add = func(s *mcp.Server, d *Deps, offered Offered) {
+		t := *tool
+		t.Description = offered.Prune(description)
+		mcp.AddTool(s, &t, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
+			return run(ctx, d, req, in, def.noTarget, offered, h), nil, nil
 		})
 	}
 	return def
@@ -61,27 +65,30 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 // run resolves the target, calls the handler and turns its outcome into a
 // result. Errors the model can act on are isError results, never protocol
 // errors. One deadline covers the whole call, waiting for a slot included.
-func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, noTarget bool, h handler[In]) *mcp.CallToolResult {
+func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, noTarget bool, offered Offered, h handler[In]) *mcp.CallToolResult {
 	ctx, cancel := context.WithTimeoutCause(ctx, d.callTimeout(), errCallDeadline)
 	defer cancel()
-	c := &call{deps: d, treq: requestOf(req, in)}
+	c := &call{deps: d, treq: requestOf(req, in), offered: offered}
 	if d.Slots != nil {
 		release, err := d.Slots.acquire(ctx, tenantOf(c.treq))
 		if err != nil {
-			return errorResult(d.describeStop(ctx, err, nil, true))
+			return errorResult(offered.Prune(d.describeStop(ctx, err, nil, true)))
 		}
 		defer release()
 	}
 	if !noTarget {
 		t, err := d.Resolver.Resolve(ctx, c.treq)
 		if err != nil {
-			return errorResult(d.describeStop(ctx, err, nil, false))
+			return errorResult(offered.Prune(d.describeStop(ctx, err, nil, false)))
 		}
 		c.target = t
 	}
 	out, err := h(ctx, c, in)
 	if err != nil {
-		return errorResult(d.describeStop(ctx, err, c.target, false))
+		return errorResult(offered.Prune(d.describeStop(ctx, err, c.target, false)))
+	}
+	if n, ok := out.(namingTools); ok {
+		out = n.forOffered(offered)
 	}
 	text, err := json.Marshal(out)
 	if err != nil {
@@ -154,4 +161,10 @@ func (e *notFound) Error() string { return e.msg }
 func isInputError(err error) bool {
 	var ie *inputError
 	return errors.As(err, &ie)
+}
+
+// describe is describeError for texts inside a result (notes, per-part
+// errors): it names only the tools this server offers.
+func (c *call) describe(err error) string {
+	return c.offered.Prune(describeError(err, c.target))
 }

@@ -16,7 +16,7 @@ type concurrencyInput struct {
 
 func concurrencyLimitsTool() Definition {
 	return define(Definition{
-		Name: "get_concurrency_limits", Title: "Get concurrency limits", Group: GroupInfrastructure,
+		Name: ToolGetConcurrencyLimits, Title: "Get concurrency limits", Group: GroupInfrastructure,
 		Summary: "Every concurrency limit in one table (global, tag, deployment, work pool, work queue) with slots in use; limits at capacity first.",
 	}, `Every concurrency limit, at capacity first: global, tag (with the task runs holding slots), deployment, work pool and queue (in use = Running+Pending runs). Use when runs wait as AwaitingConcurrencySlot or Late, or tasks stay Pending.
 Example: {}`,

@@ -21,7 +21,7 @@ type dashboardInput struct {
 
 func dashboardTool() Definition {
 	return define(Definition{
-		Name: "get_dashboard", Title: "Get dashboard", Group: GroupRuns,
+		Name: ToolGetDashboard, Title: "Get dashboard", Group: GroupRuns,
 		Summary: "One-call health overview: exact run counts by state (running, pending, scheduled, late, last-24h outcomes), work pools and workers, limits at capacity, the latest failures.",
 	}, `Workspace health in one call; start here. Exact run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in 24 h), pools with workers, limits at capacity, the 5 latest failures. A section that fails is named under errors.
 Example: {}`,
@@ -142,12 +142,12 @@ func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
 	errs := map[string]string{}
 	for i, err := range countErrs {
 		if err != nil {
-			errs["flow_runs."+counts[i].key] = describeError(err, c.target)
+			errs["flow_runs."+counts[i].key] = c.describe(err)
 		}
 	}
 	for key, err := range map[string]error{"work_pools": poolsErr, "limits_at_capacity": limitsErr, "recent_failures": failuresErr} {
 		if err != nil {
-			errs[key] = describeError(err, c.target)
+			errs[key] = c.describe(err)
 		}
 	}
 	if len(errs) > 0 {

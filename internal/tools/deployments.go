@@ -28,7 +28,7 @@ type deploymentsInput struct {
 
 func deploymentsTool() Definition {
 	return define(Definition{
-		Name: "get_deployments", Title: "Get deployments", Group: GroupDeployments,
+		Name: ToolGetDeployments, Title: "Get deployments", Group: GroupDeployments,
 		Summary: "Deployments with their flow/deployment slug, schedules in words, work pool and queue, concurrency limit and parameters; detail (defaults, job variables, recent runs) when the filter selects ids.",
 	}, `Deployments, filtered by a Prefect DeploymentFilter: name, slug (flow/deployment), flow, tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
 Example: {"filter":{"paused":{"eq_":true}}}`,

@@ -42,7 +42,7 @@ type diagnoseAutomationInput struct {
 
 func diagnoseAutomationTool() Definition {
 	return define(Definition{
-		Name: "diagnose_automation", Title: "Diagnose an automation", Group: GroupDiagnosis,
+		Name: ToolDiagnoseAutomation, Title: "Diagnose an automation", Group: GroupDiagnosis,
 		Summary: "Why an automation did or did not fire, and whether its actions failed: trigger in words, matching events counted against the threshold and window, triggered/failed action events with reasons.",
 	}, `Why an automation did or did not fire: matching events counted against its threshold and window, whether it triggered, and failed actions with reasons.
 Example: {"automation_id":"<uuid>"}`,
@@ -156,7 +156,7 @@ func diagnoseAutomation(ctx context.Context, c *call, in diagnoseAutomationInput
 	var a prefect.Automation
 	if err := c.target.Client.Get(ctx, prefect.Path("/automations/%s", id), nil, &a); err != nil {
 		if prefect.IsNotFound(err) {
-			return nil, &notFound{msg: "automation " + id + " was not found; list automations with get_automations"}
+			return nil, &notFound{msg: "automation " + id + " was not found; list automations with " + ToolGetAutomations}
 		}
 		return nil, err
 	}
@@ -235,7 +235,7 @@ func diagnoseAutomation(ctx context.Context, c *call, in diagnoseAutomationInput
 	case !isEvent:
 		d.Cause = autoNotEventTrigger
 		d.Conclusion = fmt.Sprintf("%s has a %s trigger and has not fired in the last %s; only event triggers are evaluated here.", name, triggerKind(a.Trigger), span)
-		d.NextSteps = []string{"Check each sub-trigger's events with get_events."}
+		d.NextSteps = []string{"Check each sub-trigger's events with " + ToolReadEvents + " (event_type_prefix, occurred_after)."}
 	default:
 		d.Cause, d.Conclusion = verdict, name+" has not fired: "+triggerConclusion(et, ev, verdict)
 		d.NextSteps = triggerNextSteps(verdict)
@@ -513,7 +513,7 @@ func triggerConclusion(et eventTrigger, ev *automationEvidence, verdict string) 
 func triggerNextSteps(verdict string) []string {
 	switch verdict {
 	case autoNoEvents:
-		return []string{"Check that the events it expects are emitted with get_events (the event name and the related resource in match_related must match exactly).",
+		return []string{"Check that the events it expects are emitted with " + ToolReadEvents + " (event_type_prefix: the expected event name); the event name and the related resource in match_related must match exactly.",
 			"Widen lookback_hours if the events are rare."}
 	case autoBelowThreshold:
 		return []string{"Nothing is wrong if fewer events happened: it fires once the threshold is reached within the window.",
@@ -579,9 +579,9 @@ func actionFailureSteps(f actionFailure) []string {
 	switch {
 	case strings.Contains(text, "validation"):
 		return []string{"Fix the action's parameters so they match the target deployment's parameter schema (see the validation_error: a value of the wrong type or a missing field), then update the automation.",
-			"Check the deployment's parameter schema with get_deployments; templated parameters render as strings unless the template yields JSON."}
+			"Check the deployment's parameter schema with " + ToolGetDeployments + "; templated parameters render as strings unless the template yields JSON."}
 	case strings.Contains(text, "not found") || f.Status == 404:
 		return []string{"The action's target no longer exists: point the action at an existing deployment, pool or queue."}
 	}
-	return []string{"Read the failure reason and fix the action's configuration; get_events with event prefix prefect.automation.action shows every attempt."}
+	return []string{"Read the failure reason and fix the action's configuration; " + ToolReadEvents + " with event_type_prefix prefect.automation.action shows every attempt."}
 }

@@ -46,7 +46,7 @@ type diagnoseLateInput struct {
 
 func diagnoseLateRunsTool() Definition {
 	return define(Definition{
-		Name: "diagnose_late_runs", Title: "Diagnose late runs", Group: GroupDiagnosis,
+		Name: ToolDiagnoseLateRuns, Title: "Diagnose late runs", Group: GroupDiagnosis,
 		Summary: "Why scheduled runs are not starting (Late / AwaitingConcurrencySlot): paused pool, no online worker, full pool/queue/deployment/global limit, paused queue or deployment; tag limits holding task runs reported separately.",
 	}, `Why runs are not starting: Late and AwaitingConcurrencySlot runs by deployment/pool/queue, each with its blocker (paused pool/queue/deployment, no online worker, a full pool/queue/deployment/global limit) and evidence. No argument: whole workspace.
 Example: {"work_pool_name":"k8s-pool"}`,
@@ -382,7 +382,7 @@ func (c *call) checkScopeExists(ctx context.Context, in diagnoseLateInput) error
 	if in.DeploymentID != "" {
 		err := c.target.Client.Get(ctx, prefect.Path("/deployments/%s", in.DeploymentID), nil, nil)
 		if prefect.IsNotFound(err) {
-			return &notFound{msg: "deployment " + in.DeploymentID + " was not found; list deployments with get_deployments"}
+			return &notFound{msg: "deployment " + in.DeploymentID + " was not found; list deployments with " + ToolGetDeployments}
 		}
 		if err != nil {
 			return err
@@ -391,7 +391,7 @@ func (c *call) checkScopeExists(ctx context.Context, in diagnoseLateInput) error
 	if in.WorkPoolName != "" {
 		err := c.target.Client.Get(ctx, prefect.Path("/work_pools/%s", in.WorkPoolName), nil, nil)
 		if prefect.IsNotFound(err) {
-			return &notFound{msg: "work pool " + strconv.Quote(in.WorkPoolName) + " was not found; list pools with get_work_pools"}
+			return &notFound{msg: "work pool " + strconv.Quote(in.WorkPoolName) + " was not found; list pools with " + ToolGetWorkPools}
 		}
 		return err
 	}
@@ -502,7 +502,7 @@ func (lc *lateContext) chain(g *lateGroup, dep prefect.Deployment, hasDep bool) 
 				out = append(out, blocker{causePoolLimit, fmt.Sprintf("Work pool %s is at its concurrency limit (%d/%d runs Pending or Running).", p.Name, used, *p.ConcurrencyLimit),
 					[]string{fmt.Sprintf("work pool %s concurrency_limit %d, %d run(s) in it: %s", p.Name, *p.ConcurrencyLimit, len(holders), runNamesOf(holders, maxExamples)),
 						pool.workerEvidence(lc.now)},
-					[]string{"Wait for the running runs, check they are not stuck (diagnose_stuck_runs), or raise the limit: prefect work-pool set-concurrency-limit " + p.Name + " <n>"}})
+					[]string{"Wait for the running runs, check they are not stuck (" + ToolDiagnoseStuckRuns + "), or raise the limit: prefect work-pool set-concurrency-limit " + p.Name + " <n>"}})
 			}
 		}
 	}
@@ -517,7 +517,7 @@ func (lc *lateContext) chain(g *lateGroup, dep prefect.Deployment, hasDep bool) 
 			if len(holders) >= *q.ConcurrencyLimit {
 				out = append(out, blocker{causeQueueLimit, fmt.Sprintf("Work queue %s is at its concurrency limit (%d/%d runs Pending or Running).", q.Name, len(holders), *q.ConcurrencyLimit),
 					[]string{fmt.Sprintf("work queue %s (%s) concurrency_limit %d, in it: %s", q.Name, q.ID, *q.ConcurrencyLimit, runNamesOf(holders, maxExamples))},
-					[]string{"Wait for the running runs, check they are not stuck (diagnose_stuck_runs), or raise the limit: prefect work-queue set-concurrency-limit " + q.Name + " <n> --pool " + q.WorkPoolName}})
+					[]string{"Wait for the running runs, check they are not stuck (" + ToolDiagnoseStuckRuns + "), or raise the limit: prefect work-queue set-concurrency-limit " + q.Name + " <n> --pool " + q.WorkPoolName}})
 			}
 		}
 		if pool != nil && pool.hasOnlineWorker() && !q.IsPaused && (q.LastPolled == nil || lc.now.Sub(*q.LastPolled) > pool.window) {
@@ -585,14 +585,14 @@ func (lc *lateContext) deploymentLimit(g *lateGroup, dep prefect.Deployment) (bl
 		}
 		if own {
 			return blocker{causeDeploymentLimit, fmt.Sprintf("Deployment %s is at its concurrency limit (%d/%d).", dep.Name, gcl.ActiveSlots, gcl.Limit), ev,
-				[]string{"Wait for the running run(s) to finish and check they are not stuck (diagnose_stuck_runs), or raise the deployment's concurrency_limit."}}, true
+				[]string{"Wait for the running run(s) to finish and check they are not stuck (" + ToolDiagnoseStuckRuns + "), or raise the deployment's concurrency_limit."}}, true
 		}
 		return blocker{causeGlobalLimit, fmt.Sprintf("Deployment %s is bound to global concurrency limit %s, which is at capacity (%d/%d).", dep.Name, gcl.Name, gcl.ActiveSlots, gcl.Limit), ev,
-			[]string{"Find what holds the slots of " + gcl.Name + " (get_concurrency_limits) or raise it: prefect gcl update " + gcl.Name + " --limit <n>"}}, true
+			[]string{"Find what holds the slots of " + gcl.Name + " (" + ToolGetConcurrencyLimits + ") or raise it: prefect gcl update " + gcl.Name + " --limit <n>"}}, true
 	case gcl == nil && dep.ConcurrencyLimit != nil && len(holders) >= *dep.ConcurrencyLimit:
 		return blocker{causeDeploymentLimit, fmt.Sprintf("Deployment %s is at its concurrency limit (%d/%d).", dep.Name, len(holders), *dep.ConcurrencyLimit),
 			[]string{fmt.Sprintf("deployment concurrency_limit %d; runs holding it: %s", *dep.ConcurrencyLimit, runNamesOf(holders, maxExamples)), "collision strategy " + strategy},
-			[]string{"Wait for the running run(s) to finish and check they are not stuck (diagnose_stuck_runs), or raise the deployment's concurrency_limit."}}, true
+			[]string{"Wait for the running run(s) to finish and check they are not stuck (" + ToolDiagnoseStuckRuns + "), or raise the deployment's concurrency_limit."}}, true
 	case g.Awaiting > 0:
 		limit := "its limit"
 		if gcl != nil {

@@ -54,7 +54,7 @@ type diagnoseRunInput struct {
 
 func diagnoseFlowRunTool() Definition {
 	return define(Definition{
-		Name: "diagnose_flow_run", Title: "Diagnose a flow run", Group: GroupDiagnosis,
+		Name: ToolDiagnoseFlowRun, Title: "Diagnose a flow run", Group: GroupDiagnosis,
 		Summary: "Why a flow run failed, crashed or was cancelled, in one call: cause, exception and traceback, failing tasks and subflows, retries, where it ran, next steps.",
 	}, `Why a flow run failed, crashed or was cancelled, in one call: the cause (code error, crashed infrastructure, lease renewal failure, cancelled, timed out, upstream or subflow failure), exception and traceback, failed tasks, retries, where it ran, next steps.
 Example: {"flow_run_id":"crimson-falcon"}`,
@@ -161,7 +161,7 @@ func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (any, er
 		func(ctx context.Context) error {
 			err := c.target.Client.Get(ctx, prefect.Path("/flow_runs/%s", id), nil, &run)
 			if prefect.IsNotFound(err) {
-				return &notFound{msg: "flow run " + id + " was not found; list runs with get_flow_runs to find its id"}
+				return &notFound{msg: "flow run " + id + " was not found; list runs with " + ToolGetFlowRuns + " to find its id"}
 			}
 			return err
 		},
@@ -282,7 +282,7 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 		ev.CancelledBy = cancelledBy(r, states, events)
 		ev.Exception = nil
 		d.Summary = fmt.Sprintf("%s was %s by %s.", name, strings.ToLower(r.StateName), ev.CancelledBy)
-		d.NextSteps = []string{"If the cancellation was unexpected, look at the automation or user named in cancelled_by (get_automations / the audit log).",
+		d.NextSteps = []string{"If the cancellation was unexpected, look at the automation or user named in cancelled_by (" + ToolGetAutomations + " / the audit log).",
 			"Re-run the deployment if the work still needs doing."}
 		return d
 	case "CRASHED":
@@ -292,7 +292,7 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 			ev.Exception = nil
 			d.Summary = fmt.Sprintf("%s crashed because its concurrency lease could not be renewed (the lease API answered 410), so Prefect stopped it to avoid over-allocating the limit.", name)
 			d.NextSteps = []string{"Check the API server's health and the network between the run and the API at that time (lease renewals failed).",
-				"Check the deployment or global concurrency limit the run held (get_concurrency_limits) for slots that were reset or expired.",
+				"Check the deployment or global concurrency limit the run held (" + ToolGetConcurrencyLimits + ") for slots that were reset or expired.",
 				"Re-run the flow; the code itself did not fail."}
 			return d
 		}
@@ -303,9 +303,9 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 			d.Summary = fmt.Sprintf("%s crashed: its process was killed (exit code %s, SIGKILL, usually out of memory).", name, ev.ExitCode)
 		}
 		d.NextSteps = []string{"Look at the worker's and the infrastructure's own logs (container/pod events, OOM kills) around " + ev.StateAt + ".",
-			"Check the run's last log lines with get_flow_run_logs (tail=true)."}
+			"Check the run's last log lines with " + ToolGetFlowRunLogs + " (tail=true)."}
 		if ev.Where != nil && ev.Where.WorkPool != "" {
-			d.NextSteps = append(d.NextSteps, "Check the work pool "+ev.Where.WorkPool+" and its workers (get_work_pools).")
+			d.NextSteps = append(d.NextSteps, "Check the work pool "+ev.Where.WorkPool+" and its workers ("+ToolGetWorkPools+").")
 		}
 		return d
 	case "FAILED":
@@ -315,9 +315,9 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 		d.Summary = notFailedSummary(r, now)
 		switch {
 		case r.StateType == "SCHEDULED" || r.StateType == "PENDING":
-			d.NextSteps = []string{"Call diagnose_late_runs with this run's deployment_id or work pool to see why it has not started."}
+			d.NextSteps = []string{"Call " + ToolDiagnoseLateRuns + " with this run's deployment_id or work pool to see why it has not started."}
 		case r.StateType == "RUNNING":
-			d.NextSteps = []string{"If it runs much longer than usual, call diagnose_stuck_runs."}
+			d.NextSteps = []string{"If it runs much longer than usual, call " + ToolDiagnoseStuckRuns + "."}
 		case r.StateType == "PAUSED":
 			d.NextSteps = []string{"Resume it from the UI or CLI (prefect flow-run resume), or let it time out."}
 		}
@@ -329,12 +329,12 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 	case r.StateName == "TimedOut" || timedOut(msgOf(r.State)) || slices.ContainsFunc(failed, func(t taskBrief) bool { return strings.HasPrefix(t.State, "TimedOut") }):
 		d.Cause = causeTimedOut
 		d.Summary = fmt.Sprintf("%s timed out: %s", name, firstNonEmpty(clip(msgOf(r.State), 200), "it exceeded its timeout")+".")
-		d.NextSteps = []string{"Compare with the usual duration of this flow (get_flow_runs on its deployment) and raise timeout_seconds if the work legitimately grew.",
-			"Find the slow step in the logs (get_flow_run_logs)."}
+		d.NextSteps = []string{"Compare with the usual duration of this flow (" + ToolGetFlowRuns + " on its deployment) and raise timeout_seconds if the work legitimately grew.",
+			"Find the slow step in the logs (" + ToolGetFlowRunLogs + ")."}
 	case hasFailedChild(failed):
 		d.Cause = causeSubflowFailed
 		d.Summary = fmt.Sprintf("%s failed because its subflow run %s failed.", name, firstFailedChild(failed))
-		d.NextSteps = []string{"Diagnose the failing subflow run (diagnose_flow_run with its id from subflow_chain)."}
+		d.NextSteps = []string{"Diagnose the failing subflow run (" + ToolDiagnoseFlowRun + " with its id from subflow_chain)."}
 	case len(notReady) > 0 && !anyTaskRaised(failed):
 		d.Cause = causeUpstreamFailed
 		d.Summary = fmt.Sprintf("%s failed because %d task run(s) never ran: an upstream task or input they depend on did not complete.", name, len(notReady))
@@ -353,11 +353,11 @@ func classifyRun(f runFacts, states []prefect.State, events []prefect.Event, now
 			d.Summary = strings.TrimSuffix(d.Summary, ".") + fmt.Sprintf("; %d other task run(s) completed.", n)
 		}
 		d.NextSteps = []string{"Read the traceback in evidence.exception and fix the code or the input data it names.",
-			"Re-run once fixed; get_flow_run_logs shows the full log."}
+			"Re-run once fixed; " + ToolGetFlowRunLogs + " shows the full log."}
 	default:
 		d.Cause = causeUnknownFailure
 		d.Summary = fmt.Sprintf("%s failed without an exception in its ERROR logs or a failed task run (%s).", name, firstNonEmpty(clip(msgOf(r.State), 200), "no state message"))
-		d.NextSteps = []string{"Read the full log with get_flow_run_logs (tail=true): the failure may have been logged below ERROR level."}
+		d.NextSteps = []string{"Read the full log with " + ToolGetFlowRunLogs + " (tail=true): the failure may have been logged below ERROR level."}
 	}
 	if allowed > 0 && r.RunCount > allowed {
 		d.NextSteps = append(d.NextSteps, "All allowed retries were used ("+ev.Retries+"); retries will not help a deterministic error.")
@@ -680,7 +680,7 @@ func applySubflowChain(d *runDiagnosis, hops []subflowHop) {
 	}
 	d.NextSteps = []string{
 		"Fix the root cause in subflow run " + root.Name + " (" + root.ID + "); its exception and traceback are in subflow_chain.",
-		"diagnose_flow_run on " + root.ID + " gives its full diagnosis.",
+		ToolDiagnoseFlowRun + " on " + root.ID + " gives its full diagnosis.",
 	}
 }
 

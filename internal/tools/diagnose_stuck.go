@@ -45,7 +45,7 @@ type diagnoseStuckInput struct {
 
 func diagnoseStuckRunsTool() Definition {
 	return define(Definition{
-		Name: "diagnose_stuck_runs", Title: "Diagnose stuck runs", Group: GroupDiagnosis,
+		Name: ToolDiagnoseStuckRuns, Title: "Diagnose stuck runs", Group: GroupDiagnosis,
 		Summary: "Runs Running or Pending far longer than their deployment usually takes, with their last flow-run heartbeat and whether a worker is online: orphaned, silent or just slow.",
 	}, `Runs Running or Pending far longer than their deployment usually takes, with heartbeat and worker evidence: likely_orphaned, no_heartbeat_worker_online, alive_but_slow, stuck_pending.
 Example: {"min_minutes":60}`,
@@ -306,7 +306,7 @@ func stuckNextSteps(stuck []stuckRun) []string {
 		case stuckNoBeat:
 			add("Check the run's infrastructure (process, container, pod) on the worker's host: it may have died without reporting.")
 		case stuckSlow:
-			add("Read the run's latest logs (get_flow_run_logs, tail=true) to see what it is waiting on.")
+			add("Read the run's latest logs (" + ToolGetFlowRunLogs + ", tail=true) to see what it is waiting on.")
 		case stuckPendingInf:
 			add("Check the worker's logs and the infrastructure events (pod scheduling, image pull) for the Pending run(s).")
 		}

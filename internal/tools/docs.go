@@ -49,7 +49,7 @@ type docsSearchInput struct {
 
 func docsSearchTool() Definition {
 	return defineLocal(Definition{
-		Name: "docs_search_prefect", Title: "Search the Prefect docs", Group: GroupDocs,
+		Name: ToolDocsSearchPrefect, Title: "Search the Prefect docs", Group: GroupDocs,
 		Summary: "Search Prefect's documentation (concepts, configuration, how-tos) through Prefect's docs MCP server.",
 	}, `Search Prefect's documentation: excerpts with titles and links (via Prefect's docs server).
 Example: {"query":"deployment concurrency limit"}`,
@@ -81,7 +81,7 @@ var releaseVersion = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
 func docsReleaseNotesTool() Definition {
 	return defineLocal(Definition{
-		Name: "docs_get_release_notes", Title: "Get Prefect release notes", Group: GroupDocs,
+		Name: ToolDocsGetReleaseNotes, Title: "Get Prefect release notes", Group: GroupDocs,
 		Summary: "The release notes of one Prefect OSS release (or the latest): version, date, changes, source link.",
 	}, `Release notes of one Prefect release ("latest" or X.Y.Z), via Prefect's docs server.
 Example: {"version":"latest"}`,

@@ -44,7 +44,7 @@ func describeError(err error, t *target.Target) string {
 		if errors.Is(resp, prefect.ErrResponseTooLarge) {
 			return fmt.Sprintf("Prefect's answer to %s %s was larger than this server accepts; narrow the request (a smaller limit or a tighter filter).", resp.Method, resp.Path)
 		}
-		return fmt.Sprintf("Prefect's answer to %s %s could not be read (%v); a proxy in front of Prefect may be interfering. Retry, and check get_identity.", resp.Method, resp.Path, resp.Err)
+		return fmt.Sprintf("Prefect's answer to %s %s could not be read (%v); a proxy in front of Prefect may be interfering. Retry, and check "+ToolGetIdentity+".", resp.Method, resp.Path, resp.Err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return "The request to Prefect timed out; retry, or narrow it with a smaller limit."
 	case errors.Is(err, context.Canceled):
@@ -87,10 +87,10 @@ func describeAPIError(e *prefect.APIError, t *target.Target) string {
 		if e.RetryAfter > 0 {
 			wait = e.RetryAfter.Round(time.Second).String()
 		}
-		return fmt.Sprintf("Prefect is rate limiting these requests (429 on %s); retry after %s. On Prefect Cloud, review_rate_limits shows which operation groups are throttled.", where, wait)
+		return fmt.Sprintf("Prefect is rate limiting these requests (429 on %s); retry after %s. On Prefect Cloud, "+ToolReviewRateLimits+" shows which operation groups are throttled.", where, wait)
 	}
 	if e.Status >= 500 {
-		return fmt.Sprintf("The Prefect API failed (%d on %s)%s; this is on the server side and may be transient: retry shortly, and check the server's health (get_server_status on self-hosted).", e.Status, where, detailSuffix(e.Detail))
+		return fmt.Sprintf("The Prefect API failed (%d on %s)%s; this is on the server side and may be transient: retry shortly. On a self-hosted server, "+ToolGetServerStatus+" checks its health.", e.Status, where, detailSuffix(e.Detail))
 	}
 	return fmt.Sprintf("Prefect answered %d on %s%s.", e.Status, where, detailSuffix(e.Detail))
 }
@@ -115,7 +115,7 @@ func describeTransportError(e *prefect.TransportError) string {
 	case prefect.KindCanceled:
 		return "The request was cancelled."
 	case prefect.KindReset:
-		return fmt.Sprintf("The connection to the Prefect API at %s was reset or closed before the answer was complete, even after retries. A proxy or load balancer in front of Prefect may be dropping connections; retry shortly, and check get_identity.", e.APIURL)
+		return fmt.Sprintf("The connection to the Prefect API at %s was reset or closed before the answer was complete, even after retries. A proxy or load balancer in front of Prefect may be dropping connections; retry shortly, and check "+ToolGetIdentity+".", e.APIURL)
 	}
 	return fmt.Sprintf("The Prefect API at %s is unreachable (%s). Check the network path and PREFECT_API_URL.", e.APIURL, e.Kind)
 }

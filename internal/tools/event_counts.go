@@ -48,7 +48,7 @@ type countEventsInput struct {
 
 func countEventsTool() Definition {
 	return define(Definition{
-		Name: "count_events", Title: "Count events", Group: GroupEvents,
+		Name: ToolCountEvents, Title: "Count events", Group: GroupEvents,
 		Summary: "Event counts grouped by event type, resource, day or time bucket over a window (default the last 24 h).",
 	}, `Count events by event, resource, day or time bucket (default: the last 24 h): how often, not what.
 Example: {"countable":"event","event_type_prefix":"prefect.flow-run.","since":"-7d"}`,

@@ -26,7 +26,7 @@ type flowRunsInput struct {
 
 func flowRunsTool() Definition {
 	return define(Definition{
-		Name: "get_flow_runs", Title: "Get flow runs", Group: GroupRuns,
+		Name: ToolGetFlowRuns, Title: "Get flow runs", Group: GroupRuns,
 		Summary: "Flow runs, newest first, with state, timing, flow and deployment names; detail (parameters, state history, deployment and work pool) when the filter selects ids.",
 	}, `Flow runs, newest first, filtered by a Prefect FlowRunFilter: name, flow, deployment, state (Late shows as "Late (SCHEDULED)"), message, times, pool/queue. Selecting ids (filter.id.any_, ≤10) adds parameters, state history, deployment and pool.
 Example: {"filter":{"state":{"type":{"any_":["FAILED","CRASHED"]}}},"limit":20}`,

@@ -17,7 +17,7 @@ type flowsInput struct {
 
 func flowsTool() Definition {
 	return define(Definition{
-		Name: "get_flows", Title: "Get flows", Group: GroupRuns,
+		Name: ToolGetFlows, Title: "Get flows", Group: GroupRuns,
 		Summary: "Flows (the Python functions Prefect orchestrates) by name, with tags and creation time.",
 	}, `Flows (the code) by name, filtered by a Prefect FlowFilter: id, name, tags, created.
 Example: {"filter":{"name":{"like_":"etl"}}}`,

@@ -24,7 +24,7 @@ type stateHistoryInput struct {
 
 func stateHistoryTool() Definition {
 	return define(Definition{
-		Name: "get_run_state_history", Title: "Get run state history", Group: GroupRuns,
+		Name: ToolGetRunStateHistory, Title: "Get run state history", Group: GroupRuns,
 		Summary: "The full state timeline of one flow or task run, oldest first, with time spent in each state and counts of retries, pauses and crashes.",
 	}, `Every state of one flow or task run, oldest first, with messages and time in each state; counts retries, pauses and crashes.
 Example: {"flow_run_id":"<uuid>"}`,
@@ -147,9 +147,9 @@ func isFinalType(t string) bool {
 // runNotFound turns an empty state list for an unknown id into not-found;
 // a known run without states is reported as such.
 func (c *call) runNotFound(ctx context.Context, kind, id string) error {
-	path, list := prefect.Path("/flow_runs/%s", id), "get_flow_runs"
+	path, list := prefect.Path("/flow_runs/%s", id), ToolGetFlowRuns
 	if kind == "task run" {
-		path, list = prefect.Path("/task_runs/%s", id), "get_task_runs"
+		path, list = prefect.Path("/task_runs/%s", id), ToolGetTaskRuns
 	}
 	err := c.target.Client.Get(ctx, path, nil, nil)
 	if prefect.IsNotFound(err) {

@@ -14,7 +14,7 @@ type identityInput struct {
 
 func identityTool() Definition {
 	return define(Definition{
-		Name: "get_identity", Title: "Get identity", Group: GroupIdentity,
+		Name: ToolGetIdentity, Title: "Get identity", Group: GroupIdentity,
 		Summary: "Which Prefect this server reads: self-hosted or Cloud, API URL, Prefect version, and for Cloud the account, workspace and user.",
 	}, `Which Prefect this server reads: self-hosted, Cloud or demo, API URL, version, auth kind (never the secret), Cloud account/workspace/user or OAuth grant. Call first when unsure which workspace answers.
 Example: {}`,
@@ -59,7 +59,7 @@ func getIdentity(ctx context.Context, c *call, _ identityInput) (any, error) {
 			return nil
 		}
 		if err := t.Client.Get(ctx, "/version", nil, &apiVersion); err != nil {
-			res.note("version unavailable: " + describeError(err, t))
+			res.note("version unavailable: " + c.describe(err))
 		}
 		return nil
 	}}
@@ -85,7 +85,7 @@ func (c *call) cloudIdentity(res *identityResult) []func(context.Context) error 
 	}
 	var account, workspace, user map[string]any
 	note := func(what string, err error) {
-		res.note(what + " unavailable: " + describeError(err, t))
+		res.note(what + " unavailable: " + c.describe(err))
 	}
 	return []func(context.Context) error{
 		func(ctx context.Context) error {

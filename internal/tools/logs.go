@@ -31,7 +31,7 @@ type flowRunLogsInput struct {
 
 func flowRunLogsTool() Definition {
 	return define(Definition{
-		Name: "get_flow_run_logs", Title: "Get flow run logs", Group: GroupRuns,
+		Name: ToolGetFlowRunLogs, Title: "Get flow run logs", Group: GroupRuns,
 		Summary: "A flow run's log lines, oldest first or the last N (tail), filtered by minimum level, paged past Prefect's 200-row cap.",
 	}, `A flow run's log lines (its tasks' included), oldest first: "time LEVEL logger: message", tracebacks kept. tail=true gives the last lines, where a failure's traceback is; level filters by minimum level; task_run_id narrows to one task.
 Example: {"flow_run_id":"crimson-falcon","tail":true,"level":"error"}`,
@@ -108,9 +108,9 @@ func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, err
 
 // ensureRun turns an empty log result for an unknown id into not-found.
 func (c *call) ensureRun(ctx context.Context, q logQuery) error {
-	path, what, hint := prefect.Path("/flow_runs/%s", q.flowRunID), "flow run "+q.flowRunID, "list runs with get_flow_runs"
+	path, what, hint := prefect.Path("/flow_runs/%s", q.flowRunID), "flow run "+q.flowRunID, "list runs with "+ToolGetFlowRuns
 	if q.flowRunID == "" {
-		path, what, hint = prefect.Path("/task_runs/%s", q.taskRunID), "task run "+q.taskRunID, "find task runs with get_task_runs"
+		path, what, hint = prefect.Path("/task_runs/%s", q.taskRunID), "task run "+q.taskRunID, "find task runs with "+ToolGetTaskRuns
 	}
 	err := c.target.Client.Get(ctx, path, nil, nil)
 	if prefect.IsNotFound(err) {

@@ -32,7 +32,7 @@ func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, e
 	}
 	switch len(runs) {
 	case 0:
-		return "", &notFound{msg: fmt.Sprintf("no flow run is named %q; %s takes a flow run id or its exact name (find runs with get_flow_runs or search)", clip(ref, 80), field)}
+		return "", &notFound{msg: fmt.Sprintf("no flow run is named %q; %s takes a flow run id or its exact name (find runs with "+ToolGetFlowRuns+" or "+ToolSearch+")", clip(ref, 80), field)}
 	case 1:
 		return runs[0].ID, nil
 	}
@@ -59,7 +59,7 @@ func (c *call) resolveDeployment(ctx context.Context, field, ref string) (string
 		var d prefect.Deployment
 		err := c.target.Client.Get(ctx, prefect.Path("/deployments/name/%s/%s", flow, name), nil, &d)
 		if prefect.IsNotFound(err) {
-			return "", &notFound{msg: fmt.Sprintf("no deployment %q (flow/deployment); list deployments with get_deployments", clip(ref, 120))}
+			return "", &notFound{msg: fmt.Sprintf("no deployment %q (flow/deployment); list deployments with "+ToolGetDeployments, clip(ref, 120))}
 		}
 		if err != nil {
 			return "", err
@@ -100,7 +100,7 @@ func (c *call) resolveAutomation(ctx context.Context, field, ref string) (string
 	}
 	switch len(found) {
 	case 0:
-		return "", &notFound{msg: fmt.Sprintf("no automation is named %q; list automations with get_automations", clip(ref, 80))}
+		return "", &notFound{msg: fmt.Sprintf("no automation is named %q; list automations with "+ToolGetAutomations, clip(ref, 80))}
 	case 1:
 		return found[0].ID, nil
 	}

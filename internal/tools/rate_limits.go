@@ -46,7 +46,7 @@ type rateLimitsInput struct {
 
 func rateLimitsTool() Definition {
 	return define(Definition{
-		Name: "review_rate_limits", Title: "Review rate limits", Group: GroupDiagnosis, Scope: CloudOnly,
+		Name: ToolReviewRateLimits, Title: "Review rate limits", Group: GroupDiagnosis, Scope: CloudOnly,
 		Summary: "Prefect Cloud only: when each operation group was rate limited (429s), and the failed runs and 429 log lines in those periods.",
 	}, `Prefect Cloud: when each operation group (runs, deployments, reading-logs…; not API keys) was throttled by 429s, denied totals and peaks, and failed runs and 429 log lines in those periods. Default: the last 3 days.
 Example: {"since":"-24h"}`,
@@ -116,11 +116,11 @@ func reviewRateLimits(ctx context.Context, c *call, in rateLimitsInput) (any, er
 	t := c.target
 	switch {
 	case t.Kind != target.Cloud:
-		return nil, &target.Error{Msg: fmt.Sprintf("review_rate_limits needs Prefect Cloud: rate limits are a Prefect Cloud feature, and this server reads a %s Prefect API, which has none.", t.Kind)}
+		return nil, &target.Error{Msg: fmt.Sprintf(ToolReviewRateLimits+" needs Prefect Cloud: rate limits are a Prefect Cloud feature, and this server reads a %s Prefect API, which has none.", t.Kind)}
 	case t.Grant != nil || t.Auth == target.AuthCloudOAuth:
-		return nil, &target.Error{Msg: "review_rate_limits needs a Prefect Cloud API key: rate-limit usage is an account-level read, which Cloud OAuth tokens (this server's mode) may not make. Check the account's rate limits in the Prefect Cloud UI."}
+		return nil, &target.Error{Msg: ToolReviewRateLimits + " needs a Prefect Cloud API key: rate-limit usage is an account-level read, which Cloud OAuth tokens (this server's mode) may not make. Check the account's rate limits in the Prefect Cloud UI."}
 	case t.Auth != target.AuthAPIKey || t.CloudAPIRoot == "" || t.AccountID == "":
-		return nil, &target.Error{Msg: "review_rate_limits needs a Prefect Cloud API key (PREFECT_API_KEY) to read the account's rate-limit usage."}
+		return nil, &target.Error{Msg: ToolReviewRateLimits + " needs a Prefect Cloud API key (PREFECT_API_KEY) to read the account's rate-limit usage."}
 	}
 	now := c.deps.now()
 	untilArg := in.Until
@@ -406,7 +406,7 @@ func (c *call) correlateThrottling(ctx context.Context, periods []*throttledPeri
 		corr.Summary += " Those failures are likely caused by the rate limiting: spread the load (fewer concurrent runs or API calls in the named groups) or ask Prefect about higher limits."
 	}
 	if len(logs) == logsPerPage {
-		corr.Summary += " (Only the first 200 warning lines of these runs were searched; get_flow_run_logs shows the rest.)"
+		corr.Summary += " (Only the first 200 warning lines of these runs were searched; " + ToolGetFlowRunLogs + " shows the rest.)"
 	}
 	return corr, nil
 }

@@ -84,7 +84,7 @@ type Definition struct {
 	Summary string
 	// noTarget tools run without resolving a Prefect target (c.target is nil).
 	noTarget bool
-	add      func(s *mcp.Server, d *Deps)
+	add      func(s *mcp.Server, d *Deps, offered Offered)
 }
 
 // Selection chooses which definitions a server offers.
@@ -189,9 +189,16 @@ func Selected(sel Selection) []Definition {
 
 // Register adds the selected tools to s and returns their names.
 func Register(s *mcp.Server, d *Deps, sel Selection) []string {
+	return RegisterDefinitions(s, d, Selected(sel))
+}
+
+// RegisterDefinitions adds defs, one selection's tools, to s and returns
+// their names.
+func RegisterDefinitions(s *mcp.Server, d *Deps, defs []Definition) []string {
+	offered := Offer(defs)
 	var names []string
-	for _, def := range Selected(sel) {
-		def.add(s, d)
+	for _, def := range defs {
+		def.add(s, d, offered)
 		names = append(names, def.Name)
 	}
 	return names

@@ -28,7 +28,7 @@ type objectSchemaInput struct {
 
 func objectSchemaTool() Definition {
 	return defineLocal(Definition{
-		Name: "get_object_schema", Title: "Get object schema", Group: GroupAutomations,
+		Name: ToolGetObjectSchema, Title: "Get object schema", Group: GroupAutomations,
 		Summary: "The JSON schema for creating a Prefect automation, optionally narrowed to one action type, with trigger guidance.",
 	}, `The JSON schema (from Prefect's OpenAPI) for creating an automation, optionally narrowed to one action type, with trigger guidance. For drafting: this server creates nothing.
 Example: {"object_type":"automation","action_type":"run-deployment"}`,
@@ -54,7 +54,7 @@ var triggerGuidance = []string{
 	`Proactive (posture "Proactive"): fires when FEWER than threshold expected events arrive within "within" seconds (at least 10) after an "after" event or the start of the window, i.e. it detects absence: a run that did not complete, a heartbeat that stopped. Example: a run started but did not complete within 1h: {"type":"event","posture":"Proactive","after":["prefect.flow-run.Running"],"expect":["prefect.flow-run.Completed","prefect.flow-run.Failed","prefect.flow-run.Crashed"],"for_each":["prefect.resource.id"],"match":{"prefect.resource.id":"prefect.flow-run.*"},"threshold":1,"within":3600}.`,
 	`for_each: counts events separately per distinct value of these resource labels (e.g. ["prefect.resource.id"] = per flow run; "related:deployment:prefect.resource.id" = per deployment). Without it all matching events share one count.`,
 	`match: labels of the event's primary resource (trailing * wildcards allowed, e.g. {"prefect.resource.id":"prefect.flow-run.*"}). match_related: labels of related resources, e.g. {"prefect.resource.role":"deployment","prefect.resource.id":"prefect.deployment.<uuid>"} to limit to one deployment (or flow, work pool, tag).`,
-	`Compound ("require": "any"|"all"|n) and sequence triggers combine event triggers within a window. Event names: prefect.flow-run.<StateName> (Completed, Failed, Crashed, Running, Late...), prefect.work-pool.not-ready, prefect.deployment.not-ready, prefect.work-queue.not-ready; read_events shows real ones.`,
+	`Compound ("require": "any"|"all"|n) and sequence triggers combine event triggers within a window. Event names: prefect.flow-run.<StateName> (Completed, Failed, Crashed, Running, Late...), prefect.work-pool.not-ready, prefect.deployment.not-ready, prefect.work-queue.not-ready. ` + ToolReadEvents + ` shows real ones.`,
 }
 
 func getObjectSchema(spec *openapi.Spec, in objectSchemaInput) (any, error) {

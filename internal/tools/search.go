@@ -32,7 +32,7 @@ type searchInput struct {
 
 func searchTool() Definition {
 	return define(Definition{
-		Name: "search", Title: "Search", Group: GroupRuns,
+		Name: ToolSearch, Title: "Search", Group: GroupRuns,
 		Summary: "Find flows, deployments, work pools and work queues by part of their name (and flows/deployments by tag).",
 	}, `Find flows, deployments, work pools and queues whose name contains the query (any case) or tagged with it: kind, name, id, slug; per kind stopped_early when capped.
 Example: {"query":"etl"}`,

@@ -43,7 +43,7 @@ type serverStatusInput struct {
 
 func serverStatusTool() Definition {
 	return define(Definition{
-		Name: "get_server_status", Title: "Get server status", Group: GroupInfrastructure, Scope: SelfHostedOnly,
+		Name: ToolGetServerStatus, Title: "Get server status", Group: GroupInfrastructure, Scope: SelfHostedOnly,
 		Summary: "Health of a self-hosted Prefect server: /health, /ready and version probes sampled a few times, latency, error classes, version skew between replicas.",
 	}, `Self-hosted: probes /health, /ready and the versions a few times (no retries): status, latency, error class, version skew between replicas. Check first when everything is Late or every call fails.
 Example: {}`,
@@ -84,7 +84,7 @@ var statusCannotTell = []string{
 	"database health beyond /ready's connectivity check (slow queries, connection pool exhaustion, disk, pending migrations)",
 	"which replica answered each probe: a load balancer hides them; version_skew is the only hint of several",
 	"whether the server's background services (scheduler, late-run marker, cancellation cleanup, event persister) are alive: a stopped scheduler shows as deployments that get no new runs, a stopped late-run marker as past-due runs still Scheduled",
-	"worker hosts and their resources (worker heartbeats: get_work_pools), queue backlog age (diagnose_late_runs, get_work_queues)",
+	"worker hosts and their resources (worker heartbeats: " + ToolGetWorkPools + "), queue backlog age (" + ToolDiagnoseLateRuns + ", " + ToolGetWorkQueues + ")",
 	"the network path from workers to the API, which may differ from this server's",
 }
 
@@ -104,7 +104,7 @@ func getServerStatus(ctx context.Context, c *call, in serverStatusInput) (any, e
 		return nil, badInput("rounds must be between 1 and %d (got %d)", statusMaxRounds, rounds)
 	}
 	if c.target.Kind == target.Cloud {
-		return nil, badInput("get_server_status probes a self-hosted Prefect server; Prefect Cloud's health is published at https://status.prefect.io")
+		return nil, badInput(ToolGetServerStatus + " probes a self-hosted Prefect server; Prefect Cloud's health is published at https://status.prefect.io")
 	}
 	client := c.target.Client.WithoutRetries()
 	samples := make([][]sample, len(statusProbes))
@@ -246,7 +246,7 @@ func summarizeStatus(c *call, rounds int, samples [][]sample) serverStatusResult
 		res.Verdict = "unreachable"
 		res.Summary = fmt.Sprintf("No probe got an answer in %d rounds (%s): the API is down or unreachable from here.", rounds, errorClasses(res.Probes))
 		res.NextSteps = []string{
-			"Check that the server process runs and listens on the configured PREFECT_API_URL (get_identity shows it), and any proxy or load balancer in front of it.",
+			"Check that the server process runs and listens on the configured PREFECT_API_URL (" + ToolGetIdentity + " shows it), and any proxy or load balancer in front of it.",
 			"While the API is unreachable, workers cannot pick up runs (they go Late) and states cannot change.",
 		}
 	case healthDown:
@@ -268,12 +268,12 @@ func summarizeStatus(c *call, rounds int, samples [][]sample) serverStatusResult
 		res.Summary = "Server answers but with " + strings.Join(parts, " and ") + "."
 		res.NextSteps = []string{
 			"Occasional 503s from /ready are transient database errors, sustained ones a saturated database; timeouts mean an overloaded server or proxy. A replica on another version should be upgraded or drained.",
-			"Then check workers and pools (get_work_pools, diagnose_late_runs) if runs are Late.",
+			"Then check workers and pools (" + ToolGetWorkPools + ", " + ToolDiagnoseLateRuns + ") if runs are Late.",
 		}
 	default:
 		res.Verdict = "healthy"
 		res.Summary = fmt.Sprintf("/health and /ready passed in all %d rounds (median /health %.1f ms).", rounds, res.Probes[0].MedianMS)
-		res.NextSteps = []string{"The API itself is healthy: if runs are Late or stuck, look at workers, pools and limits (diagnose_late_runs, get_work_pools, get_concurrency_limits)."}
+		res.NextSteps = []string{"The API itself is healthy: if runs are Late or stuck, look at workers, pools and limits (" + ToolDiagnoseLateRuns + ", " + ToolGetWorkPools + ", " + ToolGetConcurrencyLimits + ")."}
 	}
 	if res.PrefectVersion != "" {
 		res.Summary += " Prefect " + res.PrefectVersion + "."

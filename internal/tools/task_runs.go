@@ -23,7 +23,7 @@ type taskRunsInput struct {
 
 func taskRunsTool() Definition {
 	return define(Definition{
-		Name: "get_task_runs", Title: "Get task runs", Group: GroupRuns,
+		Name: ToolGetTaskRuns, Title: "Get task runs", Group: GroupRuns,
 		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies.",
 	}, `Task runs, newest first, filtered by a Prefect TaskRunFilter: state, message, times, retries, cache key. upstream lists the task runs this one depended on, by name when in the result (task_inputs: dependencies, not argument values).
 Example: {"filter":{"flow_run_id":{"any_":["<uuid>"]},"state":{"type":{"any_":["FAILED"]}}}}`,

@@ -26,7 +26,7 @@ type variablesInput struct {
 
 func variablesTool() Definition {
 	return define(Definition{
-		Name: "get_variables", Title: "Get variables", Group: GroupDeployments,
+		Name: ToolGetVariables, Title: "Get variables", Group: GroupDeployments,
 		Summary: "Prefect variables: names, tags and times; the value of one variable when asked for by exact name.",
 	}, `Variables by name and metadata, no values; with an exact name, that variable's value (may be sensitive).
 Example: {"name":"etl_config"}`,
@@ -97,7 +97,7 @@ func (c *call) getVariable(ctx context.Context, name string) (any, error) {
 			}
 			msg += "; names containing it: " + strings.Join(names, ", ")
 		} else {
-			msg += "; list the names with get_variables (no name)"
+			msg += "; list the names with " + ToolGetVariables + " (no name)"
 		}
 		return nil, &notFound{msg: msg}
 	}

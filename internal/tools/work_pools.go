@@ -32,7 +32,7 @@ type workPoolsInput struct {
 
 func workPoolsTool() Definition {
 	return define(Definition{
-		Name: "get_work_pools", Title: "Get work pools", Group: GroupInfrastructure,
+		Name: ToolGetWorkPools, Title: "Get work pools", Group: GroupInfrastructure,
 		Summary: "Work pools with status, concurrency limit and runs in use, workers by status with last heartbeat, and queues; job template and queue health when the filter selects names.",
 	}, `Work pools, filtered by a Prefect WorkPoolFilter: type, status (NOT_READY = no worker online: runs go Late), paused, limit, runs in use, workers with last heartbeat, queues. Selecting names (≤5) adds the job template and queue health.
 Example: {"filter":{"name":{"any_":["my-pool"]}}}`,

@@ -19,7 +19,7 @@ type workQueuesInput struct {
 
 func workQueuesTool() Definition {
 	return define(Definition{
-		Name: "get_work_queues", Title: "Get work queues", Group: GroupInfrastructure,
+		Name: ToolGetWorkQueues, Title: "Get work queues", Group: GroupInfrastructure,
 		Summary: "Work queues with their pool, priority, concurrency limit, paused flag, status and last poll by a worker.",
 	}, `Work queues: pool, priority, limit, paused, status, last polled. A queue no worker polls leaves its runs Late.
 Example: {"work_pool_name":"local-process-pool"}`,
@@ -59,7 +59,7 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error
 	var queues []prefect.WorkQueue
 	if err := c.target.Client.Post(ctx, path, body, &queues); err != nil {
 		if in.WorkPoolName != "" && prefect.IsNotFound(err) {
-			return nil, &notFound{msg: "work pool " + clip(in.WorkPoolName, 80) + " was not found; list pools with get_work_pools"}
+			return nil, &notFound{msg: "work pool " + clip(in.WorkPoolName, 80) + " was not found; list pools with " + ToolGetWorkPools}
 		}
 		return nil, err
 	}

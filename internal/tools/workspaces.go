@@ -8,7 +8,7 @@ type authorizedWorkspacesInput struct{}
 
 func authorizedWorkspacesTool() Definition {
 	return define(Definition{
-		Name: "list_authorized_workspaces", Title: "List authorized workspaces", Group: GroupIdentity, Scope: OAuthOnly, noTarget: true,
+		Name: ToolListAuthorizedWorkspaces, Title: "List authorized workspaces", Group: GroupIdentity, Scope: OAuthOnly, noTarget: true,
 		Summary: "Cloud OAuth mode: the Prefect Cloud workspaces your sign-in consented to, to pass as workspace_id.",
 	}, `The Prefect Cloud workspaces this sign-in consented to (names, ids, grant id); pass one as workspace_id when there are several.
 Example: {}`,
@@ -17,7 +17,7 @@ Example: {}`,
 
 func listAuthorizedWorkspaces(ctx context.Context, c *call, _ authorizedWorkspacesInput) (any, error) {
 	if c.deps.Grants == nil {
-		return nil, badInput("this server is not in Prefect Cloud OAuth mode; it reads one configured workspace (see get_identity)")
+		return nil, badInput("this server is not in Prefect Cloud OAuth mode; it reads one configured workspace (see " + ToolGetIdentity + ")")
 	}
 	g, err := c.deps.Grants.Grant(ctx, c.treq)
 	if err != nil {
