@@ -137,7 +137,7 @@ func TestSlowTenantDoesNotStarveAnother(t *testing.T) {
 	}
 	callAs := func(key string) *mcp.CallToolResult {
 		req := &mcp.CallToolRequest{Extra: &mcp.RequestExtra{Header: http.Header{"X-Prefect-Api-Key": {key}}}}
-		return run(context.Background(), d, req, struct{}{}, true, h)
+		return run(context.Background(), d, req, struct{}{}, true, nil, h)
 	}
 
 	aDone := make(chan *mcp.CallToolResult, 2)
