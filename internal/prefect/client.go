@@ -361,7 +361,7 @@ func (c *Client) attempt(ctx context.Context, method, path, target string, body 
 		}
 	}
 	if err := decodeBody(resp.StatusCode, data, out); err != nil {
-		return attemptResult{err: &ResponseError{Method: method, Path: path, Status: resp.StatusCode, Err: c.redactError(err)}}
+		return attemptResult{err: &ResponseError{Method: method, Path: path, Status: resp.StatusCode, Err: c.redactError(err), HTML: isHTML(resp.Header, data)}}
 	}
 	return attemptResult{}
 }
@@ -461,6 +461,7 @@ func (c *Client) statusError(method, path string, resp *http.Response) attemptRe
 	} else {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		apiErr.Detail = parseErrorDetail(data)
+		apiErr.HTML = isHTML(resp.Header, data)
 	}
 	apiErr.Detail = c.redact(apiErr.Detail)
 	var wait time.Duration

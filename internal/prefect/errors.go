@@ -45,6 +45,9 @@ type APIError struct {
 	Retryable bool
 	// RetryAfter is the wait the server asked for, when it sent Retry-After.
 	RetryAfter time.Duration
+	// HTML reports an HTML page for an answer: the URL is not the Prefect
+	// API (a UI page, a login proxy, a static file server).
+	HTML bool
 }
 
 func (e *APIError) Error() string {
@@ -127,6 +130,7 @@ type ResponseError struct {
 	Path   string
 	Status int
 	Err    error // wraps ErrResponseTooLarge or ErrMalformedResponse
+	HTML   bool  // the body was an HTML page, not the API's JSON (see APIError.HTML)
 }
 
 func (e *ResponseError) Error() string {
@@ -134,6 +138,20 @@ func (e *ResponseError) Error() string {
 }
 
 func (e *ResponseError) Unwrap() error { return e.Err }
+
+// isHTML reports an answer that is an HTML page: by its Content-Type, or
+// by its first byte when the type is missing or generic.
+func isHTML(header http.Header, body []byte) bool {
+	ct := strings.ToLower(header.Get("Content-Type"))
+	if strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "application/xhtml") {
+		return true
+	}
+	if strings.Contains(ct, "json") {
+		return false
+	}
+	trimmed := bytes.TrimSpace(body)
+	return len(trimmed) > 0 && trimmed[0] == '<'
+}
 
 // isRetryableStatus lists the statuses that mean "try again later":
 // rate limiting and proxies or a database that is briefly unavailable.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,5 +132,52 @@ func TestStatusOfOtherErrors(t *testing.T) {
 	wrapped := fmt.Errorf("listing pools: %w", &APIError{Status: 404})
 	if !IsNotFound(wrapped) {
 		t.Error("a wrapped 404 is not found")
+	}
+}
+
+// TestHTMLAnswersAreFlagged: an HTML page where the API's JSON belongs (the
+// UI, a login proxy, a static file server) is marked, whatever its status.
+func TestHTMLAnswersAreFlagged(t *testing.T) {
+	cases := []struct {
+		name, contentType, body string
+		status                  int
+		want                    bool
+	}{
+		{"UI page", "text/html; charset=utf-8", "<!doctype html><title>Prefect</title>", 200, true},
+		{"login page", "text/html", "<html>sign in</html>", 401, true},
+		{"http.server 501", "text/html;charset=utf-8", "<!DOCTYPE HTML><title>Error response</title>", 501, true},
+		{"untyped page", "", "  <html></html>", 200, true},
+		{"Prefect JSON error", "application/json", `{"detail":"Not Found"}`, 404, false},
+		{"JSON typed, odd body", "application/json", `<not json>`, 500, false},
+		{"plain text", "text/plain", "Internal Server Error", 500, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.contentType != "" {
+					w.Header().Set("Content-Type", tc.contentType)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c := newTestClient(t, srv.URL+"/api", srv.Client(), func(cfg *Config) { cfg.Retry.MaxAttempts = 1 })
+			var out map[string]any
+			err := c.Get(context.Background(), "/flows/x", nil, &out)
+			var api *APIError
+			var resp *ResponseError
+			got := false
+			switch {
+			case errors.As(err, &api):
+				got = api.HTML
+			case errors.As(err, &resp):
+				got = resp.HTML
+			default:
+				t.Fatalf("err = %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("HTML = %v, want %v (%v)", got, tc.want, err)
+			}
+		})
 	}
 }

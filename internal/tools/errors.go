@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
@@ -39,8 +41,11 @@ func describeError(err error, t *target.Target) string {
 	case errors.As(err, &api):
 		return describeAPIError(api, t)
 	case errors.As(err, &transport):
-		return describeTransportError(transport)
+		return describeTransportError(transport, t)
 	case errors.As(err, &resp):
+		if resp.HTML {
+			return notTheAPI(fmt.Sprintf("%d on %s %s", resp.Status, resp.Method, resp.Path), false, t)
+		}
 		if errors.Is(resp, prefect.ErrResponseTooLarge) {
 			return fmt.Sprintf("Prefect's answer to %s %s was larger than this server accepts; narrow the request (a smaller limit or a tighter filter).", resp.Method, resp.Path)
 		}
@@ -53,8 +58,59 @@ func describeError(err error, t *target.Target) string {
 	return "Unexpected error: " + err.Error()
 }
 
+// Explain is the text a tool answers for err: `prefect-mcp config` reports
+// its probe with it, so both say the same.
+func Explain(err error, t *target.Target) string { return describeError(err, t) }
+
+// notTheAPI explains an answer that is not from the Prefect API: an HTML
+// page (the UI, a login proxy, a static file server) or a redirect.
+func notTheAPI(what string, redirect bool, t *target.Target) string {
+	how := "serves HTML, not the Prefect API"
+	if redirect {
+		how = "redirects, which the Prefect API never does: it is not the Prefect API"
+	}
+	msg := "This URL " + how + " (" + what + ")"
+	if t != nil {
+		msg = fmt.Sprintf("The Prefect API URL in use (%s) %s (%s)", t.APIURL, how, what)
+	}
+	return msg + ". Prefect API URLs end in /api (e.g. http://127.0.0.1:4200/api" + apiSuggestion(t) + "); a login proxy in front of Prefect must let API requests through. " +
+		"Fix PREFECT_API_URL or the active profile (`prefect-mcp config` shows where it comes from and probes it)."
+}
+
+// apiSuggestion proposes the URL with /api when the one in use lacks it.
+func apiSuggestion(t *target.Target) string {
+	if t == nil || looksLikeAPIRoot(t.APIURL) {
+		return ""
+	}
+	return ", here probably " + strings.TrimRight(t.APIURL, "/") + "/api"
+}
+
+// looksLikeAPIRoot reports a URL shaped like a Prefect API root: self-hosted
+// ".../api", or Cloud ".../api/accounts/{id}/workspaces/{id}".
+func looksLikeAPIRoot(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if strings.HasSuffix(p, "/api") {
+		return true
+	}
+	parts := strings.Split(p, "/")
+	n := len(parts)
+	return n >= 6 && parts[n-5] == "api" && parts[n-4] == "accounts" && parts[n-2] == "workspaces"
+}
+
 func describeAPIError(e *prefect.APIError, t *target.Target) string {
 	where := e.Method + " " + e.Path
+	if redirect := e.Status >= 300 && e.Status < 400; e.HTML || redirect {
+		return notTheAPI(fmt.Sprintf("%d on %s%s", e.Status, where, detailSuffix(e.Detail)), redirect, t)
+	}
+	if (e.Status == 404 || e.Status == 405) && t != nil && t.Kind != target.Demo && !looksLikeAPIRoot(t.APIURL) {
+		return fmt.Sprintf("%d on %s: the Prefect API URL in use (%s) does not end in /api. Prefect API URLs end in /api (here probably %s/api); "+
+			"fix PREFECT_API_URL or the active profile (`prefect-mcp config` shows where it comes from and probes it).",
+			e.Status, where, t.APIURL, strings.TrimRight(t.APIURL, "/"))
+	}
 	switch e.Status {
 	case 401:
 		hint := "check the API key (PREFECT_API_KEY, or the X-Prefect-Api-Key header on a shared server)"
@@ -102,9 +158,15 @@ func detailSuffix(d string) string {
 	return ": " + d
 }
 
-func describeTransportError(e *prefect.TransportError) string {
+func describeTransportError(e *prefect.TransportError, t *target.Target) string {
 	switch e.Kind {
 	case prefect.KindDNS:
+		if isCloudHost(e.APIURL) || (t != nil && t.Kind == target.Cloud) {
+			// A Cloud URL is rarely mistyped: the lookup failing means this
+			// machine cannot resolve public names (offline, DNS, a proxy).
+			return fmt.Sprintf("The Prefect Cloud host in %s could not be resolved (DNS). This is the network, not PREFECT_API_URL: check that this machine is online and its DNS works; "+
+				"behind a corporate proxy set HTTPS_PROXY (and NO_PROXY for local hosts) in the server's environment.", e.APIURL)
+		}
 		return fmt.Sprintf("The Prefect API host in %s does not resolve (DNS). Check PREFECT_API_URL or the active Prefect profile (`prefect-mcp config` shows where it comes from).", e.APIURL)
 	case prefect.KindRefused:
 		return fmt.Sprintf("The Prefect API at %s is unreachable (connection refused). Is the Prefect server running (`prefect server start`)? Check PREFECT_API_URL.", e.APIURL)
@@ -118,4 +180,15 @@ func describeTransportError(e *prefect.TransportError) string {
 		return fmt.Sprintf("The connection to the Prefect API at %s was reset or closed before the answer was complete, even after retries. A proxy or load balancer in front of Prefect may be dropping connections; retry shortly, and check "+ToolGetIdentity+".", e.APIURL)
 	}
 	return fmt.Sprintf("The Prefect API at %s is unreachable (%s). Check the network path and PREFECT_API_URL.", e.APIURL, e.Kind)
+}
+
+// isCloudHost reports a Prefect Cloud API host (api.prefect.cloud and its
+// regional or staging siblings under prefect.cloud).
+func isCloudHost(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	return h == "prefect.cloud" || strings.HasSuffix(h, ".prefect.cloud")
 }
