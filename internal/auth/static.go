@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 )
 
 // StaticTokensOptions tunes StaticTokens; zero values select the defaults.
@@ -151,8 +155,23 @@ func (s *StaticTokens) reloadIfChanged() {
 // Middleware requires "Authorization: Bearer <token>" with a listed token;
 // anything else is answered 401 with a Bearer realm="prefect-mcp" challenge
 // (400 for a token in the query string).
+//
+// An accepted request carries a TokenInfo whose UserID names the token (by
+// digest) where sdkauth.TokenInfoFromContext looks: the go-sdk's
+// StreamableHTTPHandler binds a stateful session to the UserID it was
+// created with and answers 403 to a request of another (mcp/streamable.go,
+// lookupSession), so one token cannot use or delete another's session.
 func (s *StaticTokens) Middleware(next http.Handler) http.Handler {
 	base := []string{authParam("realm", "prefect-mcp")}
+	attach := sdkauth.RequireBearerToken(
+		func(ctx context.Context, _ string, _ *http.Request) (*sdkauth.TokenInfo, error) {
+			if ti, ok := ctx.Value(verifiedTokenKey{}).(*sdkauth.TokenInfo); ok {
+				return ti, nil
+			}
+			return nil, sdkauth.ErrInvalidToken
+		},
+		&sdkauth.RequireBearerTokenOptions{AllowMissingExpiration: true}, // static tokens do not expire
+	)(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, problem := bearerFromRequest(r)
 		switch problem {
@@ -167,10 +186,16 @@ func (s *StaticTokens) Middleware(next http.Handler) http.Handler {
 				writeAuthError(w, http.StatusUnauthorized, base, "invalid_token", "token is not accepted")
 				return
 			}
-			next.ServeHTTP(w, r)
+			sum := sha256.Sum256([]byte(token))
+			ti := &sdkauth.TokenInfo{UserID: StaticTokenPrincipal + hex.EncodeToString(sum[:16])}
+			attach.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verifiedTokenKey{}, ti)))
 		}
 	})
 }
+
+// StaticTokenPrincipal prefixes the UserID of a request authenticated by a
+// static token; a digest of the token follows, never the token.
+const StaticTokenPrincipal = "static-token:"
 
 var errNotRegular = errors.New("not a regular file")
 
