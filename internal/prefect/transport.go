@@ -162,7 +162,55 @@ var methodOverrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", 
 //     of a POST are refused too; matching is case-sensitive, like the router.
 //   - Paths through block_documents are refused for every method: block
 //     documents hold secrets and no tool needs them.
+//   - GETs with side effects are refused for every method (see
+//     sideEffectGET): the review of every GET route follows.
 //   - Method-override headers are refused.
+//
+// Review of the GET routes of Prefect 3.8's OpenAPI document
+// (internal/openapi/prefect-openapi.json) against Prefect's source
+// (PrefectHQ/prefect, src/prefect/server/api/*.py and models/*.py):
+//
+//   - Writes: GET /csrf-token (csrf_token.py create_csrf_token: "Create or
+//     update a CSRF token for a client" — create_or_update_csrf_token and
+//     delete_expired_tokens in a transaction). Refused.
+//   - Outbound fetches: GET /collections/views/{view} (collections.py
+//     read_view_content: the Prefect server fetches the view from
+//     raw.githubusercontent.com and fills a process cache). Refused: no
+//     tool needs it and a read must not make Prefect reach the internet.
+//   - Secrets: /block_documents/{id} and /block_types/slug/{slug}/
+//     block_documents[/name/{name}] (block document values). Refused above.
+//   - Plain reads, one SELECT session or a constant (no begin_transaction,
+//     no model write): /admin/settings (obfuscated secrets), /admin/storage
+//     (the default storage block's id), /admin/version, /hello, /health,
+//     /ready (a database ping), /version; /artifacts/{id},
+//     /artifacts/{key}/latest; /automations/{id},
+//     /automations/related-to/{resource_id}; /block_capabilities/,
+//     /block_schemas/{id}, /block_schemas/checksum/{checksum},
+//     /block_types/{id}, /block_types/slug/{slug};
+//     /concurrency_limits/{id}, /concurrency_limits/tag/{tag},
+//     /v2/concurrency_limits/{id_or_name}; /deployments/{id},
+//     /deployments/name/{flow_name}/{deployment_name},
+//     /deployments/{id}/schedules, /deployments/{id}/work_queue_check
+//     (deployments.py, check_work_queues_for_deployment: a query);
+//     /events/filter/next (a page token read back); /flow_run_states/,
+//     /flow_run_states/{id}, /task_run_states/, /task_run_states/{id};
+//     /flow_runs/{id}, /flow_runs/{id}/graph, /flow_runs/{id}/graph-v2,
+//     /flow_runs/{id}/input/{key} (flow_runs.py read_flow_run_input: its
+//     docstring says "Create", the body is a SELECT),
+//     /flow_runs/{id}/logs/download (a CSV of the logs; the body cap
+//     applies); /flows/{id}, /flows/name/{name}; /saved_searches/{id};
+//     /task_runs/{id}, /ui/task_runs/{id}; /variables/{id},
+//     /variables/name/{name}; /work_pools/{name},
+//     /work_pools/{work_pool_name}/queues/{name}, /work_queues/{id},
+//     /work_queues/name/{name}, /work_queues/{id}/status
+//     (work_queues.py read_work_queue_status: counts). Polling that marks
+//     queues (get_runs, get_scheduled_flow_runs) is a POST, refused above.
+//   - Prefect Cloud account reads the tools use (/me/, /accounts/{id},
+//     /accounts/{id}/workspaces/{id}, /accounts/{id}/rate-limits/usage)
+//     are not in the document; they are reads (docs: Cloud API reference).
+//
+// TestReadOnlyTransportWalksEveryOpenAPIRoute holds this review: a GET the
+// review does not list fails it.
 func checkReadOnly(req *http.Request) error {
 	if req.URL == nil {
 		return &WriteRefusedError{Method: req.Method, Reason: "request has no URL"}
@@ -188,6 +236,9 @@ func checkReadOnly(req *http.Request) error {
 			return refuse("block documents hold secrets")
 		}
 	}
+	if reason := sideEffectGET(segments); reason != "" {
+		return refuse(reason)
+	}
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead: // net/http sends "" as GET
 		return nil
@@ -198,6 +249,25 @@ func checkReadOnly(req *http.Request) error {
 		return refuse("POST is allowed only to read endpoints (…/filter, …/count, …/history, …/paginate, …/count-by/{countable})")
 	}
 	return refuse("only GET, HEAD and POST to read endpoints are allowed")
+}
+
+// sideEffectGET names why a GET route with a side effect is refused, or
+// returns "" (see the review above checkReadOnly). Matching is on the last
+// segments, so a base path (/api, /prefect/api, a Cloud workspace) does not
+// matter; a trailing slash is ignored. The price: an object named
+// "csrf-token" cannot be read by name.
+func sideEffectGET(segments []pathSegment) string {
+	n := len(segments)
+	if n > 0 && segments[n-1].decoded == "" {
+		n-- // trailing slash
+	}
+	switch {
+	case n >= 1 && strings.EqualFold(segments[n-1].decoded, "csrf-token"):
+		return "GET /csrf-token creates or updates a CSRF token in Prefect"
+	case n >= 3 && strings.EqualFold(segments[n-3].decoded, "collections") && strings.EqualFold(segments[n-2].decoded, "views"):
+		return "GET /collections/views/{view} makes the Prefect server fetch from the internet"
+	}
+	return ""
 }
 
 type pathSegment struct{ raw, decoded string }

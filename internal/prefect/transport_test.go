@@ -112,6 +112,14 @@ func TestReadOnlyTransportPolicy(t *testing.T) {
 		{"block documents filter", "POST", base + "/block_documents/filter", nil, false},
 		{"block document read", "GET", base + "/block_documents/abc", nil, false},
 		{"block documents by type", "GET", base + "/block_types/slug/aws/block_documents", nil, false},
+		// GETs with side effects (issue 13, item 11).
+		{"csrf token", "GET", base + "/csrf-token?client=x", nil, false},
+		{"csrf token, trailing slash", "GET", base + "/csrf-token/", nil, false},
+		{"csrf token, case", "HEAD", base + "/CSRF-Token", nil, false},
+		{"csrf token, escaped", "GET", base + "/csrf%2Dtoken", nil, false},
+		{"csrf token, cloud", "GET", cloud + "/csrf-token", nil, false},
+		{"collections view", "GET", base + "/collections/views/aggregate-worker-metadata", nil, false},
+		{"collections view, escaped", "GET", base + "/collections/view%73/demo-flows", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,6 +189,32 @@ var readPosts = map[string]bool{
 	"/work_queues/filter":                         true,
 }
 
+// sideEffectGETs are the GET routes of the document that change something
+// or reach out (see checkReadOnly's review); reviewedGETs are all the others,
+// each checked to be a plain read. A GET in neither list fails the walk: a
+// new Prefect route must be reviewed before the policy lets it through.
+var sideEffectGETs = map[string]bool{"/csrf-token": true, "/collections/views/{view}": true}
+
+var reviewedGETs = map[string]bool{
+	"/admin/settings": true, "/admin/storage": true, "/admin/version": true,
+	"/artifacts/{id}": true, "/artifacts/{key}/latest": true,
+	"/automations/related-to/{resource_id}": true, "/automations/{id}": true,
+	"/block_capabilities/": true, "/block_schemas/checksum/{checksum}": true, "/block_schemas/{id}": true,
+	"/block_types/slug/{slug}": true, "/block_types/{id}": true,
+	"/concurrency_limits/tag/{tag}": true, "/concurrency_limits/{id}": true,
+	"/deployments/name/{flow_name}/{deployment_name}": true, "/deployments/{id}": true,
+	"/deployments/{id}/schedules": true, "/deployments/{id}/work_queue_check": true,
+	"/events/filter/next": true, "/flow_run_states/": true, "/flow_run_states/{id}": true,
+	"/flow_runs/{id}": true, "/flow_runs/{id}/graph": true, "/flow_runs/{id}/graph-v2": true,
+	"/flow_runs/{id}/input/{key}": true, "/flow_runs/{id}/logs/download": true,
+	"/flows/name/{name}": true, "/flows/{id}": true, "/health": true, "/hello": true, "/ready": true,
+	"/saved_searches/{id}": true, "/task_run_states/": true, "/task_run_states/{id}": true,
+	"/task_runs/{id}": true, "/ui/task_runs/{id}": true, "/v2/concurrency_limits/{id_or_name}": true,
+	"/variables/name/{name}": true, "/variables/{id}": true, "/version": true,
+	"/work_pools/{name}": true, "/work_pools/{work_pool_name}/queues/{name}": true,
+	"/work_queues/name/{name}": true, "/work_queues/{id}": true, "/work_queues/{id}/status": true,
+}
+
 type route struct{ Method, Path string }
 
 // openAPIRoutes lists every operation of the OpenAPI document in the
@@ -224,7 +258,10 @@ func TestReadOnlyTransportWalksEveryOpenAPIRoute(t *testing.T) {
 		case strings.Contains(route.Path, "/block_documents"):
 			wantAllowed = false // secrets
 		case route.Method == "GET" || route.Method == "HEAD":
-			wantAllowed = true
+			if !reviewedGETs[route.Path] && !sideEffectGETs[route.Path] {
+				t.Errorf("GET %s is not reviewed for side effects: add it to reviewedGETs or sideEffectGETs (and to checkReadOnly's review)", route.Path)
+			}
+			wantAllowed = !sideEffectGETs[route.Path]
 		case route.Method == "POST":
 			wantAllowed = readPosts[route.Path]
 			seenReadPosts[route.Path] = wantAllowed
