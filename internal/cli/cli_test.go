@@ -101,7 +101,7 @@ PREFECT_API_KEY = "` + key + `"
 	if err := os.WriteFile(filepath.Join(dir, "profiles.toml"), []byte(profiles), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code := Run(context.Background(), []string{"config", "--no-docs"}, sys); code != 0 {
+	if code := Run(context.Background(), []string{"config", "--no-docs", "--no-probe"}, sys); code != 0 {
 		t.Fatalf("config exit %d: %s", code, errOut)
 	}
 	text := out.String()
@@ -137,7 +137,7 @@ func TestMixedCredentialSources(t *testing.T) {
 	}
 	const want = "PREFECT_API_URL comes from .env"
 	sys, out, errOut := setup()
-	if code := Run(context.Background(), []string{"config", "--no-docs"}, sys); code != 0 {
+	if code := Run(context.Background(), []string{"config", "--no-docs", "--no-probe"}, sys); code != 0 {
 		t.Fatalf("config exit %d: %s", code, errOut)
 	}
 	if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "127.0.0.2") {
@@ -330,7 +330,7 @@ func waitHTTP(t *testing.T, url string) {
 func TestToolsetsChangeToolsList(t *testing.T) {
 	count := func(toolsets string) (int, string) {
 		sys, out, errOut := testSystem(t, map[string]string{"PREFECT_API_URL": "http://127.0.0.1:4200/api"})
-		if code := Run(context.Background(), []string{"config", "--toolsets", toolsets}, sys); code != 0 {
+		if code := Run(context.Background(), []string{"config", "--no-probe", "--toolsets", toolsets}, sys); code != 0 {
 			t.Fatalf("config --toolsets %s: %s", toolsets, errOut)
 		}
 		text := out.String()

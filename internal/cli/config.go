@@ -19,6 +19,7 @@ import (
 // runConfig prints which Prefect the server would connect to and why:
 // each setting with its source, secrets redacted, then the tools offered.
 func runConfig(ctx context.Context, args []string, sys System) int {
+	args, noProbe := cutFlag(args, "no-probe")
 	var o Options
 	fs, specs, envErr := newFlagSet(&o, sys.Lookup, sys.Stderr)
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +69,9 @@ func runConfig(ctx context.Context, args []string, sys System) int {
 		for _, warn := range a.settings.Warnings {
 			fmt.Fprintf(w, "warning\t%s\n", warn)
 		}
+	}
+	if a.server != nil && !o.Demo && !noProbe {
+		printProbe(w, probeAPI(ctx, a.server))
 	}
 	_ = w.Flush()
 	if a.server != nil {

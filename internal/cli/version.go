@@ -23,7 +23,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{[]string{"config"}, "config [flags]", "show the resolved Prefect settings, their sources and the tools offered", runConfig},
+		{[]string{"config"}, "config [flags] [--no-probe]", "show the resolved Prefect settings and their sources, probe the API (health, version, credentials; --no-probe skips it) and list the tools offered", runConfig},
 		{[]string{"token"}, "token", "exchange PREFECT_MCP_CLOUD_CLIENT_ID/SECRET for a Cloud OAuth access token", runToken},
 		{[]string{"healthcheck"}, "healthcheck", "probe the local HTTP server's /healthz on PREFECT_MCP_PORT (exit 0 when healthy; for container health checks)",
 			func(ctx context.Context, _ []string, sys System) int { return runHealthcheck(ctx, sys) }},

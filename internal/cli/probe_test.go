@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+)
+
+// TestConfigProbesTheAPI: `config` reports what the URL answers (health,
+// release, credentials), in the tools' words when something is wrong, and
+// --no-probe sends nothing.
+func TestConfigProbesTheAPI(t *testing.T) {
+	const auth = "admin:probe-canary"
+	fake := prefecttest.New(prefecttest.WithAuthString(auth), prefecttest.WithData(prefecttest.Demo(time.Now())))
+	defer fake.Close()
+	stalled := prefecttest.New(prefecttest.WithLatency(time.Minute))
+	defer stalled.Close()
+	root := strings.TrimSuffix(fake.URL, "/api")
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"healthy, credentials accepted", map[string]string{"PREFECT_API_URL": fake.URL, "PREFECT_API_AUTH_STRING": auth},
+			[]string{"reachable  yes: GET /health answered true", "version    Prefect 3.", "a read (POST /flows/filter) works with the basic auth string"}},
+		{"wrong credentials", map[string]string{"PREFECT_API_URL": fake.URL, "PREFECT_API_AUTH_STRING": "admin:wrong"},
+			[]string{"reachable  yes", "Prefect rejected the credentials (401"}},
+		{"no /api", map[string]string{"PREFECT_API_URL": root, "PREFECT_API_AUTH_STRING": auth},
+			[]string{"reachable  no", "does not end in /api", root + "/api"}},
+		{"unreachable", map[string]string{"PREFECT_API_URL": "http://127.0.0.1:1/api"}, []string{"reachable  no", "connection refused"}},
+		{"stalled", map[string]string{"PREFECT_API_URL": stalled.URL}, []string{"reachable  no", "did not answer within " + probeTimeout.String()}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sys, out, errOut := testSystem(t, tc.env)
+			if code := Run(context.Background(), []string{"config", "--no-docs"}, sys); code != 0 {
+				t.Fatalf("config exit %d: %s", code, errOut)
+			}
+			for _, w := range append(tc.want, "PROBE (") {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("config output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out.String(), "probe-canary") {
+				t.Error("config printed the auth string")
+			}
+		})
+	}
+	t.Run("--no-probe", func(t *testing.T) {
+		fake.ResetLog()
+		sys, out, errOut := testSystem(t, map[string]string{"PREFECT_API_URL": fake.URL})
+		if code := Run(context.Background(), []string{"config", "--no-probe", "--no-docs"}, sys); code != 0 {
+			t.Fatalf("config exit %d: %s", code, errOut)
+		}
+		if n := len(fake.Requests()); n != 0 || strings.Contains(out.String(), "PROBE") {
+			t.Fatalf("--no-probe sent %d requests:\n%s", n, out)
+		}
+	})
+}
