@@ -146,11 +146,12 @@ func (b *bench) run(ctx context.Context, bin string, selected map[string]bool) e
 	}
 	b.now = time.Now().UTC()
 	b.demo = prefecttest.Demo(b.now)
-	b.fakeDemo = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.demo))
-	b.fakeBig = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.demo))
+	wall := prefecttest.WithClock(time.Now) // the binary under test reads the wall clock too
+	b.fakeDemo = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.demo), wall)
+	b.fakeBig = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.demo), wall)
 	b.fakeBig.Put(prefecttest.FlowRuns, moreRuns(b.demo, extraRuns)...)
 	b.waves = &waveLog{}
-	b.fakeSlow = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.demo), prefecttest.WithLatency(upstreamLatency),
+	b.fakeSlow = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.demo), wall, prefecttest.WithLatency(upstreamLatency),
 		prefecttest.WithFaultHook(b.waves.hook))
 
 	sections := map[string]func(context.Context) error{

@@ -42,7 +42,7 @@ func BenchmarkStartup(b *testing.B) {
 	})
 	b.Run("server_tools_list", func(b *testing.B) {
 		ctx := context.Background()
-		deps := &tools.Deps{Resolver: target.Static{}, Spec: spec}
+		deps := &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: time.Now}
 		b.ReportAllocs()
 		for b.Loop() {
 			s := server.New(server.Config{Version: "bench", Deps: deps, Selection: tools.Selection{Kind: target.Demo, KindKnown: true}})

@@ -219,7 +219,7 @@ func run(ctx context.Context, o options) error {
 	sys := cli.System{
 		Lookup:  func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		WorkDir: os.TempDir(), HomeDir: os.TempDir(),
-		Stdin: strings.NewReader(""), Stdout: &logs, Stderr: &logs,
+		Stdin: strings.NewReader(""), Stdout: &logs, Stderr: &logs, Now: time.Now,
 	}
 	srvCtx, stopServer := context.WithCancel(context.Background())
 	served := make(chan int, 1)

@@ -105,6 +105,7 @@ func run(args []string) error {
 	foreign := prefecttest.NewHandler(
 		prefecttest.WithCloud(foreignWorkspace.AccountID, foreignWorkspace.WorkspaceID),
 		prefecttest.WithData(foreignData),
+		prefecttest.WithClock(time.Now),
 	)
 	defer foreign.Close()
 

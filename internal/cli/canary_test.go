@@ -180,7 +180,7 @@ func TestNoSecretsAnywhere(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts six servers")
 	}
-	demo := prefecttest.WithData(prefecttest.Demo(time.Now()))
+	demo := prefecttest.WithData(prefecttest.Demo(now))
 	keyFake := prefecttest.New(demo, prefecttest.WithAPIKey(canaryKey), echoCredentials())
 	t.Cleanup(keyFake.Close)
 	basicFake := prefecttest.New(demo, prefecttest.WithAuthString(canaryAuth), echoCredentials())

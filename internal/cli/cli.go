@@ -38,13 +38,16 @@ type System struct {
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Now is the clock of the tools and of --demo's workspace: tests pin
+	// it, only OSSystem reads the wall clock.
+	Now func() time.Time
 }
 
 // OSSystem is the real process environment.
 func OSSystem() System {
 	wd, _ := os.Getwd()
 	home, _ := os.UserHomeDir()
-	return System{Lookup: os.LookupEnv, WorkDir: wd, HomeDir: home, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	return System{Lookup: os.LookupEnv, WorkDir: wd, HomeDir: home, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now}
 }
 
 // Run executes the command and returns the process exit code.
@@ -150,6 +153,9 @@ func (a *app) close() {
 // build resolves settings and constructs the dependencies shared by every
 // transport.
 func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) (*app, error) {
+	if sys.Now == nil {
+		return nil, errors.New("cli: System.Now is nil (OSSystem sets time.Now)")
+	}
 	spec, err := openapi.Load()
 	if err != nil {
 		return nil, fmt.Errorf("loading the embedded Prefect OpenAPI document: %w", err)
@@ -199,13 +205,13 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		}
 	}
 	if o.Demo {
-		t, stop, err := startDemo(a.builder, spec, logger)
+		t, stop, err := startDemo(a.builder, spec, sys.Now, logger)
 		if err != nil {
 			return nil, err
 		}
 		a.closers = append(a.closers, stop)
 		a.server, a.own = t, func() *target.Target { return t }
-		a.deps = &tools.Deps{Resolver: target.Static{Target: t}, Spec: spec, Logger: logger, CallTimeout: o.CallTimeout}
+		a.deps = &tools.Deps{Resolver: target.Static{Target: t}, Spec: spec, Now: sys.Now, Logger: logger, CallTimeout: o.CallTimeout}
 		logger.Info("serving the built-in demo workspace", "api_url", t.APIURL)
 		return a, a.connectDocs(o)
 	}
@@ -241,7 +247,7 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 	default:
 		logger.Warn("no Prefect API URL configured; tools will explain how to set one (PREFECT_API_URL, `prefect profile use`, or --demo)")
 	}
-	a.deps = &tools.Deps{Resolver: reloading, Spec: spec, Logger: logger, CallTimeout: o.CallTimeout}
+	a.deps = &tools.Deps{Resolver: reloading, Spec: spec, Now: sys.Now, Logger: logger, CallTimeout: o.CallTimeout}
 	return a, a.connectDocs(o)
 }
 

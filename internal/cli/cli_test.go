@@ -18,10 +18,17 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+	"github.com/prefect-mcp/prefect-mcp/internal/testclock"
 )
 
+// now is the tests' fixed clock (shifted in CI, see testclock): the tools
+// and every seeded workspace read it, never the wall clock.
+var now = testclock.At(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+
+func clock() time.Time { return now }
+
 // testSystem is an isolated process environment: its own HOME and working
-// directory, and only the variables given.
+// directory, only the variables given, and the fixed clock.
 func testSystem(t *testing.T, env map[string]string) (System, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -29,7 +36,7 @@ func testSystem(t *testing.T, env map[string]string) (System, *bytes.Buffer, *by
 	return System{
 		Lookup:  func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		WorkDir: wd, HomeDir: home,
-		Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+		Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Now: clock,
 	}, &stdout, &stderr
 }
 
@@ -240,7 +247,7 @@ func freePort(t *testing.T) int {
 // caller's X-Prefect-* headers choose the Prefect, within the allowlist.
 func TestHTTPHeaderCredentials(t *testing.T) {
 	const secret = "admin:header-canary"
-	fake := prefecttest.New(prefecttest.WithAuthString(secret), prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithAuthString(secret), prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
 	port := freePort(t)

@@ -18,8 +18,9 @@ import (
 // is built on the first request (initialize and tools/list never need it),
 // so start-up does not pay for it. Stopping it logs an error if any
 // write ever reached the fake: that would be a bug in the read-only
-// guarantee, and the demo is where users try it first.
-func startDemo(b target.Builder, spec *openapi.Spec, logger *slog.Logger) (*target.Target, func(), error) {
+// guarantee, and the demo is where users try it first. now is the demo's
+// clock (the wall clock in production).
+func startDemo(b target.Builder, spec *openapi.Spec, now func() time.Time, logger *slog.Logger) (*target.Target, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
@@ -37,7 +38,7 @@ func startDemo(b target.Builder, spec *openapi.Spec, logger *slog.Logger) (*targ
 	)
 	build := func() *fakeprefect.Server {
 		once.Do(func() {
-			fake = fakeprefect.NewHandler(fakeprefect.WithData(fakeprefect.Demo(time.Now())), fakeprefect.WithClock(time.Now), fakeprefect.WithSpec(spec))
+			fake = fakeprefect.NewHandler(fakeprefect.WithData(fakeprefect.Demo(now())), fakeprefect.WithClock(now), fakeprefect.WithSpec(spec))
 		})
 		return fake
 	}

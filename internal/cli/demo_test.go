@@ -32,11 +32,11 @@ func demoSession(t *testing.T, logs *bytes.Buffer) (*mcp.ClientSession, *target.
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tgt, stop, err := startDemo(target.Builder{HTTPClient: hc}, spec, logger)
+	tgt, stop, err := startDemo(target.Builder{HTTPClient: hc}, spec, clock, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Logger: logger}
+	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clock, Logger: logger}
 	s := server.New(server.Config{Version: "test", Deps: deps, Selection: tools.Selection{Kind: target.Demo, KindKnown: true}, Logger: logger})
 	ct, st := mcp.NewInMemoryTransports()
 	ss, err := s.Connect(context.Background(), st, nil)

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -25,7 +24,7 @@ import (
 // a duplicated X-Prefect-* header is answered 400 before MCP.
 func TestHTTPHeaderEdgeCases(t *testing.T) {
 	const operator = "operator:edge-canary"
-	fake := prefecttest.New(prefecttest.WithAuthString(operator), prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithAuthString(operator), prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
 	port := freePort(t)

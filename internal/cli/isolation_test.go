@@ -35,6 +35,7 @@ func TestTenantIsolation(t *testing.T) {
 	var allowed []string
 	for i := range ts {
 		data := prefecttest.NewData()
+		data.AsOf = now
 		flow := fmt.Sprintf("tenant-%02d-flow", i)
 		data.Add("flows", map[string]any{
 			"id": fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "created": "2026-11-26T07:40:14.301918Z",

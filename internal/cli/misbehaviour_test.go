@@ -101,7 +101,7 @@ func (c rpcClient) callWorks(t *testing.T, when string) {
 func TestHTTPClientMisbehaviour(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	slow := newSlowUpstream()
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithFaultHook(slow.hook))
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)), prefecttest.WithFaultHook(slow.hook))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
 	base, stop := serveDebug(t, map[string]string{"PREFECT_API_URL": fake.URL}, freePort(t), "--log-level", "error")
@@ -225,7 +225,7 @@ func TestStdioClientMisbehaviour(t *testing.T) {
 	}
 	slow := newSlowUpstream()
 	slow.block.Store(true)
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())), prefecttest.WithFaultHook(slow.hook))
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)), prefecttest.WithFaultHook(slow.hook))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
 	bin := buildBinary(t)

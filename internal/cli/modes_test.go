@@ -56,7 +56,7 @@ func TestRefuseToExposeServerCredentials(t *testing.T) {
 }
 
 func TestStaticBearerTokens(t *testing.T) {
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
 	tokens := filepath.Join(t.TempDir(), "tokens")
@@ -80,7 +80,7 @@ func TestStaticBearerTokens(t *testing.T) {
 }
 
 func TestLockedMode(t *testing.T) {
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
 	base, _ := startHTTP(t, map[string]string{"PREFECT_API_URL": fake.URL}, "--locked")

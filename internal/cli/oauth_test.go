@@ -52,6 +52,7 @@ func newOAuthEnv(t *testing.T) *oauthEnv {
 	} {
 		flow := "flow-of-" + spec.wsHandle
 		data := prefecttest.NewData()
+		data.AsOf = now
 		data.Add("flows", map[string]any{"id": "c0000000-0000-4000-8000-00000000000" + strconv.Itoa(i), "created": "2026-11-26T07:40:14.301918Z",
 			"updated": "2026-11-26T07:40:14.301935Z", "name": flow, "tags": []any{}, "labels": map[string]any{}})
 		fake := prefecttest.NewHandler(prefecttest.WithCloud(spec.account, spec.ws), prefecttest.WithAPIKey(spec.token), prefecttest.WithData(data))

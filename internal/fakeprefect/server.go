@@ -107,7 +107,8 @@ func WithSerial(serviceTime time.Duration) Option {
 func WithIntercept(f Intercept) Option { return func(c *config) { c.intercept = f } }
 
 // WithClock sets the clock used for Prefect's time defaults (event windows,
-// history). Defaults to the seeded data's AsOf, or time.Now when it has none.
+// history). Without it the clock stands still at the seeded data's AsOf; the
+// fake never reads the wall clock by itself (--demo passes time.Now).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithSpec shares an already loaded OpenAPI document (loading it is the
@@ -115,18 +116,19 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.clock =
 func WithSpec(spec *openapi.Spec) Option { return func(c *config) { c.spec = spec } }
 
 // NewHandler builds the fake; serve it (or Handler()) yourself. It panics
-// if the embedded OpenAPI document cannot be loaded.
+// without a clock (WithClock or Data.AsOf) or if the embedded OpenAPI
+// document cannot be loaded.
 func NewHandler(opts ...Option) *Server {
 	var cfg config
 	for _, opt := range opts {
 		opt(&cfg)
 	}
 	if cfg.clock == nil {
-		cfg.clock = time.Now
-		if cfg.data != nil && !cfg.data.AsOf.IsZero() {
-			asOf := cfg.data.AsOf
-			cfg.clock = func() time.Time { return asOf }
+		if cfg.data == nil || cfg.data.AsOf.IsZero() {
+			panic("fakeprefect: no clock: set Data.AsOf on the seeded data or pass WithClock")
 		}
+		asOf := cfg.data.AsOf
+		cfg.clock = func() time.Time { return asOf }
 	}
 	spec := cfg.spec
 	if spec == nil {

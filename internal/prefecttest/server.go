@@ -94,7 +94,8 @@ func WithLatency(d time.Duration) Option { return engine(fakeprefect.WithLatency
 func WithSerial(serviceTime time.Duration) Option { return engine(fakeprefect.WithSerial(serviceTime)) }
 
 // WithClock sets the clock used for Prefect's time defaults (event windows,
-// history). Defaults to the seeded data's AsOf, or time.Now when it has none.
+// history). Without it the clock stands still at the seeded data's AsOf (a
+// fake with neither panics: fixtures never read the wall clock).
 func WithClock(now func() time.Time) Option { return engine(fakeprefect.WithClock(now)) }
 
 // WithSpec shares an already loaded OpenAPI document (loading it is the
@@ -119,7 +120,8 @@ func New(opts ...Option) *Server {
 }
 
 // NewHandler builds the fake without listening; serve Handler() yourself.
-// It panics if the embedded OpenAPI document cannot be loaded.
+// It panics without a clock (WithClock or Data.AsOf) or if the embedded
+// OpenAPI document cannot be loaded.
 func NewHandler(opts ...Option) *Server {
 	var cfg config
 	for _, opt := range opts {

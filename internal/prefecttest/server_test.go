@@ -16,10 +16,19 @@ import (
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
+	"github.com/prefect-mcp/prefect-mcp/internal/testclock"
 )
 
-// sampleNow is shortly after the captured samples were taken.
-var sampleNow = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+// sampleNow is shortly after the captured samples were taken: the replay of
+// real answers is pinned to it. Synthetic fixtures use now, which CI shifts
+// (testclock) to prove the fake holds on any date.
+var (
+	sampleNow = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	now       = testclock.At(sampleNow)
+)
+
+// at is a fixed clock for the fake.
+func at(t time.Time) Option { return WithClock(func() time.Time { return t }) }
 
 func loadSpec(t testing.TB) *openapi.Spec {
 	t.Helper()
@@ -95,7 +104,7 @@ func TestSamplesReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(WithData(data), WithClock(func() time.Time { return sampleNow }))
+	s := New(WithData(data), at(sampleNow))
 	defer s.Close()
 	for name, req := range index {
 		raw, err := os.ReadFile("testdata/samples/" + name + ".json")
@@ -168,6 +177,7 @@ func TestSamplesReplay(t *testing.T) {
 // filterFixture is a small workspace whose answers are easy to reason about.
 func filterFixture() *Data {
 	d := NewData()
+	d.AsOf = now
 	flow := func(id, name string) map[string]any {
 		return map[string]any{"id": id, "name": name, "tags": []any{}, "created": "2026-01-01T00:00:00Z"}
 	}
@@ -327,7 +337,7 @@ func TestAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := New(tt.opts...)
+			s := New(append(tt.opts, at(now))...)
 			defer s.Close()
 			method := "POST"
 			if tt.path == "/health" {
@@ -353,10 +363,10 @@ func TestLogsCappedAt200(t *testing.T) {
 	for i := range 250 {
 		d.Add(Logs, map[string]any{
 			"id": fmt.Sprintf("00000000-0000-0000-0000-%012d", i), "level": float64(10 * (1 + i%5)), "message": fmt.Sprintf("line %d", i),
-			"name": "prefect.flow_runs", "timestamp": time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC).Format(time.RFC3339),
+			"name": "prefect.flow_runs", "timestamp": now.Add(time.Duration(i-250) * time.Second).Format(time.RFC3339),
 		})
 	}
-	s := New(WithData(d))
+	s := New(WithData(d), at(now))
 	defer s.Close()
 	tests := []struct {
 		body any
@@ -385,15 +395,15 @@ func TestEventsPaging(t *testing.T) {
 		}
 		d.Add(Events, map[string]any{
 			"id": fmt.Sprintf("00000000-0000-0000-0000-%012d", i), "event": name,
-			"occurred": sampleNow.Add(-time.Duration(i) * time.Minute).Format("2006-01-02T15:04:05.000000Z"),
+			"occurred": now.Add(-time.Duration(i) * time.Minute).Format("2006-01-02T15:04:05.000000Z"),
 			"resource": map[string]any{"prefect.resource.id": fmt.Sprintf("prefect.flow-run.%d", i%7)},
 			"related":  []any{map[string]any{"prefect.resource.id": "prefect.deployment.x", "prefect.resource.role": "deployment"}},
 			"payload":  map[string]any{},
 		})
 	}
 	d.Add(Events, map[string]any{"id": "00000000-0000-0000-0000-999999999999", "event": "prefect.flow-run.Failed",
-		"occurred": sampleNow.AddDate(-1, 0, 0).Format("2006-01-02T15:04:05.000000Z"), "resource": map[string]any{"prefect.resource.id": "old"}})
-	s := New(WithData(d), WithClock(func() time.Time { return sampleNow }))
+		"occurred": now.AddDate(-1, 0, 0).Format("2006-01-02T15:04:05.000000Z"), "resource": map[string]any{"prefect.resource.id": "old"}})
+	s := New(WithData(d), at(now))
 	defer s.Close()
 	tests := []struct {
 		filter     map[string]any
@@ -403,7 +413,7 @@ func TestEventsPaging(t *testing.T) {
 		{nil, 120, 0},
 		{map[string]any{"event": map[string]any{"prefix": []any{"prefect.flow-run.F"}}}, 40, 0},
 		{map[string]any{"resource": map[string]any{"id": []any{"prefect.flow-run.3"}}, "order": "ASC"}, 17, 115},
-		{map[string]any{"related": map[string]any{"role": []any{"deployment"}}, "occurred": map[string]any{"since": sampleNow.Add(-9 * time.Minute).Format(time.RFC3339), "until": sampleNow.Format(time.RFC3339)}}, 10, 0},
+		{map[string]any{"related": map[string]any{"role": []any{"deployment"}}, "occurred": map[string]any{"since": now.Add(-9 * time.Minute).Format(time.RFC3339), "until": now.Format(time.RFC3339)}}, 10, 0},
 	}
 	for _, tt := range tests {
 		body := map[string]any{"limit": 50}
@@ -459,7 +469,7 @@ func TestEventsPaging(t *testing.T) {
 
 func TestDemoObjectsMatchResponseSchemas(t *testing.T) {
 	spec := loadSpec(t)
-	data := Demo(sampleNow)
+	data := Demo(now)
 	components := map[string]string{
 		Flows: "Flow", FlowRuns: "FlowRunResponse", TaskRuns: "TaskRun", Logs: "Log", FlowRunStates: "State",
 		TaskRunStates: "State", Deployments: "DeploymentResponse", WorkPools: "WorkPoolResponse",
@@ -481,7 +491,7 @@ func TestDemoObjectsMatchResponseSchemas(t *testing.T) {
 }
 
 func TestDemoWorkspaceScenarios(t *testing.T) {
-	s := New(WithData(Demo(sampleNow)), WithClock(func() time.Time { return sampleNow }))
+	s := New(WithData(Demo(now)))
 	defer s.Close()
 	count := func(body any) float64 {
 		t.Helper()
@@ -542,7 +552,7 @@ func TestDemoWorkspaceScenarios(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	s := New(WithFault(Fault{Route: "POST /flows/filter", Times: 2, Status: 429, RetryAfter: "3"}))
+	s := New(WithFault(Fault{Route: "POST /flows/filter", Times: 2, Status: 429, RetryAfter: "3"}), at(now))
 	defer s.Close()
 	for i, want := range []int{429, 429, 200} {
 		r := do(t, "POST", s.URL+"/flows/filter", nil)
@@ -584,11 +594,14 @@ func TestFaults(t *testing.T) {
 func TestCloud(t *testing.T) {
 	const account, workspace = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
 	d := NewData()
+	d.AsOf = now
+	minute := func(ago int) string { return now.Add(-time.Duration(ago) * time.Minute).Format(time.RFC3339) }
 	d.Add(RateLimitUsage,
-		map[string]any{"key": "runs", "minute": "2026-11-26T07:58:00Z", "limit": 400, "usage": 410, "requested": 450, "granted": 400},
-		map[string]any{"key": "runs", "minute": "2026-11-26T07:59:00Z", "limit": 400, "usage": 10, "requested": 10, "granted": 10},
+		map[string]any{"key": "runs", "minute": minute(2), "limit": 400, "usage": 410, "requested": 450, "granted": 400},
+		map[string]any{"key": "runs", "minute": minute(1), "limit": 400, "usage": 10, "requested": 10, "granted": 10},
 	)
-	s := New(WithCloud(account, workspace), WithAPIKey("pnu_key"), WithData(d), WithClock(func() time.Time { return sampleNow }))
+	since := "since=" + minute(60) + "&keys=runs"
+	s := New(WithCloud(account, workspace), WithAPIKey("pnu_key"), WithData(d))
 	defer s.Close()
 	if !strings.HasSuffix(s.URL, "/api/accounts/"+account+"/workspaces/"+workspace) {
 		t.Fatalf("URL = %s", s.URL)
@@ -605,7 +618,7 @@ func TestCloud(t *testing.T) {
 		{root + "/me/", auth, 200},
 		{root + "/accounts/" + account, auth, 200},
 		{root + "/accounts/" + account + "/workspaces/" + workspace, auth, 200},
-		{root + "/accounts/" + account + "/rate-limits/usage?since=2026-11-26T07:00:00Z&keys=runs", auth, 200},
+		{root + "/accounts/" + account + "/rate-limits/usage?" + since, auth, 200},
 		{root + "/flows/filter", auth, 404},
 	}
 	for _, tt := range tests {
@@ -618,7 +631,7 @@ func TestCloud(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d: %s", method, tt.url, r.status, tt.status, r.raw)
 		}
 	}
-	usage := do(t, "GET", root+"/accounts/"+account+"/rate-limits/usage?since=2026-11-26T07:00:00Z&keys=runs", nil, auth...)
+	usage := do(t, "GET", root+"/accounts/"+account+"/rate-limits/usage?"+since, nil, auth...)
 	runs := usage.body.(map[string]any)["keys"].(map[string]any)["runs"].(map[string]any)
 	if !reflect.DeepEqual(runs["requested"], []any{450.0, 10.0}) || len(usage.body.(map[string]any)["minutes"].([]any)) != 2 {
 		t.Errorf("usage = %s", usage.raw)
@@ -626,7 +639,7 @@ func TestCloud(t *testing.T) {
 }
 
 func TestConcurrentRequests(t *testing.T) {
-	s := New(WithData(Demo(sampleNow)))
+	s := New(WithData(Demo(now)))
 	defer s.Close()
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
@@ -12,7 +13,7 @@ func TestGetDeploymentActivity(t *testing.T) {
 	e := newEnv(t)
 	out := e.ok(t, "get_deployment_activity", nil)
 	t.Logf("get_deployment_activity: %d bytes, %d requests", resultSize(t, out), len(e.fake.Requests()))
-	if out["window_days"] != 30.0 || out["since"] != "2026-10-27T12:00:00Z" {
+	if out["window_days"] != 30.0 || out["since"] != ts(-30*24*time.Hour) {
 		t.Errorf("window %v since %v", out["window_days"], out["since"])
 	}
 	deps := rows(t, out, "deployments")
@@ -48,7 +49,7 @@ func TestGetDeploymentActivity(t *testing.T) {
 			t.Errorf("%s automations %s", tc.slug, a)
 		}
 	}
-	if deps[1]["last_completed"] != "2026-11-26T11:00:00Z" || deps[1]["scheduled"] != true {
+	if deps[1]["last_completed"] != ts(-time.Hour) || deps[1]["scheduled"] != true {
 		t.Errorf("etl-hourly %v", deps[1])
 	}
 	if deps[4]["paused"] != true {
@@ -77,7 +78,7 @@ func TestGetDeploymentActivityWindowAndPaging(t *testing.T) {
 	// A one-day window still sees today's runs; paging by deployment.
 	out := e.ok(t, "get_deployment_activity", map[string]any{"window_days": 1, "limit": 2})
 	deps := rows(t, out, "deployments")
-	if len(deps) != 2 || out["truncated"] != true || out["next_offset"] != 2.0 || out["since"] != "2026-11-25T12:00:00Z" {
+	if len(deps) != 2 || out["truncated"] != true || out["next_offset"] != 2.0 || out["since"] != ts(-24*time.Hour) {
 		t.Errorf("page: %v", out)
 	}
 	if len(e.fake.Requests()) != 3+7*2 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
@@ -108,7 +109,7 @@ func TestGetAutomationsFilters(t *testing.T) {
 	trig, _ := d[0]["trigger_definition"].(map[string]any)
 	acts, _ := d[0]["action_definitions"].([]any)
 	if trig["threshold"] != 3.0 || trig["within"] != 600.0 || fmt.Sprint(trig["expect"]) != "[prefect.flow-run.Failed]" ||
-		len(acts) != 1 || acts[0].(map[string]any)["type"] != "pause-deployment" || d[0]["created"] != "2026-11-11T12:00:00Z" ||
+		len(acts) != 1 || acts[0].(map[string]any)["type"] != "pause-deployment" || d[0]["created"] != ts(-15*24*time.Hour) ||
 		d[0]["trigger"] != "reactive: ≥3 × prefect.flow-run.Failed related to deployment etl-hourly within 10 min" {
 		t.Errorf("detail: %v", d[0])
 	}

@@ -14,7 +14,11 @@ type dgWorld struct {
 	d *prefecttest.Data
 }
 
-func newDgWorld() *dgWorld { return &dgWorld{d: prefecttest.NewData()} }
+func newDgWorld() *dgWorld {
+	d := prefecttest.NewData()
+	d.AsOf = now
+	return &dgWorld{d: d}
+}
 
 func dgID(kind, name string) string { return prefecttest.DemoID("scn-"+kind, name) }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
@@ -20,12 +21,12 @@ func TestCountEvents(t *testing.T) {
 		{
 			name: "by event type", args: map[string]any{"countable": "event"},
 			route: "POST /events/count-by/{countable}",
-			body:  `{"filter":{"occurred":{"since":"2026-11-25T12:00:00Z","until":"2026-11-26T12:00:00Z"}}}`,
+			body:  `{"filter":{"occurred":{"since":"` + ts(-24*time.Hour) + `","until":"` + ts(0) + `"}}}`,
 			check: func(t *testing.T, out map[string]any, r []map[string]any) {
 				if out["total"] != 57.0 || out["distinct"] != 17.0 || len(r) != 17 || out["truncated"] != nil {
 					t.Errorf("total %v distinct %v rows %d", out["total"], out["distinct"], len(r))
 				}
-				if r[0]["value"] != "prefect.flow-run.Running" || r[0]["count"] != 12.0 || r[0]["first"] != "2026-11-26T02:00:00Z" {
+				if r[0]["value"] != "prefect.flow-run.Running" || r[0]["count"] != 12.0 || r[0]["first"] != ts(-10*time.Hour) {
 					t.Errorf("top row %v", r[0])
 				}
 				if w := out["window"].(map[string]any); w["defaulted"] != true {
@@ -36,7 +37,7 @@ func TestCountEvents(t *testing.T) {
 		{
 			name: "failed runs by resource", args: map[string]any{"countable": "resource", "event_type_prefix": "prefect.flow-run.Failed", "since": "-1d"},
 			route: "POST /events/count-by/{countable}",
-			body:  `{"filter":{"event":{"prefix":["prefect.flow-run.Failed"]},"occurred":{"since":"2026-11-25T12:00:00Z","until":"2026-11-26T12:00:00Z"}}}`,
+			body:  `{"filter":{"event":{"prefix":["prefect.flow-run.Failed"]},"occurred":{"since":"` + ts(-24*time.Hour) + `","until":"` + ts(0) + `"}}}`,
 			check: func(t *testing.T, out map[string]any, r []map[string]any) {
 				var labels []string
 				for _, row := range r {
@@ -56,7 +57,7 @@ func TestCountEvents(t *testing.T) {
 		{
 			name: "hourly buckets", args: map[string]any{"countable": "time"},
 			route: "POST /events/count-by/{countable}",
-			body:  `{"filter":{"occurred":{"since":"2026-11-25T12:00:00Z","until":"2026-11-26T12:00:00Z"}},"time_interval":1,"time_unit":"hour"}`,
+			body:  `{"filter":{"occurred":{"since":"` + ts(-24*time.Hour) + `","until":"` + ts(0) + `"}},"time_interval":1,"time_unit":"hour"}`,
 			check: func(t *testing.T, out map[string]any, r []map[string]any) {
 				sum := 0.0
 				for _, row := range r {
@@ -65,7 +66,7 @@ func TestCountEvents(t *testing.T) {
 				if len(r) != 25 || out["bucket"] != "1 hour" || sum != 57 || out["total"] != 57.0 {
 					t.Errorf("%d buckets of %v, sum %v total %v", len(r), out["bucket"], sum, out["total"])
 				}
-				if r[23]["start"] != "2026-11-26T11:00:00Z" || r[23]["count"] != 28.0 {
+				if r[23]["start"] != ts(-time.Hour) || r[23]["count"] != 28.0 {
 					t.Errorf("last full hour %v", r[23])
 				}
 			},
@@ -73,13 +74,13 @@ func TestCountEvents(t *testing.T) {
 		{
 			name: "minute buckets of worker heartbeats", args: map[string]any{"countable": "time", "event_type_prefix": "prefect.worker.", "since": "-5m", "time_unit": "minute"},
 			route: "POST /events/count-by/{countable}",
-			body:  `{"filter":{"event":{"prefix":["prefect.worker."]},"occurred":{"since":"2026-11-26T11:55:00Z","until":"2026-11-26T12:00:00Z"}},"time_interval":1,"time_unit":"minute"}`,
+			body:  `{"filter":{"event":{"prefix":["prefect.worker."]},"occurred":{"since":"` + ts(-5*time.Minute) + `","until":"` + ts(0) + `"}},"time_interval":1,"time_unit":"minute"}`,
 			check: func(t *testing.T, out map[string]any, r []map[string]any) {
 				var got []string
 				for _, row := range r {
 					got = append(got, fmt.Sprintf("%s=%v", row["start"], row["count"]))
 				}
-				want := "2026-11-26T11:55:00Z=0 2026-11-26T11:56:00Z=0 2026-11-26T11:57:00Z=0 2026-11-26T11:58:00Z=1 2026-11-26T11:59:00Z=2 2026-11-26T12:00:00Z=0"
+				want := fmt.Sprintf("%s=0 %s=0 %s=0 %s=1 %s=2 %s=0", ts(-5*time.Minute), ts(-4*time.Minute), ts(-3*time.Minute), ts(-2*time.Minute), ts(-time.Minute), ts(0))
 				if strings.Join(got, " ") != want {
 					t.Errorf("rows %v", got)
 				}
@@ -88,9 +89,9 @@ func TestCountEvents(t *testing.T) {
 		{
 			name: "days", args: map[string]any{"countable": "day", "since": "-3d"},
 			route: "POST /events/count-by/{countable}",
-			body:  `{"filter":{"occurred":{"since":"2026-11-23T12:00:00Z","until":"2026-11-26T12:00:00Z"}}}`,
+			body:  `{"filter":{"occurred":{"since":"` + ts(-3*24*time.Hour) + `","until":"` + ts(0) + `"}}}`,
 			check: func(t *testing.T, out map[string]any, r []map[string]any) {
-				if len(r) != 4 || r[2]["count"] != 1.0 || r[3]["count"] != 57.0 || r[3]["start"] != "2026-11-26T00:00:00Z" {
+				if len(r) != 4 || r[2]["count"] != 1.0 || r[3]["count"] != 57.0 || r[3]["start"] != now.Truncate(24*time.Hour).Format(time.RFC3339) {
 					t.Errorf("days %v", r)
 				}
 			},
@@ -98,7 +99,7 @@ func TestCountEvents(t *testing.T) {
 		{
 			name: "one resource, cut to the top 3", args: map[string]any{"countable": "event", "resource_id": "prefect.flow-run." + prefecttest.DemoID("flow_run", "patient-badger"), "limit": 3},
 			route: "POST /events/count-by/{countable}",
-			body:  `{"filter":{"occurred":{"since":"2026-11-25T12:00:00Z","until":"2026-11-26T12:00:00Z"},"resource":{"id":["prefect.flow-run.` + prefecttest.DemoID("flow_run", "patient-badger") + `"]}}}`,
+			body:  `{"filter":{"occurred":{"since":"` + ts(-24*time.Hour) + `","until":"` + ts(0) + `"},"resource":{"id":["prefect.flow-run.` + prefecttest.DemoID("flow_run", "patient-badger") + `"]}}}`,
 			check: func(t *testing.T, out map[string]any, r []map[string]any) {
 				if len(r) != 3 || out["truncated"] != true || out["distinct"] != 5.0 || out["total"] != 7.0 || !strings.Contains(out["note"].(string), "2 more event values") {
 					t.Errorf("cut: %v", out)

@@ -62,7 +62,7 @@ func TestReadEventsDefaultWindow(t *testing.T) {
 	e := newEnv(t)
 	out := e.ok(t, "read_events", nil)
 	w := out["window"].(map[string]any)
-	if w["since"] != "2026-11-26T11:00:00Z" || w["until"] != "2026-11-26T12:00:00Z" || w["defaulted"] != true {
+	if w["since"] != ts(-time.Hour) || w["until"] != ts(0) || w["defaulted"] != true {
 		t.Errorf("window %v: want the last hour, marked defaulted", w)
 	}
 	events := rows(t, out, "events")
@@ -78,7 +78,7 @@ func TestReadEventsDefaultWindow(t *testing.T) {
 	}
 	crash := byID[prefecttest.DemoID("event", "frozen-yak/2/Crashed")]
 	if crash["event"] != "prefect.flow-run.Crashed" || crash["resource"] != "frozen-yak" || crash["message"] != prefecttest.DemoCrashMessage ||
-		crash["state"] != nil || crash["payload"] != nil || crash["occurred"] != "2026-11-26T11:30:00Z" {
+		crash["state"] != nil || crash["payload"] != nil || crash["occurred"] != ts(-30*time.Minute) {
 		t.Errorf("crash event row: %v", crash)
 	}
 	late := byID[prefecttest.DemoID("event", "idle-tapir/1/Late")]
@@ -123,7 +123,7 @@ func TestReadEventsFilters(t *testing.T) {
 
 	// One run's events, by resource id; its deployment's runs, by related id.
 	yak := "prefect.flow-run." + prefecttest.DemoID("flow_run", "frozen-yak")
-	out = e.ok(t, "read_events", map[string]any{"resource_id": yak, "occurred_after": "2026-11-26"})
+	out = e.ok(t, "read_events", map[string]any{"resource_id": yak, "occurred_after": now.Format(time.DateOnly)})
 	var names []string
 	for _, r := range rows(t, out, "events") {
 		names = append(names, r["event"].(string))

@@ -258,7 +258,7 @@ func TestGetIdentity(t *testing.T) {
 	t.Run("cloud service account: 403 on /me/ is not a failure", func(t *testing.T) {
 		const account, workspace = "9c1b2a3d-0000-4000-8000-000000000001", "9c1b2a3d-0000-4000-8000-000000000002"
 		key := "pnb_serviceaccount00000000000000000000"
-		fake := prefecttest.New(prefecttest.WithCloud(account, workspace), prefecttest.WithAPIKey(key))
+		fake := prefecttest.New(prefecttest.WithCloud(account, workspace), prefecttest.WithAPIKey(key), clock)
 		t.Cleanup(fake.Close)
 		e := newEnvWithTarget(t, fake, target.Credentials{APIURL: fake.URL, APIKey: key})
 		out := e.ok(t, "get_identity", nil)
@@ -291,7 +291,7 @@ func TestPrefectErrorsAreActionable(t *testing.T) {
 		})
 	}
 	t.Run("wrong credentials", func(t *testing.T) {
-		fake := prefecttest.New(prefecttest.WithAuthString("admin:right"))
+		fake := prefecttest.New(prefecttest.WithAuthString("admin:right"), clock)
 		t.Cleanup(fake.Close)
 		e := newEnvWithTarget(t, fake, target.Credentials{APIURL: fake.URL, AuthString: "admin:wrong-canary"})
 		msg := e.fail(t, "get_flows", nil)
@@ -303,7 +303,7 @@ func TestPrefectErrorsAreActionable(t *testing.T) {
 		}
 	})
 	t.Run("unreachable", func(t *testing.T) {
-		fake := prefecttest.New()
+		fake := prefecttest.New(clock)
 		url := fake.URL
 		fake.Close()
 		e := newEnvWithTarget(t, fake, target.Credentials{APIURL: url})

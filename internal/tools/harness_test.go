@@ -14,11 +14,19 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 	"github.com/prefect-mcp/prefect-mcp/internal/server"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
+	"github.com/prefect-mcp/prefect-mcp/internal/testclock"
 	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
-// now is the fixed clock of the seeded workspace in tests.
-var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+// now is the fixed clock of the tools and the fake in tests; CI shifts it
+// (testclock) to prove the suite holds on any date.
+var now = testclock.At(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+
+// ts is now+off the way the tools print times (RFC 3339, UTC, seconds).
+func ts(off time.Duration) string { return now.Add(off).Format(time.RFC3339) }
+
+// clock pins the fake to now; later options (a test's own clock) win.
+var clock = prefecttest.WithClock(func() time.Time { return now })
 
 // spec is loaded once per test binary: parsing it is the slow part.
 var spec = mustSpec()
@@ -43,7 +51,7 @@ func newEnv(t testing.TB, opts ...prefecttest.Option) *env {
 	if len(opts) == 0 {
 		opts = []prefecttest.Option{prefecttest.WithData(prefecttest.Demo(now))}
 	}
-	fake := prefecttest.New(opts...)
+	fake := prefecttest.New(append([]prefecttest.Option{clock}, opts...)...)
 	t.Cleanup(fake.Close)
 	return newEnvWithTarget(t, fake, target.Credentials{APIURL: fake.URL})
 }

@@ -25,10 +25,13 @@ const (
 
 var usageRoute = "GET /accounts/{account_id}/rate-limits/usage"
 
+// today is the date of now, for times written as HH:MM today.
+var today = now.Format("2006-01-02T")
+
 // usage is one rate_limit_usage row of the fake: minute is HH:MM today.
 func rlUsage(key, minute string, limit, requested, granted int) map[string]any {
 	return map[string]any{
-		"key": key, "minute": "2026-11-26T" + minute + ":00Z",
+		"key": key, "minute": today + minute + ":00Z",
 		"limit": limit, "usage": min(requested, granted), "requested": requested, "granted": granted,
 	}
 }
@@ -38,7 +41,7 @@ func rlUsage(key, minute string, limit, requested, granted int) map[string]any {
 var throttledOtter = prefecttest.DemoID("flow_run", "throttled-otter")
 
 func addThrottledRun(d *prefecttest.Data) {
-	at := func(s string) string { return "2026-11-26T" + s + ".000000Z" }
+	at := func(s string) string { return today + s + ".000000Z" }
 	state := map[string]any{
 		"id": prefecttest.DemoID("state", "throttled-otter/failed"), "type": "FAILED", "name": "Failed",
 		"timestamp": at("10:30:40"), "message": "Flow run encountered an exception: PrefectHTTPStatusError: Client error '429 Too Many Requests'",
@@ -101,11 +104,11 @@ func TestReviewRateLimitsFindsThrottlingAndFailedRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	window := out["window"].(map[string]any)
-	if window["since"] != "2026-11-23T11:59:00Z" || window["until"] != "2026-11-26T11:59:00Z" {
+	if window["since"] != ts(-72*time.Hour-time.Minute) || window["until"] != ts(-time.Minute) {
 		t.Errorf("default window = %v, want 3 days until a minute ago", window)
 	}
 	summary := out["summary"].(string)
-	for _, w := range []string{"2 operation groups", "runs denied 200 requests over 3 minutes in 2 periods (peak 120/min at 2026-11-26T10:30:00Z)", "deployments denied 5"} {
+	for _, w := range []string{"2 operation groups", "runs denied 200 requests over 3 minutes in 2 periods (peak 120/min at " + today + "10:30:00Z)", "deployments denied 5"} {
 		if !strings.Contains(summary, w) {
 			t.Errorf("summary %q lacks %q", summary, w)
 		}
@@ -129,8 +132,8 @@ func TestReviewRateLimitsFindsThrottlingAndFailedRuns(t *testing.T) {
 		denied, peak float64
 		failedRuns   any
 	}{
-		{"2026-11-26T10:29:00Z", "2026-11-26T10:31:00Z", 2, 170, 120, 2.0},
-		{"2026-11-26T10:45:00Z", "2026-11-26T10:46:00Z", 1, 30, 30, nil},
+		{today + "10:29:00Z", today + "10:31:00Z", 2, 170, 120, 2.0},
+		{today + "10:45:00Z", today + "10:46:00Z", 1, 30, 30, nil},
 	}
 	if len(periods) != len(want) {
 		t.Fatalf("runs periods = %v", periods)
@@ -160,7 +163,7 @@ func TestReviewRateLimitsFindsThrottlingAndFailedRuns(t *testing.T) {
 	}
 	for _, r := range failed {
 		during, _ := json.Marshal(r["during"])
-		if !strings.Contains(string(during), "runs 2026-11-26T10:29:00Z to 2026-11-26T10:31:00Z") {
+		if !strings.Contains(string(during), "runs "+today+"10:29:00Z to "+today+"10:31:00Z") {
 			t.Errorf("%s: during = %s", r["name"], during)
 		}
 		switch r["name"] {
@@ -168,7 +171,7 @@ func TestReviewRateLimitsFindsThrottlingAndFailedRuns(t *testing.T) {
 			if r["flow"] != "etl-pipeline" || r["deployment"] != "etl-hourly" || r["state"] != "Failed" || r["rate_limit_log_lines"] != 2.0 {
 				t.Errorf("throttled-otter = %v", r)
 			}
-			if log, _ := r["rate_limit_log"].(string); !strings.HasPrefix(log, "2026-11-26T10:30:20Z WARNING prefect.flow_runs: HTTP Error 429: Too Many Requests") {
+			if log, _ := r["rate_limit_log"].(string); !strings.HasPrefix(log, today+"10:30:20Z WARNING prefect.flow_runs: HTTP Error 429: Too Many Requests") {
 				t.Errorf("429 log line = %q", log)
 			}
 		case "crimson-falcon":
@@ -188,7 +191,7 @@ func TestReviewRateLimitsFindsThrottlingAndFailedRuns(t *testing.T) {
 		t.Fatalf("first request = %s", reqs[0].Route)
 	}
 	q, _ := url.ParseQuery(reqs[0].Query)
-	if len(q["keys"]) != 15 || !slices.Contains(q["keys"], "reading-logs") || q.Get("since") != "2026-11-23T11:59:00Z" || q.Get("until") != "2026-11-26T11:59:00Z" {
+	if len(q["keys"]) != 15 || !slices.Contains(q["keys"], "reading-logs") || q.Get("since") != ts(-72*time.Hour-time.Minute) || q.Get("until") != ts(-time.Minute) {
 		t.Errorf("usage query = %v", q)
 	}
 	counts := map[string]int{usageRoute: 1, "POST /flow_runs/filter": 1, "POST /logs/filter": 1, "POST /flows/filter": 1, "POST /deployments/filter": 1}
@@ -205,8 +208,8 @@ func TestReviewRateLimitsFindsThrottlingAndFailedRuns(t *testing.T) {
 
 func TestReviewRateLimitsNoThrottling(t *testing.T) {
 	e := newCloudEnv(t, rlUsage("runs", "10:29", 400, 120, 120), rlUsage("flows", "10:29", 100, 3, 3))
-	out := e.ok(t, "review_rate_limits", map[string]any{"since": "-24h", "until": "2026-11-26T11:00:00Z"})
-	want := "No throttling between 2026-11-25T12:00:00Z and 2026-11-26T11:00:00Z"
+	out := e.ok(t, "review_rate_limits", map[string]any{"since": "-24h", "until": ts(-time.Hour)})
+	want := "No throttling between " + ts(-24*time.Hour) + " and " + ts(-time.Hour)
 	if s := out["summary"].(string); !strings.HasPrefix(s, want) {
 		t.Errorf("summary = %q, want it to start with %q", s, want)
 	}

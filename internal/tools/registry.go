@@ -21,8 +21,9 @@ import (
 type Deps struct {
 	Resolver target.Resolver
 	Spec     *openapi.Spec
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Now is the clock (time.Now in production, fixed in tests); required.
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Docs is the remote docs MCP server; nil disables the docs tools.
 	Docs DocsClient
 	// Grants reads the caller's OAuth grant in Cloud OAuth mode; nil otherwise.
@@ -40,12 +41,7 @@ type GrantReader interface {
 	Grant(ctx context.Context, req target.Request) (*target.Grant, error)
 }
 
-func (d *Deps) now() time.Time {
-	if d.Now != nil {
-		return d.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (d *Deps) now() time.Time { return d.Now().UTC() }
 
 // DocsClient calls a tool on the remote Prefect docs MCP server.
 type DocsClient interface {
@@ -196,6 +192,9 @@ func Register(s *mcp.Server, d *Deps, sel Selection) []string {
 // their names.
 func RegisterDefinitions(s *mcp.Server, d *Deps, defs []Definition) []string {
 	offered := Offer(defs)
+	if d.Now == nil {
+		panic("tools: Deps.Now is nil: pass the clock (time.Now in production)")
+	}
 	var names []string
 	for _, def := range defs {
 		def.add(s, d, offered)

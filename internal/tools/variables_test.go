@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
@@ -25,7 +26,7 @@ func TestGetVariables(t *testing.T) {
 			t.Errorf("a listed variable carries its value: %v", v)
 		}
 	}
-	if vars[0]["id"] != prefecttest.DemoID("variable", "environment") || vars[0]["created"] != "2026-11-16T12:00:00Z" {
+	if vars[0]["id"] != prefecttest.DemoID("variable", "environment") || vars[0]["created"] != ts(-10*24*time.Hour) {
 		t.Errorf("environment row %v", vars[0])
 	}
 	if e.fake.Count("POST /variables/filter") != 1 || len(e.fake.Requests()) != 1 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
@@ -35,7 +36,7 @@ func TestGetWorkPools(t *testing.T) {
 		t.Errorf("local pool %v", local)
 	}
 	workers := local["workers"].(map[string]any)
-	if workers["online"] != 1.0 || workers["offline"] != 0.0 || workers["last_heartbeat"] != "2026-11-26T11:59:48Z" {
+	if workers["online"] != 1.0 || workers["offline"] != 0.0 || workers["last_heartbeat"] != ts(-12*time.Second) {
 		t.Errorf("local workers %v", workers)
 	}
 	var queues []string
