@@ -77,7 +77,7 @@ func fuzzSession(f *testing.F) (*prefecttest.Server, *mcp.ClientSession) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: func() time.Time { return now }}
+	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow}
 	s := server.New(server.Config{Version: "fuzz", Deps: deps, Selection: tools.Selection{Kind: tgt.Kind, KindKnown: true}})
 	ct, st := mcp.NewInMemoryTransports()
 	ss, err := s.Connect(context.Background(), st, nil)

@@ -31,7 +31,7 @@ func newDocsEnv(t *testing.T, docsURL string, timeout time.Duration) *env {
 	}
 	docs := docsproxy.New(docsURL, &http.Client{}, timeout)
 	t.Cleanup(func() { _ = docs.Close() })
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: func() time.Time { return now }, Docs: docs}
+	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow, Docs: docs}
 	return connect(t, fake, deps, tools.Selection{Kind: tgt.Kind, KindKnown: true, Docs: true})
 }
 
@@ -167,10 +167,10 @@ func TestDocsToolsWithoutDocsOrPrefect(t *testing.T) {
 	defer docs.Close()
 	dc := docsproxy.New(docs.URL, nil, 5*time.Second)
 	defer dc.Close()
-	e = connect(t, nil, &tools.Deps{Resolver: target.Static{}, Spec: spec, Docs: dc}, tools.Selection{Docs: true})
+	e = connect(t, nil, &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: clockNow, Docs: dc}, tools.Selection{Docs: true})
 	e.ok(t, "docs_search_prefect", map[string]any{"query": "work pools"})
 	// Offered but no client wired: a clear error.
-	e = connect(t, nil, &tools.Deps{Resolver: target.Static{}, Spec: spec}, tools.Selection{Docs: true})
+	e = connect(t, nil, &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: clockNow}, tools.Selection{Docs: true})
 	if msg := e.fail(t, "docs_search_prefect", map[string]any{"query": "x"}); !strings.Contains(msg, "turned off") {
 		t.Errorf("error = %q", msg)
 	}

@@ -94,7 +94,7 @@ func TestEveryToolIsReadOnly(t *testing.T) {
 	}
 	dc := docsproxy.New(docs.URL, &http.Client{}, 5*time.Second)
 	t.Cleanup(func() { _ = dc.Close() })
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: func() time.Time { return now }, Docs: dc}
+	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow, Docs: dc}
 
 	called := map[string]int{}
 	// KindKnown false offers Cloud-only and self-hosted-only tools together;

@@ -43,7 +43,7 @@ func faultEnv(t *testing.T, fake *prefecttest.Server, hc *http.Client, apiURL st
 	t.Cleanup(func() { noWrites(t, fake) })
 	r := &swapResolver{}
 	r.cur.Store(buildTarget(t, hc, apiURL))
-	deps := &tools.Deps{Resolver: r, Spec: spec, Now: func() time.Time { return now }}
+	deps := &tools.Deps{Resolver: r, Spec: spec, Now: clockNow}
 	return connect(t, fake, deps, tools.Selection{Kind: target.SelfHosted, KindKnown: true}), r
 }
 

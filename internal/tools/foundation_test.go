@@ -315,7 +315,7 @@ func TestPrefectErrorsAreActionable(t *testing.T) {
 }
 
 func TestNoPrefectConfigured(t *testing.T) {
-	deps := &tools.Deps{Resolver: target.Static{}, Spec: spec}
+	deps := &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: clockNow}
 	e := connect(t, nil, deps, tools.Selection{})
 	msg := e.fail(t, "get_flow_runs", nil)
 	for _, want := range []string{"PREFECT_API_URL", "prefect profile use", "--demo"} {

@@ -25,8 +25,10 @@ var now = testclock.At(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 // ts is now+off the way the tools print times (RFC 3339, UTC, seconds).
 func ts(off time.Duration) string { return now.Add(off).Format(time.RFC3339) }
 
+func clockNow() time.Time { return now }
+
 // clock pins the fake to now; later options (a test's own clock) win.
-var clock = prefecttest.WithClock(func() time.Time { return now })
+var clock = prefecttest.WithClock(clockNow)
 
 // spec is loaded once per test binary: parsing it is the slow part.
 var spec = mustSpec()
@@ -69,7 +71,7 @@ func newEnvWithTarget(t testing.TB, fake *prefecttest.Server, creds target.Crede
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: func() time.Time { return now }}
+	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow}
 	return connect(t, fake, deps, tools.Selection{Kind: tgt.Kind, KindKnown: true})
 }
 

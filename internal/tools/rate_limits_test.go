@@ -282,7 +282,7 @@ func TestReviewRateLimitsIsCloudAPIKeyOnly(t *testing.T) {
 		{selfHosted, fake, "needs Prefect Cloud"},
 		{oauth, cloudFake, "needs a Prefect Cloud API key"},
 	} {
-		deps := &tools.Deps{Resolver: target.Static{Target: tt.tgt}, Spec: spec, Now: func() time.Time { return now }}
+		deps := &tools.Deps{Resolver: target.Static{Target: tt.tgt}, Spec: spec, Now: clockNow}
 		e := connect(t, tt.fake, deps, tools.Selection{})
 		if msg := e.fail(t, "review_rate_limits", nil); !strings.Contains(msg, tt.want) {
 			t.Errorf("error %q lacks %q", msg, tt.want)

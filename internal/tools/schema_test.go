@@ -20,7 +20,7 @@ func allTools(t *testing.T) []*mcp.Tool {
 	t.Helper()
 	var all []*mcp.Tool
 	for _, sel := range []tools.Selection{{Docs: true}, {OAuth: true}} {
-		deps := &tools.Deps{Resolver: target.Static{}, Spec: spec}
+		deps := &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: clockNow}
 		s := server.New(server.Config{Version: "test", Deps: deps, Selection: sel})
 		ct, st := mcp.NewInMemoryTransports()
 		ss, err := s.Connect(context.Background(), st, nil)
@@ -112,7 +112,7 @@ func TestToolsListBudget(t *testing.T) {
 		{"cloud", tools.Selection{Docs: true, Kind: target.Cloud, KindKnown: true}},
 		{"cloud-oauth", tools.Selection{Docs: true, OAuth: true}},
 	} {
-		deps := &tools.Deps{Resolver: target.Static{}, Spec: spec}
+		deps := &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: clockNow}
 		s := server.New(server.Config{Version: "test", Deps: deps, Selection: tc.sel})
 		ct, st := mcp.NewInMemoryTransports()
 		ss, err := s.Connect(context.Background(), st, nil)

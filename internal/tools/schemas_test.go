@@ -177,7 +177,7 @@ func TestGetObjectSchemaBadInput(t *testing.T) {
 
 // Schemas come from the embedded document: no Prefect is needed.
 func TestGetObjectSchemaWithoutPrefect(t *testing.T) {
-	deps := &tools.Deps{Resolver: target.Static{}, Spec: spec}
+	deps := &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: clockNow}
 	e := connect(t, nil, deps, tools.Selection{})
 	out := e.ok(t, "get_object_schema", map[string]any{"object_type": "automation", "action_type": "cancel-flow-run"})
 	if out["action_type"] != "cancel-flow-run" {
