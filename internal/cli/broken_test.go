@@ -82,7 +82,7 @@ func TestBrokenSettingsOverStdio(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	bin := buildBinary(t)
 	for _, tc := range brokenSetups(fake.URL) {
@@ -129,7 +129,7 @@ func TestBrokenSettingsOverStdio(t *testing.T) {
 // TestBrokenSettingsOverHTTP: the HTTP server starts too and answers a call
 // that would use its own settings with the problem, then works once fixed.
 func TestBrokenSettingsOverHTTP(t *testing.T) {
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	tc := brokenSetups(fake.URL)[0]
 	sys, _, errOut := testSystem(t, nil)
