@@ -35,7 +35,7 @@ var autoSteps = []struct {
 }{{"minute", 1}, {"minute", 5}, {"minute", 15}, {"hour", 1}, {"hour", 6}, {"day", 1}, {"week", 1}}
 
 type countEventsInput struct {
-	Countable       string  `json:"countable" jsonschema:"what to count by"`
+	Countable       string  `json:"countable,omitempty" jsonschema:"what to count by, default event"`
 	EventTypePrefix string  `json:"event_type_prefix,omitempty"`
 	ResourceID      string  `json:"resource_id,omitempty" jsonschema:"trailing * for a prefix"`
 	Since           string  `json:"since,omitempty" jsonschema:"RFC 3339, date or -6h"`
@@ -50,7 +50,7 @@ func countEventsTool() Definition {
 	return define(Definition{
 		Name: ToolCountEvents, Title: "Count events", Group: GroupEvents,
 		Summary: "Event counts grouped by event type, resource, day or time bucket over a window (default the last 24 h).",
-	}, `Count events by event, resource, day or time bucket (default: the last 24 h): how often, not what.
+	}, `Count events by event (default), resource, day or time bucket over a window (default: the last 24 h): how often, not what.
 Example: {"countable":"event","event_type_prefix":"prefect.flow-run.","since":"-7d"}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "limit", 1, maxCountRows)
@@ -83,6 +83,9 @@ type countResult struct {
 
 func countEvents(ctx context.Context, c *call, in countEventsInput) (any, error) {
 	countable := strings.ToLower(strings.TrimSpace(in.Countable))
+	if countable == "" {
+		countable = "event"
+	}
 	if !slices.Contains(countables, countable) {
 		return nil, badInput("countable %q is not valid; use one of %s", clip(in.Countable, 40), strings.Join(countables, ", "))
 	}

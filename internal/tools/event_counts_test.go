@@ -35,6 +35,20 @@ func TestCountEvents(t *testing.T) {
 			},
 		},
 		{
+			// No arguments at all: by event over the last 24 h, as the description says.
+			name: "no arguments", args: map[string]any{},
+			route: "POST /events/count-by/{countable}",
+			body:  `{"filter":{"occurred":{"since":"2026-11-25T12:00:00Z","until":"2026-11-26T12:00:00Z"}}}`,
+			check: func(t *testing.T, out map[string]any, r []map[string]any) {
+				if out["countable"] != "event" || out["total"] != 57.0 || len(r) != 17 {
+					t.Errorf("countable %v total %v rows %d", out["countable"], out["total"], len(r))
+				}
+				if w := out["window"].(map[string]any); w["defaulted"] != true || w["since"] != "2026-11-25T12:00:00Z" {
+					t.Errorf("window %v", w)
+				}
+			},
+		},
+		{
 			name: "failed runs by resource", args: map[string]any{"countable": "resource", "event_type_prefix": "prefect.flow-run.Failed", "since": "-1d"},
 			route: "POST /events/count-by/{countable}",
 			body:  `{"filter":{"event":{"prefix":["prefect.flow-run.Failed"]},"occurred":{"since":"` + ts(-24*time.Hour) + `","until":"` + ts(0) + `"}}}`,
@@ -139,7 +153,6 @@ func TestCountEventsBadInput(t *testing.T) {
 		want []string
 	}{
 		{map[string]any{"countable": "flows"}, []string{"event", "resource", "day", "time"}},
-		{map[string]any{}, []string{"countable"}},
 		{map[string]any{"countable": "time", "since": "-2h", "time_unit": "second"}, []string{"at most 100", "larger time_unit"}},
 		{map[string]any{"countable": "time", "time_unit": "fortnight"}, []string{"second", "minute", "hour", "day", "week"}},
 		{map[string]any{"countable": "time", "time_unit": "hour", "time_interval": 0.001}, []string{"at least 0.01"}},
