@@ -56,7 +56,10 @@ Example: {"work_pool_name":"k8s-pool"}`,
 type lateResult struct {
 	Summary   string        `json:"summary"`
 	Scope     string        `json:"scope"`
+	// LateRuns counts state Late only, like get_dashboard's late; runs
+	// AwaitingConcurrencySlot are counted apart.
 	LateRuns  int           `json:"late_runs"`
+	Awaiting  int           `json:"awaiting_concurrency_slot"`
 	Groups    []lateGroup   `json:"groups,omitempty"`
 	TagHolds  []tagHold     `json:"tag_limits_holding_task_runs,omitempty"`
 	RuledOut  []string      `json:"ruled_out,omitempty"`
@@ -279,7 +282,13 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 	res := lateResult{Scope: scope}
 	// Prefect serves at most 200 rows: a full page means there may be more.
 	res.Truncated = len(late) == maxDiagnosedRuns
-	res.LateRuns = len(late)
+	for _, r := range late {
+		if r.StateName == "AwaitingConcurrencySlot" {
+			res.Awaiting++
+		} else {
+			res.LateRuns++
+		}
+	}
 	limitByName := map[string]prefect.GlobalConcurrencyLimit{}
 	for _, l := range limits {
 		limitByName[l.Name] = l
@@ -345,7 +354,7 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 		lc.diagnose(&res.Groups[i])
 	}
 	res.RuledOut = lc.ruledOut(res.Groups)
-	res.Summary = lateSummary(res.Groups, res.LateRuns)
+	res.Summary = lateSummary(res.Groups, res.LateRuns, res.Awaiting)
 	res.Checked = &checkedTotal{ActiveRuns: len(active), Pools: len(pools)}
 	return fitLate(res), nil
 }
@@ -635,7 +644,7 @@ func (lc *lateContext) ruledOut(groups []lateGroup) []string {
 	return out
 }
 
-func lateSummary(groups []lateGroup, total int) string {
+func lateSummary(groups []lateGroup, late, awaiting int) string {
 	var parts []string
 	for i, g := range groups {
 		if i == 4 {
@@ -652,7 +661,7 @@ func lateSummary(groups []lateGroup, total int) string {
 		where := firstNonEmpty(g.Deployment, g.DeploymentID, "no deployment")
 		parts = append(parts, fmt.Sprintf("%s in %s: %s", strings.Join(what, " and "), where, strings.TrimSuffix(lowerFirst(g.Explanation), ".")))
 	}
-	return fmt.Sprintf("%d run(s) are not starting — %s.", total, strings.Join(parts, "; "))
+	return fmt.Sprintf("%d run(s) are not starting (%d Late, %d AwaitingConcurrencySlot) — %s.", late+awaiting, late, awaiting, strings.Join(parts, "; "))
 }
 
 func lowerFirst(s string) string {

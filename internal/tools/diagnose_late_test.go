@@ -58,6 +58,16 @@ func TestDiagnoseLateRunsDemo(t *testing.T) {
 	if etl["awaiting_concurrency_slot"] != 1.0 {
 		t.Errorf("etl-hourly = %v", etl)
 	}
+	// Counts agree across tools: late_runs is state Late only, as in
+	// get_dashboard; the AwaitingConcurrencySlot run is counted by name.
+	if out["late_runs"] != 3.0 || out["awaiting_concurrency_slot"] != 1.0 {
+		t.Errorf("late_runs %v, awaiting_concurrency_slot %v; want 3 and 1", out["late_runs"], out["awaiting_concurrency_slot"])
+	}
+	dgContains(t, "summary", dgStr(out["summary"]), "4 run(s) are not starting (3 Late, 1 AwaitingConcurrencySlot)")
+	dash := e.ok(t, "get_dashboard", nil)
+	if late := dash["flow_runs"].(map[string]any)["late"]; late != out["late_runs"] {
+		t.Errorf("get_dashboard late %v, diagnose_late_runs late_runs %v", late, out["late_runs"])
+	}
 	dgContains(t, "etl-hourly evidence", strings.Join(dgStrs(etl["evidence"]), " | "), "1/1 slots in use", "swift-ibis", "collision strategy ENQUEUE", "AwaitingConcurrencySlot")
 	holds := out["tag_limits_holding_task_runs"].([]any)
 	hold := holds[0].(map[string]any)
