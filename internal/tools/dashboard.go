@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -23,7 +24,7 @@ func dashboardTool() Definition {
 	return define(Definition{
 		Name: ToolGetDashboard, Title: "Get dashboard", Group: GroupRuns,
 		Summary: "One-call health overview: exact run counts by state (running, pending, scheduled, late, last-24h outcomes), work pools and workers, limits at capacity, the latest failures.",
-	}, `Workspace health in one call; start here. Exact run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in 24 h), pools with workers, limits at capacity, the 5 latest failures. A section that fails is named under errors.
+	}, `Workspace health in one call; start here. Exact run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in 24 h), pools with workers, limits at capacity, the 5 latest failures. Parts that fail are listed under missing.
 Example: {}`,
 		nil, getDashboard)
 }
@@ -66,12 +67,21 @@ type dashboardResult struct {
 	PoolsTruncated   bool              `json:"work_pools_truncated,omitempty"`
 	LimitsAtCapacity []limitRow        `json:"limits_at_capacity,omitempty"`
 	RecentFailures   []failureRow      `json:"recent_failures,omitempty"`
-	Errors           map[string]string `json:"errors,omitempty"`
+	// Missing names the parts that could not be read; Errors says why,
+	// once per distinct error.
+	Missing []string       `json:"missing,omitempty"`
+	Errors  []sectionError `json:"errors,omitempty"`
+}
+
+type sectionError struct {
+	Parts []string `json:"parts"`
+	Error string   `json:"error"`
 }
 
 // getDashboard runs every section concurrently; a section that fails is
-// reported in Errors instead of failing the tool, since a partial overview
-// still tells the model where to look.
+// named in Missing instead of failing the tool, since a partial overview
+// still tells the model where to look. When every section fails the call
+// fails with the first error.
 func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
 	now := c.deps.now()
 	since := now.Add(-24 * time.Hour).Format(time.RFC3339)
@@ -139,23 +149,34 @@ func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
 	if err := parallel(ctx, dashboardConcurrency, jobs...); err != nil {
 		return nil, err
 	}
-	errs := map[string]string{}
+	failed := map[string]error{"work_pools": poolsErr, "limits_at_capacity": limitsErr, "recent_failures": failuresErr}
 	for i, err := range countErrs {
-		if err != nil {
-			errs["flow_runs."+counts[i].key] = c.describe(err)
-		}
+		failed["flow_runs."+counts[i].key] = err
 	}
-	for key, err := range map[string]error{"work_pools": poolsErr, "limits_at_capacity": limitsErr, "recent_failures": failuresErr} {
-		if err != nil {
-			errs[key] = c.describe(err)
+	var first error
+	for _, part := range slices.Sorted(maps.Keys(failed)) {
+		err := failed[part]
+		if err == nil {
+			continue
 		}
-	}
-	if len(errs) > 0 {
 		// A caller's cancellation is not a degraded section: fail the call.
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
 		}
-		res.Errors = errs
+		if first == nil {
+			first = err
+		}
+		res.Missing = append(res.Missing, part)
+		msg := c.describe(err)
+		if i := slices.IndexFunc(res.Errors, func(e sectionError) bool { return e.Error == msg }); i >= 0 {
+			res.Errors[i].Parts = append(res.Errors[i].Parts, part)
+		} else {
+			res.Errors = append(res.Errors, sectionError{Parts: []string{part}, Error: msg})
+		}
+	}
+	// Nothing read is one failure, not a dashboard of errors.
+	if len(res.Missing) == len(failed) {
+		return nil, first
 	}
 	return res, nil
 }

@@ -1,7 +1,7 @@
 package tools_test
 
 import (
-	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,22 +100,60 @@ func TestGetDashboardDegradedSection(t *testing.T) {
 	e := newEnv(t)
 	e.fake.AddFault(prefecttest.Fault{Route: "POST /work_pools/{work_pool_name}/workers/filter", Status: 403, Body: `{"detail":"Forbidden"}`})
 	out := e.ok(t, "get_dashboard", nil)
-	errs, ok := out["errors"].(map[string]any)
-	if !ok {
-		t.Fatalf("no errors section: %v", out)
+	if m := strs(out["missing"]); !slices.Equal(m, []string{"work_pools"}) {
+		t.Errorf("missing = %v, want [work_pools]", m)
 	}
-	if msg, _ := errs["work_pools"].(string); !strings.Contains(msg, "403") {
-		t.Errorf("work_pools error %q", msg)
+	errs := rows(t, out, "errors")
+	if len(errs) != 1 || !slices.Equal(strs(errs[0]["parts"]), []string{"work_pools"}) || !strings.Contains(errs[0]["error"].(string), "403") {
+		t.Errorf("errors = %v", errs)
 	}
 	if _, ok := out["work_pools"]; ok {
 		t.Errorf("failed section still has rows: %v", out["work_pools"])
 	}
-	if counts := out["flow_runs"].(map[string]any); len(errs) != 1 || len(counts) != 8 || counts["late"] != 3.0 {
-		t.Errorf("other sections must still answer: counts %v, errors %v", counts, errs)
+	if counts := out["flow_runs"].(map[string]any); len(counts) != 8 || counts["late"] != 3.0 {
+		t.Errorf("other sections must still answer: counts %v", counts)
 	}
 	if len(rows(t, out, "recent_failures")) != 5 || len(rows(t, out, "limits_at_capacity")) != 3 {
 		t.Errorf("healthy sections missing: %v", out)
 	}
-	b, _ := json.Marshal(errs)
-	t.Logf("degraded dashboard errors: %s", b)
+
+	// Every count failing (the limits section counts runs too): the parts
+	// are named, the one error said once.
+	e = newEnv(t)
+	e.fake.AddFault(prefecttest.Fault{Route: "POST /flow_runs/count", Status: 500})
+	out = e.ok(t, "get_dashboard", nil)
+	if m := strs(out["missing"]); len(m) != 9 || !strings.HasPrefix(m[0], "flow_runs.") || m[8] != "limits_at_capacity" {
+		t.Errorf("missing = %v, want the 8 counts and limits_at_capacity", m)
+	}
+	if errs := rows(t, out, "errors"); len(errs) != 1 || len(strs(errs[0]["parts"])) != 9 {
+		t.Errorf("errors = %v, want one error naming 9 parts", errs)
+	}
+	if _, ok := out["flow_runs"].(map[string]any)["late"]; ok || len(rows(t, out, "recent_failures")) != 5 {
+		t.Errorf("dashboard = %v", out)
+	}
+}
+
+// Nothing reachable: one tool error, said once, not a dashboard of errors.
+func TestGetDashboardTotalFailure(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddFault(prefecttest.Fault{Status: 500})
+	msg := e.fail(t, "get_dashboard", nil)
+	if !strings.Contains(msg, "500") || strings.Count(msg, "500 on") != 1 {
+		t.Errorf("error = %q", msg)
+	}
+	e = newEnv(t)
+	e.fake.Close() // connection refused
+	msg = e.fail(t, "get_dashboard", nil)
+	if !strings.Contains(msg, "unreachable") || strings.Count(msg, "unreachable") != 1 {
+		t.Errorf("error = %q", msg)
+	}
+}
+
+func strs(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, len(list))
+	for i, x := range list {
+		out[i], _ = x.(string)
+	}
+	return out
 }
