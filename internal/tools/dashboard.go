@@ -61,12 +61,12 @@ type failureRow struct {
 }
 
 type dashboardResult struct {
-	AsOf             string            `json:"as_of"`
-	FlowRuns         runCounts         `json:"flow_runs"`
-	WorkPools        []dashboardPool   `json:"work_pools,omitempty"`
-	PoolsTruncated   bool              `json:"work_pools_truncated,omitempty"`
-	LimitsAtCapacity []limitRow        `json:"limits_at_capacity,omitempty"`
-	RecentFailures   []failureRow      `json:"recent_failures,omitempty"`
+	AsOf             string          `json:"as_of"`
+	FlowRuns         runCounts       `json:"flow_runs"`
+	WorkPools        []dashboardPool `json:"work_pools,omitempty"`
+	PoolsTruncated   bool            `json:"work_pools_truncated,omitempty"`
+	LimitsAtCapacity []limitRow      `json:"limits_at_capacity,omitempty"`
+	RecentFailures   []failureRow    `json:"recent_failures,omitempty"`
 	// Missing names the parts that could not be read; Errors says why,
 	// once per distinct error.
 	Missing []string       `json:"missing,omitempty"`

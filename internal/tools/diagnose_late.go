@@ -54,8 +54,8 @@ Example: {"work_pool_name":"k8s-pool"}`,
 }
 
 type lateResult struct {
-	Summary   string        `json:"summary"`
-	Scope     string        `json:"scope"`
+	Summary string `json:"summary"`
+	Scope   string `json:"scope"`
 	// LateRuns counts state Late only, like get_dashboard's late; runs
 	// AwaitingConcurrencySlot are counted apart.
 	LateRuns  int           `json:"late_runs"`
