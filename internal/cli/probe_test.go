@@ -14,7 +14,7 @@ import (
 // --no-probe sends nothing.
 func TestConfigProbesTheAPI(t *testing.T) {
 	const auth = "admin:probe-canary"
-	fake := prefecttest.New(prefecttest.WithAuthString(auth), prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithAuthString(auth), prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	stalled := prefecttest.New(prefecttest.WithLatency(time.Minute))
 	defer stalled.Close()

@@ -21,7 +21,7 @@ import (
 // it was created with), and stays usable with A.
 func TestStatefulSessionsBoundToToken(t *testing.T) {
 	const tokenA, tokenB = "session-token-aaaaaaaa", "session-token-bbbbbbbb"
-	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
 	tokens := filepath.Join(t.TempDir(), "tokens")

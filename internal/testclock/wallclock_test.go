@@ -51,6 +51,92 @@ func TestNoWallClockInFixtures(t *testing.T) {
 	}
 }
 
+// TestTestsSeedFixturesWithTheirClock fails when a test of the fixture
+// packages seeds a workspace, a fake or the tools with the wall clock
+// (Demo(time.Now()), WithClock(time.Now), Now: time.Now, AsOf = time.Now()):
+// they take the shifted test clock instead.
+func TestTestsSeedFixturesWithTheirClock(t *testing.T) {
+	for _, dir := range []string{"internal/tools", "internal/cli", "internal/prefecttest", "internal/fakeprefect"} {
+		for _, use := range wallClockSeeds(t, dir) {
+			t.Errorf("%s seeds a fixture with the wall clock: use the package's test clock (now)", use)
+		}
+	}
+}
+
+// wallClockSeeds lists "dir/file_test.go:line" where a test passes the
+// wall clock to Demo, WithClock, a Now field or Data.AsOf.
+func wallClockSeeds(t *testing.T, dir string) []string {
+	t.Helper()
+	path := dir
+	if !filepath.IsAbs(dir) {
+		path = filepath.Join(root, dir)
+	}
+	files, err := filepath.Glob(filepath.Join(path, "*_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uses []string
+	fset := token.NewFileSet()
+	for _, file := range files {
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		timeName := importName(f, "time")
+		if timeName == "" {
+			continue
+		}
+		readsClock := func(n ast.Node) bool {
+			found := false
+			ast.Inspect(n, func(n ast.Node) bool {
+				if sel, ok := n.(*ast.SelectorExpr); ok {
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == timeName && sel.Sel.Name == "Now" {
+						found = true
+					}
+				}
+				return !found
+			})
+			return found
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			var seeded ast.Node
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				if name := calleeName(n.Fun); name == "Demo" || name == "WithClock" {
+					seeded = n
+				}
+			case *ast.KeyValueExpr:
+				if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Now" {
+					seeded = n.Value
+				}
+			case *ast.AssignStmt:
+				for _, lhs := range n.Lhs {
+					if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "AsOf" {
+						seeded = n
+					}
+				}
+			}
+			if seeded != nil && readsClock(seeded) {
+				pos := fset.Position(n.Pos())
+				uses = append(uses, filepath.ToSlash(filepath.Join(dir, filepath.Base(pos.Filename)))+":"+strconv.Itoa(pos.Line))
+				return false
+			}
+			return true
+		})
+	}
+	return uses
+}
+
+func calleeName(fun ast.Expr) string {
+	switch f := fun.(type) {
+	case *ast.Ident:
+		return f.Name
+	case *ast.SelectorExpr:
+		return f.Sel.Name
+	}
+	return ""
+}
+
 // TestWallClockReadsAreFound proves the scanner sees each form of a read.
 func TestWallClockReadsAreFound(t *testing.T) {
 	dir := t.TempDir()
@@ -75,6 +161,30 @@ func fine() clock.Time        { return clock.Unix(0, 0) }
 	want := []string{file + " <package>", file + " s.age", file + " until", file + " pass"}
 	if !slices.Equal(got, want) {
 		t.Errorf("reads = %q, want %q", got, want)
+	}
+	test := `package x
+
+import (
+	"testing"
+	"time"
+)
+
+func TestX(t *testing.T) {
+	a := fakeprefect.Demo(time.Now())
+	b := Deps{Now: time.Now}
+	c := fakeprefect.WithClock(func() time.Time { return time.Now().Add(time.Hour) })
+	d.AsOf = time.Now()
+	fine := fakeprefect.Demo(now)
+	_ = time.Now()
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "x_test.go"), []byte(test), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seeds := wallClockSeeds(t, dir)
+	file = filepath.ToSlash(filepath.Join(dir, "x_test.go"))
+	if want := []string{file + ":9", file + ":10", file + ":11", file + ":12"}; !slices.Equal(seeds, want) {
+		t.Errorf("seeds = %q, want %q", seeds, want)
 	}
 }
 
