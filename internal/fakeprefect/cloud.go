@@ -96,7 +96,8 @@ func rateLimitUsage(v *view, r *http.Request, account string) map[string]any {
 	wanted := q["keys"]
 	var minutes []string
 	rows := map[string]map[string]map[string]any{} // key -> minute -> row
-	for _, obj := range v.all(RateLimitUsage) {
+	for _, r := range v.all(RateLimitUsage) {
+		obj := r.whole()
 		at, ok := parseTime(obj["minute"])
 		key := str(obj, "key")
 		if !ok || at.Before(since) || at.After(until) || (len(wanted) > 0 && !slices.Contains(wanted, key)) {

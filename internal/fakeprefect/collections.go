@@ -11,33 +11,48 @@ type view struct {
 	now  time.Time
 }
 
-func (v *view) find(collection, id string) map[string]any {
+// find returns the record with the given id (UUIDs in any case), or nil.
+func (v *view) find(collection, id string) record {
 	if id == "" {
 		return nil
 	}
-	pos, ok := v.data.index[collection][id]
-	if !ok {
-		pos, ok = v.data.index[collection][strings.ToLower(id)]
+	if r := v.data.find(collection, id); r != nil {
+		return r
 	}
-	if !ok {
-		return nil
-	}
-	return v.data.objects[collection][pos]
+	return v.data.find(collection, strings.ToLower(id))
 }
 
-func (v *view) all(collection string) []map[string]any { return v.data.objects[collection] }
+func (v *view) all(collection string) []record { return v.data.all(collection) }
 
-func (v *view) findBy(collection, key, value string) map[string]any {
-	for _, obj := range v.data.objects[collection] {
-		if s, _ := obj[key].(string); s == value {
-			return obj
+// wholes returns the objects of records, as the API answers them.
+func wholes(recs []record) []map[string]any {
+	out := make([]map[string]any, len(recs))
+	for i, r := range recs {
+		out[i] = r.whole()
+	}
+	return out
+}
+
+func (v *view) findBy(collection, key, value string) record {
+	for _, r := range v.data.all(collection) {
+		if s, _ := r.get(key).(string); s == value {
+			return r
 		}
 	}
 	return nil
 }
 
-func str(obj map[string]any, key string) string {
-	s, _ := obj[key].(string)
+// str reads a string field of a record or a JSON object; "" when absent,
+// not a string, or the holder is nil.
+func str(holder any, key string) string {
+	var v any
+	switch h := holder.(type) {
+	case record:
+		v = h.get(key)
+	case map[string]any:
+		v = h[key]
+	}
+	s, _ := v.(string)
 	return s
 }
 
@@ -47,21 +62,21 @@ func str(obj map[string]any, key string) string {
 type join struct {
 	collection string
 	table      fieldTable
-	local      func(v *view, obj map[string]any) []string
-	remote     func(v *view, obj map[string]any) string
+	local      func(v *view, obj record) []string
+	remote     func(v *view, obj record) string
 }
 
-func keyOf(key string) func(*view, map[string]any) string {
-	return func(_ *view, obj map[string]any) string { return str(obj, key) }
+func keyOf(key string) func(*view, record) string {
+	return func(_ *view, obj record) string { return str(obj, key) }
 }
 
-func keysOf(key string) func(*view, map[string]any) []string {
-	return func(_ *view, obj map[string]any) []string { return []string{str(obj, key)} }
+func keysOf(key string) func(*view, record) []string {
+	return func(_ *view, obj record) []string { return []string{str(obj, key)} }
 }
 
 // flowRunKey follows a row's flow_run_id to a field of its flow run.
-func flowRunKey(key string) func(*view, map[string]any) []string {
-	return func(v *view, obj map[string]any) []string {
+func flowRunKey(key string) func(*view, record) []string {
+	return func(v *view, obj record) []string {
 		return []string{str(v.find(FlowRuns, str(obj, "flow_run_id")), key)}
 	}
 }
@@ -75,10 +90,10 @@ func flowTable() fieldTable {
 		"id":   {get: path("id")},
 		"name": {get: path("name")},
 		"tags": {get: path("tags")},
-		"deployment": {match: func(v *view, obj map[string]any, crit map[string]any) (bool, error) {
+		"deployment": {match: func(v *view, obj record, crit map[string]any) (bool, error) {
 			has := false
 			for _, d := range v.all(Deployments) {
-				if sameValue(d["flow_id"], obj["id"]) {
+				if sameValue(d.get("flow_id"), obj.get("id")) {
 					has = true
 					break
 				}
@@ -103,12 +118,12 @@ func flowRunTable() fieldTable {
 		"parent_task_run_id":        {get: path("parent_task_run_id")},
 		"idempotency_key":           {get: path("idempotency_key")},
 		"state":                     {sub: stateTable()},
-		"parent_flow_run_id": {get: func(v *view, obj map[string]any) any {
+		"parent_flow_run_id": {get: func(v *view, obj record) any {
 			parent := v.find(TaskRuns, str(obj, "parent_task_run_id"))
 			if parent == nil {
 				return nil
 			}
-			return parent["flow_run_id"]
+			return parent.get("flow_run_id")
 		}},
 		"created_by": {match: matchCreatedBy},
 	}
@@ -116,7 +131,7 @@ func flowRunTable() fieldTable {
 
 // matchCreatedBy evaluates FlowRunFilterCreatedBy, whose operators carry the
 // column in their name (id_, type_) rather than in nested models.
-func matchCreatedBy(_ *view, obj map[string]any, crit map[string]any) (bool, error) {
+func matchCreatedBy(_ *view, obj record, crit map[string]any) (bool, error) {
 	const where = "flow_runs.created_by"
 	or, err := operatorIsOr(crit, where)
 	if err != nil {
@@ -131,11 +146,11 @@ func matchCreatedBy(_ *view, obj map[string]any, crit map[string]any) (bool, err
 		var res bool
 		switch op {
 		case "id_":
-			res, err = applyOperator(where, "any_", lookup(obj, "created_by", "id"), arg)
+			res, err = applyOperator(where, "any_", lookup(obj.get("created_by"), "id"), arg)
 		case "type_":
-			res, err = applyOperator(where, "any_", lookup(obj, "created_by", "type"), arg)
+			res, err = applyOperator(where, "any_", lookup(obj.get("created_by"), "type"), arg)
 		case "is_null_":
-			res, err = applyOperator(where, "is_null_", obj["created_by"], arg)
+			res, err = applyOperator(where, "is_null_", obj.get("created_by"), arg)
 		default:
 			err = unsupported("%s.%s", where, op)
 		}
@@ -157,10 +172,10 @@ func taskRunTable() fieldTable {
 		"end_time":            {get: path("end_time")},
 		"expected_start_time": {get: path("expected_start_time")},
 		"state":               {sub: stateTable()},
-		"subflow_runs": {get: func(v *view, obj map[string]any) any {
+		"subflow_runs": {get: func(v *view, obj record) any {
 			for _, fr := range v.all(FlowRuns) {
-				if sameValue(fr["parent_task_run_id"], obj["id"]) {
-					return fr["id"]
+				if sameValue(fr.get("parent_task_run_id"), obj.get("id")) {
+					return fr.get("id")
 				}
 			}
 			return nil
@@ -175,14 +190,14 @@ func deploymentTable() fieldTable {
 		"tags":            {get: path("tags")},
 		"paused":          {get: path("paused")},
 		"work_queue_name": {get: path("work_queue_name")},
-		"concurrency_limit": {get: func(_ *view, obj map[string]any) any {
-			if gcl, ok := obj["global_concurrency_limit"].(map[string]any); ok {
+		"concurrency_limit": {get: func(_ *view, obj record) any {
+			if gcl, ok := obj.get("global_concurrency_limit").(map[string]any); ok {
 				return gcl["limit"]
 			}
-			return obj["concurrency_limit"]
+			return obj.get("concurrency_limit")
 		}},
-		"flow_or_deployment_name": {match: func(v *view, obj map[string]any, crit map[string]any) (bool, error) {
-			ok, err := matchLeaf("deployments.flow_or_deployment_name", obj["name"], crit)
+		"flow_or_deployment_name": {match: func(v *view, obj record, crit map[string]any) (bool, error) {
+			ok, err := matchLeaf("deployments.flow_or_deployment_name", obj.get("name"), crit)
 			if err != nil || ok {
 				return ok, err
 			}
@@ -197,7 +212,7 @@ func logTable() fieldTable {
 		"task_run_id": {get: path("task_run_id")},
 		"level":       {get: path("level")},
 		"timestamp":   {get: path("timestamp")},
-		"text": {match: func(_ *view, obj map[string]any, crit map[string]any) (bool, error) {
+		"text": {match: func(_ *view, obj record, crit map[string]any) (bool, error) {
 			query, _ := crit["query"].(string)
 			return textSearch(query, str(obj, "message")+" "+str(obj, "name")), nil
 		}},

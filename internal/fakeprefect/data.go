@@ -3,7 +3,9 @@ package fakeprefect
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,75 +48,123 @@ func CollectionNames() []string { return slices.Clone(collectionNames) }
 type Data struct {
 	// AsOf is when the data was made; a fake serving it uses it as its clock
 	// unless told otherwise (WithClock), so fixtures hold on any date.
-	AsOf    time.Time
-	objects map[string][]map[string]any
-	index   map[string]map[string]int // collection -> id -> position
+	AsOf   time.Time
+	tables map[string]*table
 }
 
-// NewData returns an empty data set.
-func NewData() *Data {
-	return &Data{objects: map[string][]map[string]any{}, index: map[string]map[string]int{}}
+// table is one collection. Once shared by clone it is frozen: a write
+// copies it first, so servers seeded from one Data share the big ones.
+type table struct {
+	recs   []record
+	index  map[string]int // id -> position
+	frozen atomic.Bool
 }
+
+// record is one stored object. get reads a top-level key without building
+// the whole object (the large workspace keeps compact rows that make their
+// object on demand); whole returns the object as the API answers it, which
+// callers never mutate.
+type record interface {
+	get(key string) any
+	whole() map[string]any
+}
+
+// object is a record stored whole.
+type object map[string]any
+
+func (o object) get(key string) any    { return o[key] }
+func (o object) whole() map[string]any { return o }
+
+// NewData returns an empty data set.
+func NewData() *Data { return &Data{tables: map[string]*table{}} }
 
 // Add stores deep copies of objs in collection; it panics on an unknown
 // collection because that is always a programming error in a test or seed.
 func (d *Data) Add(collection string, objs ...map[string]any) {
-	if !slices.Contains(collectionNames, collection) {
-		panic(fmt.Sprintf("fakeprefect: unknown collection %q (known: %v)", collection, collectionNames))
-	}
-	if d.index[collection] == nil {
-		d.index[collection] = map[string]int{}
-	}
+	recs := make([]record, 0, len(objs))
 	for _, obj := range objs {
 		obj = deepCopy(obj)
 		deriveFields(collection, obj)
-		id, _ := obj["id"].(string)
-		if pos, ok := d.index[collection][id]; ok && id != "" {
-			d.objects[collection][pos] = obj
+		recs = append(recs, object(obj))
+	}
+	d.add(collection, recs...)
+}
+
+// add stores records as they are (the seeds' trusted path).
+func (d *Data) add(collection string, recs ...record) {
+	if !slices.Contains(collectionNames, collection) {
+		panic(fmt.Sprintf("fakeprefect: unknown collection %q (known: %v)", collection, collectionNames))
+	}
+	t := d.tables[collection]
+	switch {
+	case t == nil:
+		t = &table{index: map[string]int{}}
+		d.tables[collection] = t
+	case t.frozen.Load():
+		t = &table{recs: slices.Clone(t.recs), index: maps.Clone(t.index)}
+		d.tables[collection] = t
+	}
+	for _, r := range recs {
+		id, _ := r.get("id").(string)
+		if pos, ok := t.index[id]; ok && id != "" {
+			t.recs[pos] = r
 			continue
 		}
 		if id != "" {
-			d.index[collection][id] = len(d.objects[collection])
+			t.index[id] = len(t.recs)
 		}
-		d.objects[collection] = append(d.objects[collection], obj)
+		t.recs = append(t.recs, r)
 	}
+}
+
+// all returns the records of collection (nil when it holds none).
+func (d *Data) all(collection string) []record {
+	if t := d.tables[collection]; t != nil {
+		return t.recs
+	}
+	return nil
+}
+
+// find returns the record with the given id, or nil.
+func (d *Data) find(collection, id string) record {
+	t := d.tables[collection]
+	if t == nil {
+		return nil
+	}
+	if pos, ok := t.index[id]; ok {
+		return t.recs[pos]
+	}
+	return nil
 }
 
 // Objects returns deep copies of the objects of collection in insertion order.
 func (d *Data) Objects(collection string) []map[string]any {
-	out := make([]map[string]any, 0, len(d.objects[collection]))
-	for _, obj := range d.objects[collection] {
-		out = append(out, deepCopy(obj))
+	recs := d.all(collection)
+	out := make([]map[string]any, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, deepCopy(r.whole()))
 	}
 	return out
 }
 
 // Find returns a deep copy of the object with the given id, or nil.
 func (d *Data) Find(collection, id string) map[string]any {
-	pos, ok := d.index[collection][id]
-	if !ok {
-		return nil
+	if r := d.find(collection, id); r != nil {
+		return deepCopy(r.whole())
 	}
-	return deepCopy(d.objects[collection][pos])
+	return nil
 }
 
 // Len reports how many objects collection holds.
-func (d *Data) Len(collection string) int { return len(d.objects[collection]) }
+func (d *Data) Len(collection string) int { return len(d.all(collection)) }
 
-// clone returns an independent copy of d (objects are shared: they are never
-// mutated once stored, Add replaces them).
+// clone returns a copy of d sharing its tables, which become copy-on-write.
 func (d *Data) clone() *Data {
 	c := NewData()
 	c.AsOf = d.AsOf
-	for name, objs := range d.objects {
-		c.objects[name] = slices.Clone(objs)
-	}
-	for name, idx := range d.index {
-		m := make(map[string]int, len(idx))
-		for k, v := range idx {
-			m[k] = v
-		}
-		c.index[name] = m
+	for name, t := range d.tables {
+		t.frozen.Store(true)
+		c.tables[name] = t
 	}
 	return c
 }

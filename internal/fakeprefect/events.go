@@ -96,7 +96,7 @@ func eventsPage(c *call, filter map[string]any, limit, offset, total int) (any, 
 	}
 	page := []map[string]any{}
 	if offset < len(events) {
-		page = events[offset:min(offset+limit, len(events))]
+		page = wholes(events[offset:min(offset+limit, len(events))])
 	}
 	var next any
 	if limit > 0 && offset+limit < total && offset+limit < len(events) {
@@ -111,7 +111,7 @@ func eventsPage(c *call, filter map[string]any, limit, offset, total int) (any, 
 }
 
 // matchingEvents returns the events matching a normalized EventFilter in its order.
-func matchingEvents(v *view, filter map[string]any) ([]map[string]any, error) {
+func matchingEvents(v *view, filter map[string]any) ([]record, error) {
 	for key := range filter {
 		switch key {
 		case "occurred", "event", "resource", "related", "any_resource", "id", "text", "order":
@@ -119,7 +119,7 @@ func matchingEvents(v *view, filter map[string]any) ([]map[string]any, error) {
 			return nil, unsupported("events filter.%s", key)
 		}
 	}
-	var out []map[string]any
+	var out []record
 	for _, e := range v.all(Events) {
 		ok, err := eventMatches(e, filter)
 		if err != nil {
@@ -133,8 +133,8 @@ func matchingEvents(v *view, filter map[string]any) ([]map[string]any, error) {
 	return out, nil
 }
 
-func eventMatches(e map[string]any, f map[string]any) (bool, error) {
-	occurred, _ := parseTime(e["occurred"])
+func eventMatches(e record, f map[string]any) (bool, error) {
+	occurred, _ := parseTime(e.get("occurred"))
 	if occ, ok := f["occurred"].(map[string]any); ok {
 		if since, ok := parseTime(occ["since"]); ok && occurred.Before(since) {
 			return false, nil
@@ -158,9 +158,9 @@ func eventMatches(e map[string]any, f map[string]any) (bool, error) {
 			return false, nil
 		}
 	}
-	resource, _ := e["resource"].(map[string]any)
+	resource, _ := e.get("resource").(map[string]any)
 	var related []map[string]any
-	if rel, ok := e["related"].([]any); ok {
+	if rel, ok := e.get("related").([]any); ok {
 		for _, r := range rel {
 			if m, ok := r.(map[string]any); ok {
 				related = append(related, m)
@@ -184,13 +184,13 @@ func eventMatches(e map[string]any, f map[string]any) (bool, error) {
 		}
 	}
 	if idf, ok := f["id"].(map[string]any); ok {
-		if ids := strings_(idf["id"]); ids != nil && !anyOf(ids, func(x string) bool { return sameValue(x, e["id"]) }) {
+		if ids := strings_(idf["id"]); ids != nil && !anyOf(ids, func(x string) bool { return sameValue(x, e.get("id")) }) {
 			return false, nil
 		}
 	}
 	if tf, ok := f["text"].(map[string]any); ok {
 		q, _ := tf["query"].(string)
-		raw, _ := json.Marshal(e)
+		raw, _ := json.Marshal(e.whole())
 		if !textSearch(q, name+" "+string(raw)) {
 			return false, nil
 		}
@@ -370,13 +370,13 @@ func (s *Server) countEvents(c *call) (any, error) {
 	switch countable {
 	case "event":
 		for _, e := range events {
-			at, _ := parseTime(e["occurred"])
+			at, _ := parseTime(e.get("occurred"))
 			add(str(e, "event"), str(e, "event"), at)
 		}
 	case "resource":
 		for _, e := range events {
-			at, _ := parseTime(e["occurred"])
-			r, _ := e["resource"].(map[string]any)
+			at, _ := parseTime(e.get("occurred"))
+			r, _ := e.get("resource").(map[string]any)
 			label := str(r, "prefect.resource.name")
 			if label == "" {
 				label = str(r, "prefect.resource.id")
@@ -405,7 +405,7 @@ func (s *Server) countEvents(c *call) (any, error) {
 	return out, nil
 }
 
-func timeBuckets(c *call, filter map[string]any, events []map[string]any, countable string) (any, error) {
+func timeBuckets(c *call, filter map[string]any, events []record, countable string) (any, error) {
 	unit, interval := "day", 1.0
 	if countable == "time" {
 		if u, ok := c.body["time_unit"].(string); ok {
@@ -433,7 +433,7 @@ func timeBuckets(c *call, filter map[string]any, events []map[string]any, counta
 	}
 	counts := map[int]int{}
 	for _, e := range events {
-		at, _ := parseTime(e["occurred"])
+		at, _ := parseTime(e.get("occurred"))
 		counts[int(at.Sub(start)/step)]++
 	}
 	out := []map[string]any{}

@@ -95,7 +95,7 @@ func filterHandler(q query) handlerFunc {
 		if len(rows) > limit {
 			rows = rows[:limit]
 		}
-		return rows, nil
+		return wholes(rows), nil
 	}
 }
 
@@ -136,7 +136,7 @@ func byID(collection, param, notFound string) handlerFunc {
 			return nil, err
 		}
 		if obj := c.v.find(collection, id); obj != nil {
-			return obj, nil
+			return obj.whole(), nil
 		}
 		return nil, detailError(http.StatusNotFound, notFound)
 	}
@@ -145,7 +145,7 @@ func byID(collection, param, notFound string) handlerFunc {
 func byField(collection, param, key, notFound string) handlerFunc {
 	return func(c *call) (any, error) {
 		if obj := c.v.findBy(collection, key, c.params[param]); obj != nil {
-			return obj, nil
+			return obj.whole(), nil
 		}
 		return nil, detailError(http.StatusNotFound, notFound)
 	}
@@ -163,30 +163,27 @@ func runStates(states, runs, param string) handlerFunc {
 		if err := uuidParam(c, "query", param, id); err != nil {
 			return nil, err
 		}
-		var out []map[string]any
+		var out []record
 		for _, st := range c.v.all(states) {
-			if sameValue(lookup(st, "state_details", param), id) {
+			if sameValue(lookup(st.get("state_details"), param), id) {
 				out = append(out, st)
 			}
 		}
 		if len(out) == 0 {
 			if run := c.v.find(runs, id); run != nil {
-				if st, ok := run["state"].(map[string]any); ok {
-					out = append(out, st)
+				if st, ok := run.get("state").(map[string]any); ok {
+					out = append(out, object(st))
 				}
 			}
 		}
 		sortRows(c.v, out, []sortKey{asc("timestamp")})
-		if out == nil {
-			out = []map[string]any{}
-		}
-		return out, nil
+		return wholes(out), nil
 	}
 }
 
 func getWorkPool(c *call) (any, error) {
 	if pool := c.v.findBy(WorkPools, "name", c.params["name"]); pool != nil {
-		return pool, nil
+		return pool.whole(), nil
 	}
 	return nil, detailError(http.StatusNotFound, `Work pool "`+c.params["name"]+`" not found.`)
 }
@@ -197,8 +194,8 @@ func getPoolQueue(c *call) (any, error) {
 		return nil, detailError(http.StatusNotFound, `Work pool "`+c.params["work_pool_name"]+`" not found.`)
 	}
 	for _, q := range c.v.all(WorkQueues) {
-		if sameValue(q["work_pool_id"], pool["id"]) && str(q, "name") == c.params["name"] {
-			return q, nil
+		if sameValue(q.get("work_pool_id"), pool.get("id")) && str(q, "name") == c.params["name"] {
+			return q.whole(), nil
 		}
 	}
 	return nil, detailError(http.StatusNotFound, "Work queue not found.")
@@ -217,13 +214,13 @@ func getWorkQueueStatus(c *call) (any, error) {
 	}
 	late := 0
 	for _, fr := range c.v.all(FlowRuns) {
-		if sameValue(fr["work_queue_id"], q["id"]) && fr["state_name"] == "Late" {
+		if sameValue(fr.get("work_queue_id"), q.get("id")) && fr.get("state_name") == "Late" {
 			late++
 		}
 	}
 	const maxSilence = 60
 	healthy := late == 0
-	if polled, ok := parseTime(q["last_polled"]); ok {
+	if polled, ok := parseTime(q.get("last_polled")); ok {
 		healthy = healthy && c.v.now.Sub(polled) <= maxSilence*time.Second
 	} else {
 		healthy = false
@@ -231,7 +228,7 @@ func getWorkQueueStatus(c *call) (any, error) {
 	return map[string]any{
 		"healthy":         healthy,
 		"late_runs_count": late,
-		"last_polled":     q["last_polled"],
+		"last_polled":     q.get("last_polled"),
 		"health_check_policy": map[string]any{
 			"maximum_late_runs":                 0,
 			"maximum_seconds_since_last_polled": maxSilence,
@@ -243,8 +240,8 @@ func getDeploymentByName(c *call) (any, error) {
 	flow := c.v.findBy(Flows, "name", c.params["flow_name"])
 	if flow != nil {
 		for _, d := range c.v.all(Deployments) {
-			if sameValue(d["flow_id"], flow["id"]) && str(d, "name") == c.params["deployment_name"] {
-				return d, nil
+			if sameValue(d.get("flow_id"), flow.get("id")) && str(d, "name") == c.params["deployment_name"] {
+				return d.whole(), nil
 			}
 		}
 	}
@@ -266,10 +263,10 @@ func getV2Limit(c *call) (any, error) {
 	key := c.params["id_or_name"]
 	if isUUID(key) {
 		if obj := c.v.find(V2ConcurrencyLimits, key); obj != nil {
-			return obj, nil
+			return obj.whole(), nil
 		}
 	} else if obj := c.v.findBy(V2ConcurrencyLimits, "name", key); obj != nil {
-		return obj, nil
+		return obj.whole(), nil
 	}
 	return nil, detailError(http.StatusNotFound, "Concurrency Limit not found")
 }
@@ -282,9 +279,9 @@ func getAutomationsRelatedTo(c *call) (any, error) {
 	_, objectID, _ := cutLast(resource, ".")
 	out := []map[string]any{}
 	for _, a := range c.v.all(Automations) {
-		if str(a, "owner_resource") == resource || mentions(a["actions"], objectID) ||
-			mentions(a["trigger"], resource) {
-			out = append(out, a)
+		if str(a, "owner_resource") == resource || mentions(a.get("actions"), objectID) ||
+			mentions(a.get("trigger"), resource) {
+			out = append(out, a.whole())
 		}
 	}
 	return out, nil
@@ -323,16 +320,16 @@ func mentions(v any, want string) bool {
 }
 
 func getLatestArtifact(c *call) (any, error) {
-	var latest map[string]any
+	var latest record
 	for _, a := range c.v.all(Artifacts) {
-		if str(a, "key") == c.params["key"] && (latest == nil || compareValues(a["created"], latest["created"]) >= 0) {
+		if str(a, "key") == c.params["key"] && (latest == nil || compareValues(a.get("created"), latest.get("created")) >= 0) {
 			latest = a
 		}
 	}
 	if latest == nil {
 		return nil, detailError(http.StatusNotFound, "Artifact not found.")
 	}
-	return latest, nil
+	return latest.whole(), nil
 }
 
 // flowRunHistory buckets matching flow runs by expected start time into
@@ -365,33 +362,44 @@ func (s *Server) flowRunHistory(c *call) (any, error) {
 		return nil, err
 	}
 	interval := time.Duration(step * float64(time.Second))
-	var out []map[string]any
+	type key struct{ typ, name string }
+	type bucket struct {
+		counts map[key]int
+		order  []key // states in order of first appearance
+	}
+	var buckets []bucket
 	for t := start; t.Before(end); t = t.Add(interval) {
-		next := t.Add(interval)
-		type key struct{ typ, name string }
-		counts := map[key]int{}
-		var order []key
-		for _, fr := range runs {
-			at, ok := parseTime(fr["expected_start_time"])
-			if !ok || at.Before(t) || !at.Before(next) {
-				continue
-			}
-			k := key{str(fr, "state_type"), str(fr, "state_name")}
-			if counts[k] == 0 {
-				order = append(order, k)
-			}
-			counts[k]++
+		buckets = append(buckets, bucket{counts: map[key]int{}})
+	}
+	for _, fr := range runs {
+		at, ok := parseTime(fr.get("expected_start_time"))
+		if !ok || at.Before(start) || !at.Before(end) {
+			continue
 		}
+		i := int(at.Sub(start) / interval)
+		if i >= len(buckets) {
+			continue
+		}
+		b := &buckets[i]
+		k := key{str(fr, "state_type"), str(fr, "state_name")}
+		if b.counts[k] == 0 {
+			b.order = append(b.order, k)
+		}
+		b.counts[k]++
+	}
+	var out []map[string]any
+	for i, b := range buckets {
+		t := start.Add(time.Duration(i) * interval)
 		states := []map[string]any{}
-		for _, k := range order {
+		for _, k := range b.order {
 			states = append(states, map[string]any{
-				"state_type": k.typ, "state_name": k.name, "count_runs": counts[k],
+				"state_type": k.typ, "state_name": k.name, "count_runs": b.counts[k],
 				"sum_estimated_run_time": 0.0, "sum_estimated_lateness": 0.0,
 			})
 		}
 		out = append(out, map[string]any{
 			"interval_start": t.UTC().Format(time.RFC3339Nano),
-			"interval_end":   next.UTC().Format(time.RFC3339Nano),
+			"interval_end":   t.Add(interval).UTC().Format(time.RFC3339Nano),
 			"states":         states,
 		})
 	}

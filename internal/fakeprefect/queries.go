@@ -14,7 +14,7 @@ const defaultLimit = 200
 type query struct {
 	collection string
 	// rows overrides the source rows (e.g. queues of one pool).
-	rows      func(c *call) ([]map[string]any, error)
+	rows      func(c *call) ([]record, error)
 	filterKey string
 	table     fieldTable
 	joins     map[string]join
@@ -29,13 +29,13 @@ func flowJoins() map[string]join {
 	return map[string]join{
 		FlowRuns:    {FlowRuns, flowRunTable(), keysOf("id"), keyOf("flow_id")},
 		Deployments: {Deployments, deploymentTable(), keysOf("id"), keyOf("flow_id")},
-		TaskRuns: {TaskRuns, taskRunTable(), keysOf("id"), func(v *view, obj map[string]any) string {
+		TaskRuns: {TaskRuns, taskRunTable(), keysOf("id"), func(v *view, obj record) string {
 			return str(v.find(FlowRuns, str(obj, "flow_run_id")), "flow_id")
 		}},
-		WorkPools: {WorkPools, workPoolTable(), func(v *view, obj map[string]any) []string {
+		WorkPools: {WorkPools, workPoolTable(), func(v *view, obj record) []string {
 			var names []string
 			for _, d := range v.all(Deployments) {
-				if sameValue(d["flow_id"], obj["id"]) {
+				if sameValue(d.get("flow_id"), obj.get("id")) {
 					names = append(names, str(d, "work_pool_name"))
 				}
 			}
@@ -49,7 +49,7 @@ func flowRunJoins() map[string]join {
 		Flows:       {Flows, flowTable(), keysOf("flow_id"), keyOf("id")},
 		Deployments: {Deployments, deploymentTable(), keysOf("deployment_id"), keyOf("id")},
 		TaskRuns:    {TaskRuns, taskRunTable(), keysOf("id"), keyOf("flow_run_id")},
-		WorkPools: {WorkPools, workPoolTable(), func(v *view, obj map[string]any) []string {
+		WorkPools: {WorkPools, workPoolTable(), func(v *view, obj record) []string {
 			if q := v.find(WorkQueues, str(obj, "work_queue_id")); q != nil {
 				return []string{str(q, "work_pool_id")}
 			}
@@ -71,7 +71,7 @@ func deploymentJoins() map[string]join {
 	return map[string]join{
 		Flows:    {Flows, flowTable(), keysOf("flow_id"), keyOf("id")},
 		FlowRuns: {FlowRuns, flowRunTable(), keysOf("id"), keyOf("deployment_id")},
-		TaskRuns: {TaskRuns, taskRunTable(), keysOf("id"), func(v *view, obj map[string]any) string {
+		TaskRuns: {TaskRuns, taskRunTable(), keysOf("id"), func(v *view, obj record) string {
 			return str(v.find(FlowRuns, str(obj, "flow_run_id")), "deployment_id")
 		}},
 		WorkPools:          {WorkPools, workPoolTable(), keysOf("work_pool_name"), keyOf("name")},
@@ -88,11 +88,11 @@ func artifactJoins() map[string]join {
 	}
 }
 
-func coalesce(keys ...string) func(*view, map[string]any) any {
-	return func(_ *view, obj map[string]any) any {
+func coalesce(keys ...string) func(*view, record) any {
+	return func(_ *view, obj record) any {
 		for _, k := range keys {
-			if obj[k] != nil {
-				return obj[k]
+			if v := obj.get(k); v != nil {
+				return v
 			}
 		}
 		return nil
@@ -185,15 +185,15 @@ func queries() map[string]query {
 // rowsOfPool returns the rows of collection that belong to the pool named in
 // the path, matching the row's key against the pool's poolKey; 404 when the
 // pool does not exist, as Prefect.
-func rowsOfPool(collection, key, poolKey string) func(c *call) ([]map[string]any, error) {
-	return func(c *call) ([]map[string]any, error) {
+func rowsOfPool(collection, key, poolKey string) func(c *call) ([]record, error) {
+	return func(c *call) ([]record, error) {
 		pool := c.v.findBy(WorkPools, "name", c.params["work_pool_name"])
 		if pool == nil {
 			return nil, &httpError{status: http.StatusNotFound, body: map[string]any{"detail": "Work pool not found."}}
 		}
-		var out []map[string]any
+		var out []record
 		for _, obj := range c.v.all(collection) {
-			if sameValue(obj[key], pool[poolKey]) {
+			if sameValue(obj.get(key), pool.get(poolKey)) {
 				out = append(out, obj)
 			}
 		}
@@ -203,8 +203,8 @@ func rowsOfPool(collection, key, poolKey string) func(c *call) ([]map[string]any
 
 // artifactCollections derives Prefect's ArtifactCollection rows (latest
 // artifact per key) from the stored artifacts.
-func artifactCollections(c *call) ([]map[string]any, error) {
-	latest := map[string]map[string]any{}
+func artifactCollections(c *call) ([]record, error) {
+	latest := map[string]record{}
 	var keys []string
 	for _, a := range c.v.all(Artifacts) {
 		key := str(a, "key")
@@ -215,25 +215,25 @@ func artifactCollections(c *call) ([]map[string]any, error) {
 		if !seen {
 			keys = append(keys, key)
 		}
-		if !seen || compareValues(a["created"], prev["created"]) >= 0 {
+		if !seen || compareValues(a.get("created"), prev.get("created")) >= 0 {
 			latest[key] = a
 		}
 	}
-	out := make([]map[string]any, 0, len(keys))
+	out := make([]record, 0, len(keys))
 	for _, key := range keys {
 		a := latest[key]
-		out = append(out, map[string]any{
+		out = append(out, object{
 			"id":          nameUUID("artifact-collection:" + key),
-			"created":     a["created"],
-			"updated":     a["updated"],
+			"created":     a.get("created"),
+			"updated":     a.get("updated"),
 			"key":         key,
-			"latest_id":   a["id"],
-			"task_run_id": a["task_run_id"],
-			"flow_run_id": a["flow_run_id"],
-			"type":        a["type"],
-			"data":        a["data"],
-			"description": a["description"],
-			"metadata_":   a["metadata_"],
+			"latest_id":   a.get("id"),
+			"task_run_id": a.get("task_run_id"),
+			"flow_run_id": a.get("flow_run_id"),
+			"type":        a.get("type"),
+			"data":        a.get("data"),
+			"description": a.get("description"),
+			"metadata_":   a.get("metadata_"),
 		})
 	}
 	return out, nil
@@ -249,7 +249,7 @@ func nameUUID(name string) string {
 
 // run evaluates q for the decoded body; it returns all matching rows, sorted,
 // before offset and limit.
-func (q query) run(c *call) ([]map[string]any, error) {
+func (q query) run(c *call) ([]record, error) {
 	rows := c.v.all(q.collection)
 	if q.rows != nil {
 		var err error
@@ -290,7 +290,7 @@ func (q query) run(c *call) ([]map[string]any, error) {
 		}
 		matchedRemote[key] = set
 	}
-	var out []map[string]any
+	var out []record
 rows:
 	for _, obj := range rows {
 		if own != nil {
