@@ -62,7 +62,7 @@ func str(holder any, key string) string {
 type join struct {
 	collection string
 	table      fieldTable
-	local      func(v *view, obj record) []string
+	local      localKeys
 	remote     func(v *view, obj record) string
 }
 
@@ -70,26 +70,36 @@ func keyOf(key string) func(*view, record) string {
 	return func(_ *view, obj record) string { return str(obj, key) }
 }
 
-func keysOf(key string) func(*view, record) []string {
-	return func(_ *view, obj record) []string { return []string{str(obj, key)} }
+// localKeys are a row's keys for a join; col names the row's own field
+// when the key is just that field (then an index can answer the join).
+type localKeys struct {
+	col  string
+	keys func(v *view, obj record) []string
+	// narrow, when set, turns the matched remote keys into a constraint
+	// an index can answer (a superset of the rows keys accepts).
+	narrow func(v *view, remote map[string]bool) constraint
+}
+
+func keysOf(key string) localKeys {
+	return localKeys{col: key, keys: func(_ *view, obj record) []string { return []string{str(obj, key)} }}
 }
 
 // flowRunKey follows a row's flow_run_id to a field of its flow run.
-func flowRunKey(key string) func(*view, record) []string {
-	return func(v *view, obj record) []string {
+func flowRunKey(key string) localKeys {
+	return localKeys{keys: func(v *view, obj record) []string {
 		return []string{str(v.find(FlowRuns, str(obj, "flow_run_id")), key)}
-	}
+	}}
 }
 
 func stateTable() fieldTable {
-	return fieldTable{"type": {get: path("state_type")}, "name": {get: path("state_name")}}
+	return fieldTable{"type": col("state_type"), "name": col("state_name")}
 }
 
 func flowTable() fieldTable {
 	return fieldTable{
-		"id":   {get: path("id")},
-		"name": {get: path("name")},
-		"tags": {get: path("tags")},
+		"id":   col("id"),
+		"name": col("name"),
+		"tags": col("tags"),
 		"deployment": {match: func(v *view, obj record, crit map[string]any) (bool, error) {
 			has := false
 			for _, d := range v.all(Deployments) {
@@ -105,18 +115,18 @@ func flowTable() fieldTable {
 
 func flowRunTable() fieldTable {
 	return fieldTable{
-		"id":                        {get: path("id")},
-		"name":                      {get: path("name")},
-		"tags":                      {get: path("tags")},
-		"deployment_id":             {get: path("deployment_id")},
-		"work_queue_name":           {get: path("work_queue_name")},
-		"flow_version":              {get: path("flow_version")},
-		"start_time":                {get: path("start_time")},
-		"end_time":                  {get: path("end_time")},
-		"expected_start_time":       {get: path("expected_start_time")},
-		"next_scheduled_start_time": {get: path("next_scheduled_start_time")},
-		"parent_task_run_id":        {get: path("parent_task_run_id")},
-		"idempotency_key":           {get: path("idempotency_key")},
+		"id":                        col("id"),
+		"name":                      col("name"),
+		"tags":                      col("tags"),
+		"deployment_id":             col("deployment_id"),
+		"work_queue_name":           col("work_queue_name"),
+		"flow_version":              col("flow_version"),
+		"start_time":                col("start_time"),
+		"end_time":                  col("end_time"),
+		"expected_start_time":       col("expected_start_time"),
+		"next_scheduled_start_time": col("next_scheduled_start_time"),
+		"parent_task_run_id":        col("parent_task_run_id"),
+		"idempotency_key":           col("idempotency_key"),
 		"state":                     {sub: stateTable()},
 		"parent_flow_run_id": {get: func(v *view, obj record) any {
 			parent := v.find(TaskRuns, str(obj, "parent_task_run_id"))
@@ -164,13 +174,13 @@ func matchCreatedBy(_ *view, obj record, crit map[string]any) (bool, error) {
 
 func taskRunTable() fieldTable {
 	return fieldTable{
-		"id":                  {get: path("id")},
-		"name":                {get: path("name")},
-		"tags":                {get: path("tags")},
-		"flow_run_id":         {get: path("flow_run_id")},
-		"start_time":          {get: path("start_time")},
-		"end_time":            {get: path("end_time")},
-		"expected_start_time": {get: path("expected_start_time")},
+		"id":                  col("id"),
+		"name":                col("name"),
+		"tags":                col("tags"),
+		"flow_run_id":         col("flow_run_id"),
+		"start_time":          col("start_time"),
+		"end_time":            col("end_time"),
+		"expected_start_time": col("expected_start_time"),
 		"state":               {sub: stateTable()},
 		"subflow_runs": {get: func(v *view, obj record) any {
 			for _, fr := range v.all(FlowRuns) {
@@ -185,11 +195,11 @@ func taskRunTable() fieldTable {
 
 func deploymentTable() fieldTable {
 	return fieldTable{
-		"id":              {get: path("id")},
-		"name":            {get: path("name")},
-		"tags":            {get: path("tags")},
-		"paused":          {get: path("paused")},
-		"work_queue_name": {get: path("work_queue_name")},
+		"id":              col("id"),
+		"name":            col("name"),
+		"tags":            col("tags"),
+		"paused":          col("paused"),
+		"work_queue_name": col("work_queue_name"),
 		"concurrency_limit": {get: func(_ *view, obj record) any {
 			if gcl, ok := obj.get("global_concurrency_limit").(map[string]any); ok {
 				return gcl["limit"]
@@ -208,10 +218,10 @@ func deploymentTable() fieldTable {
 
 func logTable() fieldTable {
 	return fieldTable{
-		"flow_run_id": {get: path("flow_run_id")},
-		"task_run_id": {get: path("task_run_id")},
-		"level":       {get: path("level")},
-		"timestamp":   {get: path("timestamp")},
+		"flow_run_id": col("flow_run_id"),
+		"task_run_id": col("task_run_id"),
+		"level":       col("level"),
+		"timestamp":   col("timestamp"),
 		"text": {match: func(_ *view, obj record, crit map[string]any) (bool, error) {
 			query, _ := crit["query"].(string)
 			return textSearch(query, str(obj, "message")+" "+str(obj, "name")), nil
@@ -220,47 +230,47 @@ func logTable() fieldTable {
 }
 
 func workPoolTable() fieldTable {
-	return fieldTable{"id": {get: path("id")}, "name": {get: path("name")}, "type": {get: path("type")}}
+	return fieldTable{"id": col("id"), "name": col("name"), "type": col("type")}
 }
 
 func workQueueTable() fieldTable {
-	return fieldTable{"id": {get: path("id")}, "name": {get: path("name")}}
+	return fieldTable{"id": col("id"), "name": col("name")}
 }
 
 func workerTable() fieldTable {
-	return fieldTable{"last_heartbeat_time": {get: path("last_heartbeat_time")}, "status": {get: path("status")}}
+	return fieldTable{"last_heartbeat_time": col("last_heartbeat_time"), "status": col("status")}
 }
 
 func variableTable() fieldTable {
-	return fieldTable{"id": {get: path("id")}, "name": {get: path("name")}, "tags": {get: path("tags")}}
+	return fieldTable{"id": col("id"), "name": col("name"), "tags": col("tags")}
 }
 
 func artifactTable() fieldTable {
 	return fieldTable{
-		"id": {get: path("id")}, "key": {get: path("key")}, "type": {get: path("type")},
-		"flow_run_id": {get: path("flow_run_id")}, "task_run_id": {get: path("task_run_id")},
+		"id": col("id"), "key": col("key"), "type": col("type"),
+		"flow_run_id": col("flow_run_id"), "task_run_id": col("task_run_id"),
 	}
 }
 
 func artifactCollectionTable() fieldTable {
 	return fieldTable{
-		"latest_id": {get: path("latest_id")}, "key": {get: path("key")}, "type": {get: path("type")},
-		"flow_run_id": {get: path("flow_run_id")}, "task_run_id": {get: path("task_run_id")},
+		"latest_id": col("latest_id"), "key": col("key"), "type": col("type"),
+		"flow_run_id": col("flow_run_id"), "task_run_id": col("task_run_id"),
 	}
 }
 
 func automationTable() fieldTable {
-	return fieldTable{"name": {get: path("name")}, "created": {get: path("created")}, "tags": {get: path("tags")}}
+	return fieldTable{"name": col("name"), "created": col("created"), "tags": col("tags")}
 }
 
 func blockTypeTable() fieldTable {
-	return fieldTable{"name": {get: path("name")}, "slug": {get: path("slug")}}
+	return fieldTable{"name": col("name"), "slug": col("slug")}
 }
 
 func blockDocumentTable() fieldTable {
 	return fieldTable{
-		"id": {get: path("id")}, "name": {get: path("name")},
-		"block_type_id": {get: path("block_type_id")}, "is_anonymous": {get: path("is_anonymous")},
+		"id": col("id"), "name": col("name"),
+		"block_type_id": col("block_type_id"), "is_anonymous": col("is_anonymous"),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -58,6 +59,9 @@ type table struct {
 	recs   []record
 	index  map[string]int // id -> position
 	frozen atomic.Bool
+
+	mu  sync.Mutex // guards idx, built by concurrent readers
+	idx tableIndexes
 }
 
 // record is one stored object. get reads a top-level key without building
@@ -67,6 +71,23 @@ type table struct {
 type record interface {
 	get(key string) any
 	whole() map[string]any
+}
+
+// timeFielder is a record that keeps some times unformatted.
+type timeFielder interface {
+	// timeField returns the time of key; handled is false for keys it does
+	// not keep.
+	timeField(key string) (t time.Time, ok, handled bool)
+}
+
+// timeOf reads a date-time field of a record.
+func timeOf(r record, key string) (time.Time, bool) {
+	if tf, ok := r.(timeFielder); ok {
+		if t, ok, handled := tf.timeField(key); handled {
+			return t, ok
+		}
+	}
+	return parseTime(r.get(key))
 }
 
 // object is a record stored whole.
@@ -104,6 +125,7 @@ func (d *Data) add(collection string, recs ...record) {
 		t = &table{recs: slices.Clone(t.recs), index: maps.Clone(t.index)}
 		d.tables[collection] = t
 	}
+	t.idx = tableIndexes{}
 	for _, r := range recs {
 		id, _ := r.get("id").(string)
 		if pos, ok := t.index[id]; ok && id != "" {

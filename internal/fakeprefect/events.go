@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -120,7 +121,9 @@ func matchingEvents(v *view, filter map[string]any) ([]record, error) {
 		}
 	}
 	var out []record
-	for _, e := range v.all(Events) {
+	recs := v.all(Events)
+	for _, p := range eventCandidates(v, filter) {
+		e := recs[p]
 		ok, err := eventMatches(e, filter)
 		if err != nil {
 			return nil, err
@@ -133,8 +136,65 @@ func matchingEvents(v *view, filter map[string]any) ([]record, error) {
 	return out, nil
 }
 
+// eventCandidates returns the ascending positions of the events that can
+// match filter: those in its occurred window, narrowed by the resource ids
+// it requires.
+func eventCandidates(v *view, filter map[string]any) []int32 {
+	t := v.data.tables[Events]
+	if t == nil {
+		return nil
+	}
+	ix := t.eventIndex()
+	occ, _ := filter["occurred"].(map[string]any)
+	since, ok1 := parseTime(occ["since"])
+	until, ok2 := parseTime(occ["until"])
+	var pos []int32
+	narrowed := false
+	narrow := func(ids []string, lists ...map[string][]int32) {
+		if ids == nil {
+			return
+		}
+		var union []int32
+		for _, id := range ids {
+			for _, l := range lists {
+				union = append(union, l[id]...)
+			}
+		}
+		slices.Sort(union)
+		union = slices.Compact(union)
+		if narrowed {
+			pos = intersect(pos, union)
+		} else {
+			pos, narrowed = union, true
+		}
+	}
+	if rf, ok := filter["resource"].(map[string]any); ok {
+		narrow(strings_(rf["id"]), ix.resource)
+	}
+	for _, rf := range filterList(filter["related"]) {
+		narrow(strings_(rf["id"]), ix.related)
+	}
+	for _, af := range filterList(filter["any_resource"]) {
+		narrow(strings_(af["id"]), ix.resource, ix.related)
+	}
+	switch {
+	case !ok1 || !ok2:
+		if !narrowed {
+			pos = make([]int32, len(ix.at))
+			for i := range pos {
+				pos[i] = int32(i)
+			}
+		}
+	case narrowed:
+		pos = slices.DeleteFunc(pos, func(p int32) bool { return ix.at[p].Before(since) || ix.at[p].After(until) })
+	default:
+		pos = ix.window(since, until)
+	}
+	return pos
+}
+
 func eventMatches(e record, f map[string]any) (bool, error) {
-	occurred, _ := parseTime(e.get("occurred"))
+	occurred, _ := timeOf(e, "occurred")
 	if occ, ok := f["occurred"].(map[string]any); ok {
 		if since, ok := parseTime(occ["since"]); ok && occurred.Before(since) {
 			return false, nil
@@ -157,6 +217,9 @@ func eventMatches(e record, f map[string]any) (bool, error) {
 		if n := strings_(ef["exclude_name"]); anyOf(n, func(x string) bool { return x == name }) {
 			return false, nil
 		}
+	}
+	if f["resource"] == nil && f["related"] == nil && f["any_resource"] == nil {
+		return idAndTextMatch(e, name, f)
 	}
 	resource, _ := e.get("resource").(map[string]any)
 	var related []map[string]any
@@ -183,6 +246,11 @@ func eventMatches(e record, f map[string]any) (bool, error) {
 			return false, err
 		}
 	}
+	return idAndTextMatch(e, name, f)
+}
+
+// idAndTextMatch applies the id and text criteria of an event filter.
+func idAndTextMatch(e record, name string, f map[string]any) (bool, error) {
 	if idf, ok := f["id"].(map[string]any); ok {
 		if ids := strings_(idf["id"]); ids != nil && !anyOf(ids, func(x string) bool { return sameValue(x, e.get("id")) }) {
 			return false, nil
@@ -370,12 +438,12 @@ func (s *Server) countEvents(c *call) (any, error) {
 	switch countable {
 	case "event":
 		for _, e := range events {
-			at, _ := parseTime(e.get("occurred"))
+			at, _ := timeOf(e, "occurred")
 			add(str(e, "event"), str(e, "event"), at)
 		}
 	case "resource":
 		for _, e := range events {
-			at, _ := parseTime(e.get("occurred"))
+			at, _ := timeOf(e, "occurred")
 			r, _ := e.get("resource").(map[string]any)
 			label := str(r, "prefect.resource.name")
 			if label == "" {
@@ -433,7 +501,7 @@ func timeBuckets(c *call, filter map[string]any, events []record, countable stri
 	}
 	counts := map[int]int{}
 	for _, e := range events {
-		at, _ := parseTime(e.get("occurred"))
+		at, _ := timeOf(e, "occurred")
 		counts[int(at.Sub(start)/step)]++
 	}
 	out := []map[string]any{}

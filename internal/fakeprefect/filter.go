@@ -1,8 +1,10 @@
 package fakeprefect
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,7 +28,13 @@ type field struct {
 	sub fieldTable
 	// match replaces the generic operators for criteria with bespoke semantics.
 	match func(v *view, obj record, crit map[string]any) (bool, error)
+	// col names the top-level field get reads, when that is all it does
+	// (then an index can answer any_ on it).
+	col string
 }
+
+// col is a field that reads the top-level key.
+func col(key string) field { return field{get: path(key), col: key} }
 
 type fieldTable map[string]field
 
@@ -354,41 +362,48 @@ type sortKey struct {
 func asc(key string) sortKey  { return sortKey{get: path(key)} }
 func desc(key string) sortKey { return sortKey{get: path(key), desc: true} }
 
-// sortRows sorts rows stably by keys, extracting and normalizing each
-// row's sort values once (times parsed, UUIDs folded) rather than at every
-// comparison: the large workspace sorts tens of thousands of rows.
+// sortRows sorts rows stably by keys.
 func sortRows(v *view, rows []record, keys []sortKey) {
 	if len(rows) < 2 || len(keys) == 0 {
 		return
 	}
-	type keyed struct {
-		r    record
-		vals []sortValue
+	perm := sortedOrder(v, rows, keys)
+	sorted := make([]record, len(rows))
+	for i, p := range perm {
+		sorted[i] = rows[p]
 	}
-	ks := make([]keyed, len(rows))
+	copy(rows, sorted)
+}
+
+// sortedOrder returns the positions of rows in the stable order of keys. It
+// extracts and normalizes each row's sort values once (times parsed, UUIDs
+// folded) rather than at every comparison: the large workspace sorts tens
+// of thousands of rows.
+func sortedOrder(v *view, rows []record, keys []sortKey) []int32 {
+	vals := make([]sortValue, len(rows)*len(keys))
 	for i, r := range rows {
-		vals := make([]sortValue, len(keys))
 		for j, k := range keys {
-			vals[j] = newSortValue(k.get(v, r))
+			vals[i*len(keys)+j] = newSortValue(k.get(v, r))
 		}
-		ks[i] = keyed{r, vals}
 	}
-	sort.SliceStable(ks, func(i, j int) bool {
+	perm := make([]int32, len(rows))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(a, b int32) int {
 		for n, k := range keys {
-			c := ks[i].vals[n].compare(ks[j].vals[n])
+			c := vals[int(a)*len(keys)+n].compare(vals[int(b)*len(keys)+n])
 			if c == 0 {
 				continue
 			}
 			if k.desc {
-				return c > 0
+				return -c
 			}
-			return c < 0
+			return c
 		}
-		return false
+		return cmp.Compare(a, b) // ties keep their order: a stable sort
 	})
-	for i := range ks {
-		rows[i] = ks[i].r
-	}
+	return perm
 }
 
 // sortValue is a value prepared for compareValues' order.

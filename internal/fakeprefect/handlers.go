@@ -101,7 +101,7 @@ func filterHandler(q query) handlerFunc {
 
 func countHandler(q query) handlerFunc {
 	return func(c *call) (any, error) {
-		rows, err := q.run(c)
+		rows, err := q.match(c, false)
 		if err != nil {
 			return nil, err
 		}
@@ -372,7 +372,7 @@ func (s *Server) flowRunHistory(c *call) (any, error) {
 		buckets = append(buckets, bucket{counts: map[key]int{}})
 	}
 	for _, fr := range runs {
-		at, ok := parseTime(fr.get("expected_start_time"))
+		at, ok := timeOf(fr, "expected_start_time")
 		if !ok || at.Before(start) || !at.Before(end) {
 			continue
 		}

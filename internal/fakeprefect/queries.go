@@ -2,8 +2,10 @@ package fakeprefect
 
 import (
 	"crypto/sha1"
-	"fmt"
+	"encoding/hex"
+	"maps"
 	"net/http"
+	"slices"
 )
 
 // defaultLimit is PREFECT_SERVER_API_DEFAULT_LIMIT: the default and the
@@ -32,7 +34,7 @@ func flowJoins() map[string]join {
 		TaskRuns: {TaskRuns, taskRunTable(), keysOf("id"), func(v *view, obj record) string {
 			return str(v.find(FlowRuns, str(obj, "flow_run_id")), "flow_id")
 		}},
-		WorkPools: {WorkPools, workPoolTable(), func(v *view, obj record) []string {
+		WorkPools: {WorkPools, workPoolTable(), localKeys{keys: func(v *view, obj record) []string {
 			var names []string
 			for _, d := range v.all(Deployments) {
 				if sameValue(d.get("flow_id"), obj.get("id")) {
@@ -40,7 +42,7 @@ func flowJoins() map[string]join {
 				}
 			}
 			return names
-		}, keyOf("name")},
+		}}, keyOf("name")},
 	}
 }
 
@@ -49,12 +51,12 @@ func flowRunJoins() map[string]join {
 		Flows:       {Flows, flowTable(), keysOf("flow_id"), keyOf("id")},
 		Deployments: {Deployments, deploymentTable(), keysOf("deployment_id"), keyOf("id")},
 		TaskRuns:    {TaskRuns, taskRunTable(), keysOf("id"), keyOf("flow_run_id")},
-		WorkPools: {WorkPools, workPoolTable(), func(v *view, obj record) []string {
+		WorkPools: {WorkPools, workPoolTable(), localKeys{keys: func(v *view, obj record) []string {
 			if q := v.find(WorkQueues, str(obj, "work_queue_id")); q != nil {
 				return []string{str(q, "work_pool_id")}
 			}
 			return nil
-		}, keyOf("id")},
+		}, narrow: queuesOfPools}, keyOf("id")},
 		"work_pool_queues": {WorkQueues, workQueueTable(), keysOf("work_queue_id"), keyOf("id")},
 	}
 }
@@ -182,6 +184,18 @@ func queries() map[string]query {
 	return qs
 }
 
+// queuesOfPools narrows a flow run join on work pools to the runs of their
+// queues.
+func queuesOfPools(v *view, pools map[string]bool) constraint {
+	c := constraint{col: "work_queue_id", values: []string{}}
+	for _, q := range v.all(WorkQueues) {
+		if pools[normalizeKey(str(q, "work_pool_id"))] {
+			c.values = append(c.values, normalizeKey(str(q, "id")))
+		}
+	}
+	return c
+}
+
 // rowsOfPool returns the rows of collection that belong to the pool named in
 // the path, matching the row's key against the pool's poolKey; 404 when the
 // pool does not exist, as Prefect.
@@ -244,19 +258,22 @@ func nameUUID(name string) string {
 	sum := sha1.Sum([]byte(name))
 	sum[6] = (sum[6] & 0x0f) | 0x50
 	sum[8] = (sum[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+	var b [36]byte
+	hex.Encode(b[0:8], sum[0:4])
+	hex.Encode(b[9:13], sum[4:6])
+	hex.Encode(b[14:18], sum[6:8])
+	hex.Encode(b[19:23], sum[8:10])
+	hex.Encode(b[24:36], sum[10:16])
+	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
+	return string(b[:])
 }
 
 // run evaluates q for the decoded body; it returns all matching rows, sorted,
 // before offset and limit.
-func (q query) run(c *call) ([]record, error) {
-	rows := c.v.all(q.collection)
-	if q.rows != nil {
-		var err error
-		if rows, err = q.rows(c); err != nil {
-			return nil, err
-		}
-	}
+func (q query) run(c *call) ([]record, error) { return q.match(c, true) }
+
+// match returns the rows matching the body, sorted when sorted is set.
+func (q query) match(c *call, sorted bool) ([]record, error) {
 	for key, val := range c.body {
 		switch key {
 		case "limit", "offset", "sort", "include_secrets":
@@ -271,8 +288,22 @@ func (q query) run(c *call) ([]record, error) {
 			}
 		}
 	}
+	order := q.order
+	sortName := ""
+	if q.sorts != nil {
+		sortName = q.sortDefault
+		if s, ok := c.body["sort"].(string); ok {
+			sortName = s
+		}
+		keys, ok := q.sorts[sortName]
+		if !ok {
+			return nil, unsupported("sort %q on %s", sortName, c.route)
+		}
+		order = keys
+	}
 	own, _ := c.body[q.filterKey].(map[string]any)
 	matchedRemote := map[string]map[string]bool{}
+	var cs []constraint
 	for key, j := range q.joins {
 		filter, ok := c.body[key].(map[string]any)
 		if !ok {
@@ -289,44 +320,94 @@ func (q query) run(c *call) ([]record, error) {
 			}
 		}
 		matchedRemote[key] = set
+		switch {
+		case j.local.col != "":
+			cs = append(cs, constraint{col: j.local.col, values: slices.Collect(maps.Keys(set))})
+		case j.local.narrow != nil:
+			cs = append(cs, j.local.narrow(c.v, set))
+		}
 	}
-	var out []record
-rows:
-	for _, obj := range rows {
+	// Rows come from the table unless the query has its own source; then
+	// the table's indexes can pick the candidates and give the order.
+	var t *table
+	rows := c.v.all(q.collection)
+	if q.rows != nil {
+		var err error
+		if rows, err = q.rows(c); err != nil {
+			return nil, err
+		}
+	} else if t = c.v.data.tables[q.collection]; t != nil && own != nil {
+		cs = append(cs, indexable(q.table, own)...)
+	}
+	var positions []int32 // of matching rows when t is set
+	consider := func(obj record) (bool, error) {
 		if own != nil {
 			ok, err := matchFilter(c.v, q.table, q.filterKey, obj, own)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
+			if err != nil || !ok {
+				return false, err
 			}
 		}
 		for key, set := range matchedRemote {
 			found := false
-			for _, local := range q.joins[key].local(c.v, obj) {
+			for _, local := range q.joins[key].local.keys(c.v, obj) {
 				if local != "" && set[normalizeKey(local)] {
 					found = true
 					break
 				}
 			}
 			if !found {
-				continue rows
+				return false, nil
 			}
 		}
-		out = append(out, obj)
+		return true, nil
 	}
-	order := q.order
-	if q.sorts != nil {
-		name := q.sortDefault
-		if s, ok := c.body["sort"].(string); ok {
-			name = s
+	var out []record
+	if t != nil {
+		cand, all := t.candidates(cs)
+		if all {
+			cand = make([]int32, len(rows))
+			for i := range cand {
+				cand[i] = int32(i)
+			}
 		}
-		keys, ok := q.sorts[name]
-		if !ok {
-			return nil, unsupported("sort %q on %s", name, c.route)
+		for _, p := range cand {
+			ok, err := consider(rows[p])
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				positions = append(positions, p)
+				out = append(out, rows[p])
+			}
 		}
-		order = keys
+	} else {
+		for _, obj := range rows {
+			ok, err := consider(obj)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, obj)
+			}
+		}
+	}
+	if !sorted {
+		return out, nil
+	}
+	// A large result follows the table's cached order for this sort; a
+	// small one is sorted on its own (the same stable order either way).
+	if t != nil && sortName != "" && len(out) > 256 {
+		mark := make([]bool, len(rows))
+		for _, p := range positions {
+			mark[p] = true
+		}
+		out = out[:0]
+		for _, p := range t.order(c.v, sortName, order) {
+			if mark[p] {
+				out = append(out, rows[p])
+			}
+		}
+		return out, nil
 	}
 	sortRows(c.v, out, order)
 	return out, nil

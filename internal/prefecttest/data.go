@@ -57,6 +57,9 @@ func NewData() *Data { return fakeprefect.NewData() }
 // Demo is fakeprefect.Demo: the demo workspace as of now.
 func Demo(now time.Time) *Data { return fakeprefect.Demo(now) }
 
+// Large is fakeprefect.Large: the demo plus a generated large workspace.
+func Large(now time.Time) *Data { return fakeprefect.Large(now) }
+
 // DemoID is fakeprefect.DemoID: the deterministic id of a demo object.
 func DemoID(kind, name string) string { return fakeprefect.DemoID(kind, name) }
 

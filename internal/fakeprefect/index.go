@@ -1,0 +1,226 @@
+package fakeprefect
+
+import (
+	"slices"
+	"sort"
+	"time"
+)
+
+// The indexes below make filters over tens of thousands of rows cheap. They
+// only pick candidates: every candidate still goes through the same
+// matching code, so an index can make a query faster, never different.
+// A table builds them on first use and drops them when it is written.
+
+// tableIndexes are a table's lazily built indexes (guarded by table.mu).
+type tableIndexes struct {
+	postings map[string]map[string][]int32 // col -> normalized value -> ascending positions; nil map: not indexable
+	orders   map[string][]int32            // sort name -> every position in that order
+	events   *eventIndex
+}
+
+// postings returns the positions of rows by the value of col, or false when
+// col holds something other than strings (lists, numbers) in some row.
+func (t *table) postings(col string) (map[string][]int32, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.idx.postings[col]; ok {
+		return p, p != nil
+	}
+	p := map[string][]int32{}
+	for i, r := range t.recs {
+		switch v := r.get(col).(type) {
+		case nil:
+		case string:
+			k := normalizeKey(v)
+			p[k] = append(p[k], int32(i))
+		default:
+			p = nil
+		}
+		if p == nil {
+			break
+		}
+	}
+	if t.idx.postings == nil {
+		t.idx.postings = map[string]map[string][]int32{}
+	}
+	t.idx.postings[col] = p
+	return p, p != nil
+}
+
+// order returns every position sorted by keys (stable), cached under name.
+func (t *table) order(v *view, name string, keys []sortKey) []int32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o, ok := t.idx.orders[name]; ok {
+		return o
+	}
+	o := sortedOrder(v, t.recs, keys)
+	if t.idx.orders == nil {
+		t.idx.orders = map[string][]int32{}
+	}
+	t.idx.orders[name] = o
+	return o
+}
+
+// constraint: the row's col must be one of values (normalized).
+type constraint struct {
+	col    string
+	values []string
+}
+
+// indexable collects the any_ criteria of an and-combined filter on plain
+// string columns; anything else is left to matchFilter.
+func indexable(table fieldTable, filter map[string]any) []constraint {
+	if or, err := operatorIsOr(filter, ""); err != nil || or {
+		return nil
+	}
+	var out []constraint
+	for key, crit := range filter {
+		f, ok := table[key]
+		critMap, isMap := crit.(map[string]any)
+		if !ok || !isMap {
+			continue
+		}
+		if f.sub != nil {
+			out = append(out, indexable(f.sub, critMap)...)
+			continue
+		}
+		if f.col == "" || f.match != nil {
+			continue
+		}
+		if or, err := operatorIsOr(critMap, ""); err != nil || or {
+			continue
+		}
+		args, ok := critMap["any_"].([]any)
+		if !ok {
+			continue
+		}
+		c := constraint{col: f.col}
+		for _, a := range args {
+			s, ok := a.(string)
+			if !ok {
+				c.values = nil
+				break
+			}
+			c.values = append(c.values, normalizeKey(s))
+		}
+		if c.values != nil || len(args) == 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// candidates returns the ascending positions of t that can satisfy every
+// constraint, or all=true when no constraint could use an index.
+func (t *table) candidates(cs []constraint) (pos []int32, all bool) {
+	all = true
+	for _, c := range cs {
+		p, ok := t.postings(c.col)
+		if !ok {
+			continue
+		}
+		var union []int32
+		for _, v := range c.values {
+			if v != "" {
+				union = append(union, p[v]...)
+			}
+		}
+		slices.Sort(union)
+		union = slices.Compact(union)
+		if all {
+			pos, all = union, false
+		} else {
+			pos = intersect(pos, union)
+		}
+	}
+	return pos, all
+}
+
+func intersect(a, b []int32) []int32 {
+	var out []int32
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
+// eventIndex orders events by occurred and maps resource ids to events.
+type eventIndex struct {
+	at       []time.Time // occurred by position
+	byTime   []int32     // positions by occurred, ascending
+	times    []time.Time // occurred of byTime[i]
+	resource map[string][]int32
+	related  map[string][]int32
+}
+
+// resourceIDer is a record that can name its event resources cheaply.
+type resourceIDer interface {
+	resourceIDs() (resource string, related []string)
+}
+
+func eventResourceIDs(r record) (string, []string) {
+	if ri, ok := r.(resourceIDer); ok {
+		return ri.resourceIDs()
+	}
+	res, _ := r.get("resource").(map[string]any)
+	var related []string
+	if rel, ok := r.get("related").([]any); ok {
+		for _, x := range rel {
+			if m, ok := x.(map[string]any); ok {
+				related = append(related, str(m, "prefect.resource.id"))
+			}
+		}
+	}
+	return str(res, "prefect.resource.id"), related
+}
+
+func (t *table) eventIndex() *eventIndex {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.idx.events != nil {
+		return t.idx.events
+	}
+	ix := &eventIndex{resource: map[string][]int32{}, related: map[string][]int32{}}
+	at := make([]time.Time, len(t.recs))
+	for i, r := range t.recs {
+		at[i], _ = timeOf(r, "occurred")
+		ix.byTime = append(ix.byTime, int32(i))
+		res, related := eventResourceIDs(r)
+		ix.resource[res] = append(ix.resource[res], int32(i))
+		for _, id := range related {
+			if l := ix.related[id]; len(l) == 0 || l[len(l)-1] != int32(i) {
+				ix.related[id] = append(l, int32(i))
+			}
+		}
+	}
+	sort.SliceStable(ix.byTime, func(a, b int) bool { return at[ix.byTime[a]].Before(at[ix.byTime[b]]) })
+	ix.times = make([]time.Time, len(ix.byTime))
+	for i, p := range ix.byTime {
+		ix.times[i] = at[p]
+	}
+	ix.at = at
+	t.idx.events = ix
+	return ix
+}
+
+// window returns the ascending positions of events that occurred in
+// [since, until].
+func (ix *eventIndex) window(since, until time.Time) []int32 {
+	lo := sort.Search(len(ix.times), func(i int) bool { return !ix.times[i].Before(since) })
+	hi := sort.Search(len(ix.times), func(i int) bool { return ix.times[i].After(until) })
+	if lo >= hi {
+		return nil
+	}
+	out := slices.Clone(ix.byTime[lo:hi])
+	slices.Sort(out)
+	return out
+}
