@@ -30,7 +30,7 @@ import (
 )
 
 // sections in run order.
-var sectionIDs = []string{"P1", "P2", "P3", "P4", "P5", "P6"}
+var sectionIDs = []string{"P1", "P2", "P3", "P4", "P5", "P6", "P7"}
 
 type bench struct {
 	bin, tmp string
@@ -42,7 +42,12 @@ type bench struct {
 
 	fakeDemo *prefecttest.Server // the demo workspace
 	fakeBig  *prefecttest.Server // demo + extraRuns flow runs
-	fakeSlow *prefecttest.Server // demo with upstreamLatency on every request
+	fakeSlow *prefecttest.Server // demo with upstreamLatency on every request, in parallel
+
+	large           *prefecttest.Data   // the large workspace (demo + generated)
+	fakeSerialDemo  *prefecttest.Server // demo, one request at a time
+	fakeSerialLarge *prefecttest.Server // large workspace, one request at a time
+	toolRuns        []toolRun           // P3 and P7 measurements
 
 	srv *httpProc // shared prefect-mcp HTTP server (P2, P3, P6)
 
@@ -153,9 +158,10 @@ func (b *bench) run(ctx context.Context, bin string, selected map[string]bool) e
 	b.waves = &waveLog{}
 	b.fakeSlow = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.demo), wall, prefecttest.WithLatency(upstreamLatency),
 		prefecttest.WithFaultHook(b.waves.hook))
+	b.serialFakes()
 
 	sections := map[string]func(context.Context) error{
-		"P1": b.p1Start, "P2": b.p2Overhead, "P3": b.p3FanOut, "P4": b.p4Throughput, "P5": b.p5Memory, "P6": b.p6Size,
+		"P1": b.p1Start, "P2": b.p2Overhead, "P3": b.p3FanOut, "P4": b.p4Throughput, "P5": b.p5Memory, "P6": b.p6Size, "P7": b.p7PerTool,
 	}
 	for _, id := range sectionIDs {
 		if len(selected) > 0 && !selected[id] {
@@ -176,7 +182,7 @@ func (b *bench) close() {
 	if b.srv != nil {
 		b.srv.stop()
 	}
-	for _, f := range []*prefecttest.Server{b.fakeDemo, b.fakeBig, b.fakeSlow} {
+	for _, f := range []*prefecttest.Server{b.fakeDemo, b.fakeBig, b.fakeSlow, b.fakeSerialDemo, b.fakeSerialLarge} {
 		if f != nil {
 			f.Close()
 		}
@@ -192,7 +198,7 @@ func (b *bench) shared(ctx context.Context) (*httpProc, error) {
 		return b.srv, nil
 	}
 	var err error
-	b.srv, err = b.startHTTP(ctx, b.fakeDemo.URL, b.fakeBig.URL, b.fakeSlow.URL)
+	b.srv, err = b.startHTTP(ctx, b.fakeDemo.URL, b.fakeBig.URL, b.fakeSlow.URL, b.fakeSerialDemo.URL, b.fakeSerialLarge.URL)
 	return b.srv, err
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -56,28 +55,4 @@ func (w *waveLog) waves(latency time.Duration) [][]string {
 		out[len(out)-1] = append(out[len(out)-1], r.route)
 	}
 	return out
-}
-
-// describeWaves renders rounds as "3 rounds: 1 (POST /flow_runs/filter) → 2 (...)".
-func describeWaves(ws [][]string) string {
-	parts := make([]string, len(ws))
-	for i, w := range ws {
-		counts := map[string]int{}
-		var order []string
-		for _, r := range w {
-			if counts[r] == 0 {
-				order = append(order, r)
-			}
-			counts[r]++
-		}
-		names := make([]string, len(order))
-		for j, r := range order {
-			names[j] = r
-			if counts[r] > 1 {
-				names[j] = fmt.Sprintf("%d× %s", counts[r], r)
-			}
-		}
-		parts[i] = fmt.Sprintf("%d: %s", len(w), strings.Join(names, ", "))
-	}
-	return strings.Join(parts, " → ")
 }
