@@ -16,7 +16,7 @@ func TestConfigProbesTheAPI(t *testing.T) {
 	const auth = "admin:probe-canary"
 	fake := prefecttest.New(prefecttest.WithAuthString(auth), prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
-	stalled := prefecttest.New(prefecttest.WithLatency(time.Minute))
+	stalled := prefecttest.New(prefecttest.WithLatency(time.Minute), prefecttest.WithClock(clock))
 	defer stalled.Close()
 	root := strings.TrimSuffix(fake.URL, "/api")
 	cases := []struct {
