@@ -41,7 +41,7 @@ type StaticTokens struct {
 	opts StaticTokensOptions
 
 	digests   atomic.Pointer[[][sha256.Size]byte]
-	lastCheck atomic.Int64 // unix nanoseconds of the last stat on the request path
+	lastCheck atomic.Int64 // unix nanoseconds of the last check on the request path
 
 	reloadMu sync.Mutex        // serialises reads of the file
 	content  [sha256.Size]byte // digest of the file as last loaded
@@ -76,23 +76,18 @@ func LoadStaticTokens(path string, opts StaticTokensOptions) (*StaticTokens, err
 func (s *StaticTokens) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	return s.reloadLocked()
-}
-
-func (s *StaticTokens) reloadLocked() error {
-	_, err := s.loadLocked(true)
-	return err
+	return s.loadLocked(true)
 }
 
 // loadLocked reads the file and, when force is set or its content differs
-// from the last load, installs its tokens. It reports whether it did.
-func (s *StaticTokens) loadLocked(force bool) (bool, error) {
+// from the last load, installs its tokens.
+func (s *StaticTokens) loadLocked(force bool) error {
 	data, info, err := readTokenFile(s.path, s.opts.MaxFileBytes)
 	var digests [][sha256.Size]byte
 	if err == nil {
 		content := sha256.Sum256(data)
 		if !force && s.loaded && content == s.content {
-			return false, nil
+			return nil
 		}
 		s.content = content
 		digests, err = parseTokenLines(data)
@@ -103,7 +98,7 @@ func (s *StaticTokens) loadLocked(force bool) (bool, error) {
 	if err != nil {
 		s.digests.Store(&[][sha256.Size]byte{})
 		s.loaded = false
-		return true, err
+		return err
 	}
 	if info.Mode().Perm()&0o004 != 0 {
 		s.opts.Logger.Warn("static token file is world-readable; restrict it with chmod o-r", "path", s.path)
@@ -113,7 +108,7 @@ func (s *StaticTokens) loadLocked(force bool) (bool, error) {
 	}
 	s.digests.Store(&digests)
 	s.loaded = true
-	return true, nil
+	return nil
 }
 
 // Len reports how many distinct tokens are loaded.
@@ -147,7 +142,7 @@ func (s *StaticTokens) reloadIfChanged() {
 		return
 	}
 	defer s.reloadMu.Unlock()
-	if _, err := s.loadLocked(false); err != nil {
+	if err := s.loadLocked(false); err != nil {
 		s.opts.Logger.Error("reloading the static token file failed; refusing every token", "path", s.path, "error", err)
 	}
 }

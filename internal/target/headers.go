@@ -59,6 +59,7 @@ type Prefect struct {
 // credentials). Errors never echo a value.
 func ReadHeaders(h http.Header) (Prefect, error) {
 	var p Prefect
+	seen := map[string]bool{}
 	for name, values := range h {
 		if !strings.HasPrefix(strings.ToLower(name), "x-prefect-") {
 			continue
@@ -75,9 +76,11 @@ func ReadHeaders(h http.Header) (Prefect, error) {
 		default:
 			return Prefect{}, errorf("unknown header %s: this server reads only %s, %s and %s", clipName(name), HeaderAPIURL, HeaderAPIKey, HeaderAuthString)
 		}
-		if len(values) != 1 || *dst != "" {
-			return Prefect{}, errorf("header %s is sent more than once; send it once", http.CanonicalHeaderKey(name))
+		canonical := http.CanonicalHeaderKey(name)
+		if len(values) != 1 || seen[canonical] {
+			return Prefect{}, errorf("header %s is sent more than once; send it once", canonical)
 		}
+		seen[canonical] = true
 		*dst = strings.TrimSpace(values[0])
 	}
 	return p, nil

@@ -190,6 +190,7 @@ func TestHeadersHostile(t *testing.T) {
 		{"URL header twice", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api", "http://127.0.0.1:4200/api"}, HeaderAPIKey: {"k"}}, "more than once"},
 		{"key header twice", http.Header{HeaderAPIKey: {"a", "b"}}, "more than once"},
 		{"URL header twice, non-canonical spelling", http.Header{HeaderAPIURL: {"http://127.0.0.1:4200/api"}, "x-prefect-api-url": {"http://127.0.0.1:4200/api"}}, "more than once"},
+		{"empty key header twice, non-canonical spelling", http.Header{HeaderAPIKey: {""}, "x-prefect-api-key": {"pnu_x"}}, "more than once"},
 		// Item 6: the account root cut at the first /accounts/ while the ids
 		// come from the last segments escaped the allowed account.
 		{"Cloud URL nested in an allowed account", http.Header{HeaderAPIURL: {"https://cloud.example/api/accounts/" + acctA + "/api/accounts/" + acctB + "/workspaces/" + ws}, HeaderAPIKey: {"k"}}, "not exactly …/api/accounts/"},
