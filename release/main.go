@@ -70,22 +70,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	v := *version
-	if v == "" {
-		tag, err := gitOutput(ctx, "describe", "--tags", "--exact-match", "HEAD")
-		switch {
-		case err == nil:
-			if v, err = versionFromTag(tag); err != nil {
-				log.Fatal(err)
-			}
-		case *dryRun:
-			v = sj
-		default:
-			log.Fatal("HEAD has no release tag vX.Y.Z: tag it, pass -version, or use -dry-run")
-		}
-	}
-	if v != sj {
-		log.Fatalf("version %s differs from server.json's %s: bump server.json (version and OCI tag) first", v, sj)
+	tag, tagErr := gitOutput(ctx, "describe", "--tags", "--exact-match", "HEAD")
+	v, err := releaseVersion(*version, tag, tagErr == nil, *dryRun, sj)
+	if err != nil {
+		log.Fatal(err)
 	}
 
 	dir := *out
@@ -122,6 +110,29 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("%d archives and %s in %s, verified, in %s", len(files), sums, dir, time.Since(start).Round(time.Second))
+}
+
+// releaseVersion picks the version to stamp: the -version flag, else the tag
+// on HEAD, else (dry run only) server.json's. It must equal server.json's, so
+// the binary, serverInfo, server.json and the image tag say the same.
+func releaseVersion(flagVersion, tag string, tagged, dryRun bool, serverJSON string) (string, error) {
+	v := flagVersion
+	switch {
+	case v != "":
+	case tagged:
+		var err error
+		if v, err = versionFromTag(tag); err != nil {
+			return "", err
+		}
+	case dryRun:
+		v = serverJSON
+	default:
+		return "", errors.New("HEAD has no release tag vX.Y.Z: tag it, pass -version, or use -dry-run")
+	}
+	if v != serverJSON {
+		return "", fmt.Errorf("version %s differs from server.json's %s: bump server.json (version and OCI tag) first", v, serverJSON)
+	}
+	return v, nil
 }
 
 // versionFromTag turns the git tag vX.Y.Z into the stamped version X.Y.Z, the

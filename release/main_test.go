@@ -29,6 +29,27 @@ func TestVersionFromTag(t *testing.T) {
 	}
 }
 
+func TestReleaseVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name, flag, tag string
+		tagged, dryRun  bool
+		want            string // "" means refused
+	}{
+		{"tag matches server.json", "", "v0.1.0", true, false, "0.1.0"},
+		{"tag ahead of server.json", "", "v0.2.0", true, false, ""},
+		{"malformed tag", "", "release-1", true, false, ""},
+		{"untagged release", "", "", false, false, ""},
+		{"untagged dry run", "", "", false, true, "0.1.0"},
+		{"flag wins over tag", "0.1.0", "v0.2.0", true, false, "0.1.0"},
+		{"flag differs from server.json", "0.3.0", "", false, true, ""},
+	} {
+		got, err := releaseVersion(tc.flag, tc.tag, tc.tagged, tc.dryRun, "0.1.0")
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("%s: releaseVersion = %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+	}
+}
+
 // TestServerJSONVersionMatchesStamp: releasing tag v<server.json version>
 // stamps exactly server.json's version, which the image tag repeats.
 func TestServerJSONVersionMatchesStamp(t *testing.T) {
