@@ -108,7 +108,7 @@ func checkServerEntry(t *testing.T, line int, name string, v any) {
 	if ways != 1 {
 		t.Errorf("README.md:%d: server %q has %d of command/url/httpUrl/serverUrl, want 1", line, name, ways)
 	}
-	prefectOnly := regexp.MustCompile(`^(PREFECT_[A-Z_]+|HOME)$`)
+	prefectOnly := regexp.MustCompile(`^PREFECT_[A-Z_]+$`)
 	for _, k := range []string{"env"} {
 		m, _ := e[k].(map[string]any)
 		for name := range m {
