@@ -6,6 +6,7 @@ package prefectmcp_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,7 +18,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -144,10 +147,16 @@ func keyValues(t *testing.T, s string) map[string]string {
 	return m
 }
 
-// TestDockerfile: the final stage runs as the numeric non-root user, speaks
-// stdio unless told otherwise (docker run -i --rm IMAGE is an MCP server), and
-// carries the OCI labels the MCP registry checks against server.json.
-func TestDockerfile(t *testing.T) {
+// imageStage is what the Dockerfile's final stage puts in the image.
+type imageStage struct {
+	labels, env map[string]string
+	args        map[string]bool // ARG names
+	user        string
+	entrypoint  string
+}
+
+func parseImage(t *testing.T) imageStage {
+	t.Helper()
 	all := parseDockerfile(t, readFile(t, "Dockerfile"))
 	// Only the last stage ends up in the image.
 	last := 0
@@ -156,35 +165,39 @@ func TestDockerfile(t *testing.T) {
 			last = i
 		}
 	}
-	final := all[last:]
-
-	labels := map[string]string{}
-	env := map[string]string{}
-	var user, entrypoint string
-	args := map[string]bool{}
-	for _, in := range final {
+	img := imageStage{labels: map[string]string{}, env: map[string]string{}, args: map[string]bool{}}
+	for _, in := range all[last:] {
 		switch in.cmd {
 		case "LABEL":
 			for k, v := range keyValues(t, in.args) {
-				labels[k] = v
+				img.labels[k] = v
 			}
 		case "ENV":
 			for k, v := range keyValues(t, in.args) {
-				env[k] = v
+				img.env[k] = v
 			}
 		case "ARG":
 			name, _, _ := strings.Cut(in.args, "=")
-			args[name] = true
+			img.args[name] = true
 		case "USER":
-			user = in.args
+			img.user = in.args
 		case "ENTRYPOINT":
-			entrypoint = in.args
+			img.entrypoint = in.args
 		case "CMD", "HEALTHCHECK":
 			// CMD would add arguments to every run; a HEALTHCHECK would probe an
 			// HTTP port that the default stdio server does not open.
 			t.Errorf("final stage has %s %s", in.cmd, in.args)
 		}
 	}
+	return img
+}
+
+// TestDockerfile: the final stage runs as the numeric non-root user, speaks
+// stdio unless told otherwise (docker run -i --rm IMAGE is an MCP server), and
+// carries the OCI labels the MCP registry checks against server.json.
+func TestDockerfile(t *testing.T) {
+	img := parseImage(t)
+	labels, env, args, user, entrypoint := img.labels, img.env, img.args, img.user, img.entrypoint
 
 	if want := strconv.Itoa(nonrootUID) + ":" + strconv.Itoa(nonrootUID); user != want {
 		t.Errorf("USER = %q, want %q (numeric, so the kubelet can verify runAsNonRoot)", user, want)
@@ -216,6 +229,47 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !strings.Contains(string(readFile(t, "Dockerfile")), "-X github.com/prefect-mcp/prefect-mcp/internal/cli.Version=${VERSION}") {
 		t.Error("the build stage must stamp the binary with the same VERSION as the label")
+	}
+}
+
+// TestImageDefaultIsStdio runs what `docker run -i --rm IMAGE` runs: the
+// entrypoint's arguments with only the image's environment and an empty home.
+// It must be an MCP server on stdin/stdout.
+func TestImageDefaultIsStdio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	img := parseImage(t)
+	var ep []string
+	if err := json.Unmarshal([]byte(img.entrypoint), &ep); err != nil || len(ep) == 0 {
+		t.Fatalf("ENTRYPOINT %q", img.entrypoint)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "prefect-mcp")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/prefect-mcp").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, ep[1:]...)
+	cmd.Dir = dir
+	cmd.Env = []string{"HOME=" + dir}
+	for k, v := range img.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	c := mcp.NewClient(&mcp.Implementation{Name: "docker-run", Version: "1"}, nil)
+	cs, err := c.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("initialize over stdio: %v\nstderr: %s", err, stderr.String())
+	}
+	defer cs.Close()
+	if info := cs.InitializeResult().ServerInfo; info == nil || info.Name != "prefect-mcp" {
+		t.Errorf("serverInfo %+v", info)
+	}
+	if res, err := cs.ListTools(ctx, nil); err != nil || len(res.Tools) == 0 {
+		t.Errorf("tools/list: %v", err)
 	}
 }
 
