@@ -33,11 +33,15 @@ func probeAPI(ctx context.Context, t *target.Target) []probeFinding {
 		return []probeFinding{{"reachable", "no: " + explainProbe(ctx, err, t)}}
 	}
 	out := []probeFinding{{"reachable", fmt.Sprintf("yes: GET /health answered %s", clip(string(health), 80))}}
-	var version string
-	if err := c.Get(ctx, "/admin/version", nil, &version); err != nil {
-		out = append(out, probeFinding{"version", "unknown: " + explainProbe(ctx, err, t)})
-	} else {
+	// /admin/version is the release; Prefect Cloud and older servers may
+	// refuse it, /version (the REST API version) is the fallback.
+	var version, apiVersion string
+	if err := c.Get(ctx, "/admin/version", nil, &version); err == nil {
 		out = append(out, probeFinding{"version", "Prefect " + clip(version, 40)})
+	} else if err2 := c.Get(ctx, "/version", nil, &apiVersion); err2 == nil {
+		out = append(out, probeFinding{"version", "API version " + clip(apiVersion, 40) + " (the release is not disclosed)"})
+	} else {
+		out = append(out, probeFinding{"version", "unknown: " + explainProbe(ctx, err, t)})
 	}
 	var flows []json.RawMessage
 	if err := c.Post(ctx, "/flows/filter", map[string]any{"limit": 1}, &flows); err != nil {

@@ -19,6 +19,9 @@ func TestConfigProbesTheAPI(t *testing.T) {
 	stalled := prefecttest.New(prefecttest.WithLatency(time.Minute), prefecttest.WithClock(clock))
 	defer stalled.Close()
 	root := strings.TrimSuffix(fake.URL, "/api")
+	const key = "pnu_probecanary"
+	cloud := prefecttest.New(prefecttest.WithCloud("0f4e6e3b-5c2e-4f39-9d6b-3f7f5c1d2a10", "8a1d7c3e-2b4f-4e6a-9c8d-1e2f3a4b5c6d"), prefecttest.WithAPIKey(key))
+	defer cloud.Close()
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -26,6 +29,8 @@ func TestConfigProbesTheAPI(t *testing.T) {
 	}{
 		{"healthy, credentials accepted", map[string]string{"PREFECT_API_URL": fake.URL, "PREFECT_API_AUTH_STRING": auth},
 			[]string{"reachable  yes: GET /health answered true", "version    Prefect 3.", "a read (POST /flows/filter) works with the basic auth string"}},
+		{"Cloud workspace", map[string]string{"PREFECT_API_URL": cloud.URL, "PREFECT_API_KEY": key},
+			[]string{"reachable  yes", "version    ", "a read (POST /flows/filter) works with the api key"}},
 		{"wrong credentials", map[string]string{"PREFECT_API_URL": fake.URL, "PREFECT_API_AUTH_STRING": "admin:wrong"},
 			[]string{"reachable  yes", "Prefect rejected the credentials (401"}},
 		{"no /api", map[string]string{"PREFECT_API_URL": root, "PREFECT_API_AUTH_STRING": auth},
@@ -44,7 +49,7 @@ func TestConfigProbesTheAPI(t *testing.T) {
 					t.Errorf("config output lacks %q:\n%s", w, out)
 				}
 			}
-			if strings.Contains(out.String(), "probe-canary") {
+			if strings.Contains(out.String(), "probe-canary") || strings.Contains(out.String(), key) {
 				t.Error("config printed the auth string")
 			}
 		})
