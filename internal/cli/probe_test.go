@@ -20,7 +20,7 @@ func TestConfigProbesTheAPI(t *testing.T) {
 	defer stalled.Close()
 	root := strings.TrimSuffix(fake.URL, "/api")
 	const key = "pnu_probecanary"
-	cloud := prefecttest.New(prefecttest.WithCloud("0f4e6e3b-5c2e-4f39-9d6b-3f7f5c1d2a10", "8a1d7c3e-2b4f-4e6a-9c8d-1e2f3a4b5c6d"), prefecttest.WithAPIKey(key))
+	cloud := prefecttest.New(prefecttest.WithCloud("0f4e6e3b-5c2e-4f39-9d6b-3f7f5c1d2a10", "8a1d7c3e-2b4f-4e6a-9c8d-1e2f3a4b5c6d"), prefecttest.WithAPIKey(key), prefecttest.WithData(prefecttest.Demo(now)))
 	defer cloud.Close()
 	cases := []struct {
 		name string

@@ -112,7 +112,7 @@ func TestCloudDNSFailurePointsAtTheNetwork(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fake := prefecttest.New()
+		fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 		t.Cleanup(fake.Close)
 		e := connect(t, fake, &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: func() time.Time { return now }}, tools.Selection{Kind: tgt.Kind, KindKnown: true})
 		text, isErr := e.callWithin(t, "get_flows", nil)
