@@ -186,13 +186,14 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 	if obs != nil {
 		wrap = func(rt http.RoundTripper) http.RoundTripper { return observeTransport{next: rt, spec: spec, obs: obs} }
 	}
+	budget := prefect.NewBudget(int64(o.UpstreamBudgetMB) << 20) // one for the whole process
 	newBuilder := func(c httpClientSettings) (target.Builder, error) {
 		hc, err := prefect.NewHTTPClient(c.tls, c.timeout)
 		if err != nil {
 			return target.Builder{}, err
 		}
 		hc.Transport = wrap(hc.Transport)
-		return target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20}, nil
+		return target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20, Budget: budget}, nil
 	}
 	if a.builder, err = newBuilder(a.client); err != nil {
 		if o.Demo || a.settings == nil {

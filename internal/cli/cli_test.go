@@ -77,6 +77,7 @@ func TestBadFlagsAndEnv(t *testing.T) {
 		{[]string{"stray"}, nil, "unexpected argument"},
 		{[]string{"--max-concurrent-calls", "0"}, nil, "--max-concurrent-calls"},
 		{[]string{"--call-timeout", "0s"}, nil, "--call-timeout"},
+		{[]string{"--upstream-budget-mb", "0"}, nil, "--upstream-budget-mb"},
 		{nil, map[string]string{"PREFECT_MCP_CALL_TIMEOUT": "50"}, "not a duration"},
 		{[]string{"--path", "mcp"}, nil, "must start with /"},
 	}

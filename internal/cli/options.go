@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
@@ -34,6 +35,7 @@ type Options struct {
 	DocsURL              string
 	NoDocs               bool
 	MaxResponseMB        int
+	UpstreamBudgetMB     int
 	MaxConcurrentCalls   int
 	CallTimeout          time.Duration
 	MemoryLimitMB        int
@@ -143,6 +145,7 @@ func newFlagSet(o *Options, lookup func(string) (string, bool), out io.Writer) (
 	str(&o.DocsURL, "docs-url", "PREFECT_MCP_DOCS_URL", "https://prefect-docs.fastmcp.app/mcp", "remote Prefect docs MCP server proxied by the docs tools")
 	boolean(&o.NoDocs, "no-docs", "PREFECT_MCP_DOCS_DISABLED", "turn the docs tools off")
 	integer(&o.MaxResponseMB, "max-response-mb", "PREFECT_MCP_MAX_RESPONSE_MB", 32, "largest Prefect response accepted, in MiB")
+	integer(&o.UpstreamBudgetMB, "upstream-budget-mb", "PREFECT_MCP_UPSTREAM_BUDGET_MB", int(prefect.DefaultBudgetBytes>>20), "memory for Prefect answers held at once by all calls together, in MiB; an answer that does not fit is a tool error")
 	integer(&o.MaxConcurrentCalls, "max-concurrent-calls", "PREFECT_MCP_MAX_CONCURRENT_CALLS", 64, "HTTP: tool calls served at once, one tenant at most half of them; more wait (bounds memory under load)")
 	duration(&o.CallTimeout, "call-timeout", "PREFECT_MCP_CALL_TIMEOUT", tools.DefaultCallTimeout, "deadline of one tool call from start to answer, waiting for a slot and retries included (keep it below the client's timeout, 60s in the TypeScript SDK)")
 	integer(&o.MemoryLimitMB, "memory-limit-mb", "PREFECT_MCP_MEMORY_LIMIT_MB", 80, "soft memory limit for the Go runtime in MiB (0: none; GOMEMLIMIT wins)")
@@ -170,6 +173,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--call-timeout %s: use a positive duration, e.g. 50s", o.CallTimeout)
 	case o.MemoryLimitMB < 0:
 		return fmt.Errorf("--memory-limit-mb %d: use 0 (no limit) or more", o.MemoryLimitMB)
+	case o.UpstreamBudgetMB < 1:
+		return fmt.Errorf("--upstream-budget-mb %d: use 1 or more", o.UpstreamBudgetMB)
 	case o.MaxResponseMB < 1:
 		return fmt.Errorf("--max-response-mb %d: use 1 or more", o.MaxResponseMB)
 	case !strings.HasPrefix(o.Path, "/"):

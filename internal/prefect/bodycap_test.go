@@ -38,7 +38,7 @@ func TestReadAtMost(t *testing.T) {
 			if oneByte {
 				r = iotest.OneByteReader(r)
 			}
-			got, err := readAtMost(r, tc.most, tc.hint)
+			got, err := readAtMost(r, tc.most, tc.hint, noCharge)
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
@@ -48,7 +48,7 @@ func TestReadAtMost(t *testing.T) {
 			}
 		}
 	}
-	if _, err := readAtMost(iotest.ErrReader(io.ErrUnexpectedEOF), 10, 0); err == nil {
+	if _, err := readAtMost(iotest.ErrReader(io.ErrUnexpectedEOF), 10, 0, noCharge); err == nil {
 		t.Error("a read error was swallowed")
 	}
 }
@@ -59,7 +59,7 @@ func TestReadAtMostAllocationIsBounded(t *testing.T) {
 	const most = 8 << 20
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	data, err := readAtMost(endless{}, most, 0)
+	data, err := readAtMost(endless{}, most, 0, noCharge)
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
@@ -73,3 +73,5 @@ func TestReadAtMostAllocationIsBounded(t *testing.T) {
 		t.Fatalf("allocated %d bytes for a %d-byte cap", perOp, most)
 	}
 }
+
+func noCharge(int64) error { return nil }

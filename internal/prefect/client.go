@@ -45,6 +45,9 @@ type Config struct {
 	// credentials — on this base URL, on one from WithBaseURL, and each
 	// redirect — on top of the base URL's own scope (see Client.inScope).
 	AllowURL func(*url.URL) bool
+	// Budget, shared by every client of the process, bounds the memory of
+	// answers in flight; nil means no budget.
+	Budget *Budget
 }
 
 // Client calls one Prefect API. It is immutable and safe for concurrent use.
@@ -54,6 +57,7 @@ type Client struct {
 	userAgent        string
 	maxResponseBytes int64
 	retry            RetryPolicy
+	budget           *Budget
 	hc               *http.Client
 	secrets          []string // redacted from any text taken from a response
 	allow            func(*url.URL) bool
@@ -85,6 +89,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		userAgent:        cmpOr(cfg.UserAgent, DefaultUserAgent),
 		maxResponseBytes: cfg.MaxResponseBytes,
 		retry:            cfg.Retry.withDefaults(),
+		budget:           cfg.Budget,
 		hc:               hc,
 		allow:            cfg.AllowURL,
 	}
@@ -348,8 +353,13 @@ func (c *Client) attempt(ctx context.Context, method, path, target string, body 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return c.statusError(method, path, resp)
 	}
-	data, err := c.readBody(resp)
+	charges := &ledger{b: c.budget, method: method, path: path}
+	defer charges.settle(ctx) // a failed attempt's charges are released
+	data, err := c.readBody(resp, charges)
 	if err != nil {
+		if budgetErr, ok := errors.AsType[*BudgetError](err); ok {
+			return attemptResult{err: budgetErr}
+		}
 		if errors.Is(err, ErrResponseTooLarge) {
 			return attemptResult{err: &ResponseError{Method: method, Path: path, Status: resp.StatusCode, Err: err}}
 		}
@@ -360,9 +370,16 @@ func (c *Client) attempt(ctx context.Context, method, path, target string, body 
 			retry: kind == KindReset,
 		}
 	}
+	if out != nil && c.budget != nil {
+		// What the bytes decode into: strings copied, a struct per container.
+		if err := charges.take(int64(len(data)) + countContainers(data)*containerCost); err != nil {
+			return attemptResult{err: err}
+		}
+	}
 	if err := decodeBody(resp.StatusCode, data, out); err != nil {
 		return attemptResult{err: &ResponseError{Method: method, Path: path, Status: resp.StatusCode, Err: c.redactError(err), HTML: isHTML(resp.Header, data)}}
 	}
+	charges.keep = true
 	return attemptResult{}
 }
 
@@ -373,12 +390,13 @@ func closeBody(body io.ReadCloser) {
 }
 
 // readBody reads at most maxResponseBytes; one byte more means too large.
-func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+// Every buffer it allocates is charged first.
+func (c *Client) readBody(resp *http.Response, charges *ledger) ([]byte, error) {
 	limit := c.maxResponseBytes
 	if resp.ContentLength > limit {
 		return nil, fmt.Errorf("%w: %d bytes announced, limit is %d", ErrResponseTooLarge, resp.ContentLength, limit)
 	}
-	data, err := readAtMost(resp.Body, limit+1, resp.ContentLength)
+	data, err := readAtMost(resp.Body, limit+1, resp.ContentLength, charges.take)
 	if err != nil {
 		return nil, err
 	}
@@ -391,18 +409,27 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 // readAtMost reads up to most bytes. Its buffer never grows past most, so an
 // endless body costs about 2·most of allocation (bytes.Buffer would double
 // past the cap for the one extra byte: 4·most).
-func readAtMost(r io.Reader, most, hint int64) ([]byte, error) {
+// grow is told the size of each allocation first and may refuse it.
+func readAtMost(r io.Reader, most, hint int64, grow func(int64) error) ([]byte, error) {
 	size := int64(512)
 	if hint > 0 {
 		size = hint + 1 // room to see EOF without growing
 	}
-	buf := make([]byte, 0, min(size, most))
+	size = min(size, most)
+	if err := grow(size); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) >= most {
 				return buf, nil
 			}
-			grown := make([]byte, len(buf), min(2*int64(cap(buf)), most))
+			size := min(2*int64(cap(buf)), most)
+			if err := grow(size - int64(cap(buf))); err != nil {
+				return nil, err
+			}
+			grown := make([]byte, len(buf), size)
 			copy(grown, buf)
 			buf = grown
 		}

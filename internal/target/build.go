@@ -20,6 +20,9 @@ type Builder struct {
 	// AllowURL, when set, must accept every URL the target's client
 	// requests (prefect.Config.AllowURL).
 	AllowURL func(*url.URL) bool
+	// Budget bounds the memory of Prefect answers, shared by every target
+	// (prefect.Config.Budget).
+	Budget *prefect.Budget
 }
 
 // Credentials for one Prefect API.
@@ -38,6 +41,7 @@ func (b Builder) Build(c Credentials, uiURL string) (*Target, error) {
 		UserAgent:        b.UserAgent,
 		MaxResponseBytes: b.MaxResponseBytes,
 		AllowURL:         b.AllowURL,
+		Budget:           b.Budget,
 	}
 	mode := AuthNone
 	switch {

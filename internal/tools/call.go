@@ -10,6 +10,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
 )
 
@@ -68,6 +69,8 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, noTarget bool, offered Offered, h handler[In]) *mcp.CallToolResult {
 	ctx, cancel := context.WithTimeoutCause(ctx, d.callTimeout(), errCallDeadline)
 	defer cancel()
+	ctx, releaseAnswers := prefect.Hold(ctx) // decoded answers count against the budget until the call ends
+	defer releaseAnswers()
 	c := &call{deps: d, treq: requestOf(req, in), offered: offered}
 	if d.Slots != nil {
 		release, err := d.Slots.acquire(ctx, tenantOf(c.treq))

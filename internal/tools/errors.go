@@ -24,10 +24,13 @@ func describeError(err error, t *target.Target) string {
 		refused   *prefect.WriteRefusedError
 		terr      *target.Error
 		tf        *toolFailure
+		budget    *prefect.BudgetError
 	)
 	switch {
 	case errors.As(err, &tf):
 		return tf.msg
+	case errors.As(err, &budget):
+		return describeBudgetError(budget)
 	case errors.As(err, &in):
 		return "Invalid argument: " + in.msg
 	case errors.As(err, &nf):
@@ -191,4 +194,12 @@ func isCloudHost(raw string) bool {
 	}
 	h := strings.ToLower(u.Hostname())
 	return h == "prefect.cloud" || strings.HasSuffix(h, ".prefect.cloud")
+}
+
+func describeBudgetError(e *prefect.BudgetError) string {
+	total := fmt.Sprintf("%d MiB", e.Total>>20)
+	if e.Busy {
+		return fmt.Sprintf("This server's memory budget for Prefect answers (%s, --upstream-budget-mb) is in use by other calls right now, so the answer to %s %s was not read. Retry in a moment, or ask for less (a smaller limit or a tighter filter).", total, e.Method, e.Path)
+	}
+	return fmt.Sprintf("Prefect's answer to %s %s needs about %d MiB, more than this server's whole memory budget for Prefect answers (%s, --upstream-budget-mb). Narrow the request (a smaller limit or a tighter filter).", e.Method, e.Path, max(e.Need>>20, 1), total)
 }
