@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -230,10 +232,17 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*sdkauth.TokenInfo
 	if !slices.Contains(scopes, ScopeWorkspaces) {
 		return nil, &TokenError{Description: "token lacks scope " + ScopeWorkspaces, kind: ErrInsufficientScope}
 	}
+	// The go-sdk binds a stateful session to UserID, and binds nothing when
+	// it is empty: a token without a subject is its own principal.
+	principal := claims.Subject
+	if principal == "" {
+		sum := sha256.Sum256([]byte(token))
+		principal = "oauth-token:" + hex.EncodeToString(sum[:16])
+	}
 	return &sdkauth.TokenInfo{
 		Scopes:     slices.Compact(slices.Sorted(slices.Values(scopes))),
 		Expiration: claims.ExpiresAt.Time,
-		UserID:     claims.Subject,
+		UserID:     principal,
 		Extra: map[string]any{
 			TokenInfoGrantID:     claims.GrantID,
 			TokenInfoAccessToken: Secret(token),

@@ -158,6 +158,31 @@ func TestMiddlewareRefusesHostileRequests(t *testing.T) {
 	}
 }
 
+// TestTokenWithoutSubjectIsItsOwnPrincipal: the go-sdk binds a stateful
+// session to TokenInfo.UserID and binds nothing when it is empty, so a
+// token without "sub" gets a UserID of its own (a digest of the token).
+func TestTokenWithoutSubjectIsItsOwnPrincipal(t *testing.T) {
+	t.Parallel()
+	f := newCloudFixture(t, VerifierOptions{})
+	ids := map[string]bool{}
+	for _, grant := range []string{"grant-1", "grant-2"} {
+		claims := f.issuer.Claims(grant)
+		delete(claims, "sub")
+		token := f.issuer.Mint(claims)
+		ti, err := f.verifier.Verify(context.Background(), token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(ti.UserID, "oauth-token:") || strings.Contains(ti.UserID, token) {
+			t.Fatalf("UserID = %q, want a digest of the token", ti.UserID)
+		}
+		ids[ti.UserID] = true
+	}
+	if len(ids) != 2 {
+		t.Fatal("two tokens without a subject share a principal")
+	}
+}
+
 func TestMiddlewarePassesTokenInfo(t *testing.T) {
 	t.Parallel()
 	f := newCloudFixture(t, VerifierOptions{})
