@@ -107,27 +107,34 @@ func WithSerial(serviceTime time.Duration) Option {
 func WithIntercept(f Intercept) Option { return func(c *config) { c.intercept = f } }
 
 // WithClock sets the clock used for Prefect's time defaults (event windows,
-// history). Without it the clock stands still at the seeded data's AsOf; the
-// fake never reads the wall clock by itself (--demo passes time.Now).
+// history). Without it the clock stands still at the seeded data's AsOf (at a
+// fixed epoch when nothing is seeded); the fake never reads the wall clock by
+// itself (--demo passes time.Now).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithSpec shares an already loaded OpenAPI document (loading it is the
 // most expensive part of NewHandler).
 func WithSpec(spec *openapi.Spec) Option { return func(c *config) { c.spec = spec } }
 
+// epoch is the clock of a fake seeded with nothing and given no clock: a
+// fixed instant, so even a bare fake never reads the wall clock.
+func epoch() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+
 // NewHandler builds the fake; serve it (or Handler()) yourself. It panics
-// without a clock (WithClock or Data.AsOf) or if the embedded OpenAPI
-// document cannot be loaded.
+// when seeded data has no AsOf and no clock is given, or if the embedded
+// OpenAPI document cannot be loaded.
 func NewHandler(opts ...Option) *Server {
 	var cfg config
 	for _, opt := range opts {
 		opt(&cfg)
 	}
 	if cfg.clock == nil {
-		if cfg.data == nil || cfg.data.AsOf.IsZero() {
-			panic("fakeprefect: no clock: set Data.AsOf on the seeded data or pass WithClock")
+		asOf := epoch()
+		if cfg.data != nil {
+			if asOf = cfg.data.AsOf; asOf.IsZero() {
+				panic("fakeprefect: seeded data without a time: set Data.AsOf or pass WithClock")
+			}
 		}
-		asOf := cfg.data.AsOf
 		cfg.clock = func() time.Time { return asOf }
 	}
 	spec := cfg.spec

@@ -94,8 +94,9 @@ func WithLatency(d time.Duration) Option { return engine(fakeprefect.WithLatency
 func WithSerial(serviceTime time.Duration) Option { return engine(fakeprefect.WithSerial(serviceTime)) }
 
 // WithClock sets the clock used for Prefect's time defaults (event windows,
-// history). Without it the clock stands still at the seeded data's AsOf (a
-// fake with neither panics: fixtures never read the wall clock).
+// history). Without it the clock stands still at the seeded data's AsOf
+// (a fixed epoch when nothing is seeded): fixtures never read the wall
+// clock.
 func WithClock(now func() time.Time) Option { return engine(fakeprefect.WithClock(now)) }
 
 // WithSpec shares an already loaded OpenAPI document (loading it is the
