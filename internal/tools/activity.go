@@ -23,6 +23,9 @@ const (
 	// failingRatio is the share of failed or crashed finished runs above
 	// which a deployment counts as failing.
 	failingRatio = 0.5
+	// behindRatio: fewer runs than this share of what the schedule expects
+	// means runs are not being created (scheduler, paused schedule, deletions).
+	behindRatio = 0.5
 )
 
 type activityInput struct {
@@ -35,8 +38,8 @@ type activityInput struct {
 func deploymentActivityTool() Definition {
 	return define(Definition{
 		Name: ToolGetDeploymentActivity, Title: "Get deployment activity", Group: GroupDeployments,
-		Summary: "Per deployment over a window: run outcomes, last run, last success, whether an automation runs it, and a verdict (healthy, failing, stuck, dormant).",
-	}, `Per deployment over window_days: runs by outcome, last run, last success, automations that run it, and a verdict: failing, stuck (Late, none started), dormant, healthy.
+		Summary: "Per deployment over a window: run outcomes against what its schedule expects, last run, last success, whether an automation runs it, and a verdict (healthy, failing, stuck, behind_schedule, not_completing, dormant).",
+	}, `Per deployment over window_days: runs by outcome vs runs its schedule expects, last run/success, automations running it; verdict and why: failing, stuck, behind_schedule, not_completing (Cancelled is no success), dormant, healthy.
 Example: {"window_days":7}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "window_days", 1, activityMaxWindow)
@@ -51,6 +54,8 @@ type activityCounts struct {
 	Crashed   *int `json:"crashed,omitempty"`
 	Cancelled *int `json:"cancelled,omitempty"`
 	Late      *int `json:"late,omitempty"`
+	// Total is every run expected to start in the window, whatever its state.
+	Total *int `json:"total,omitempty"`
 }
 
 type activityRow struct {
@@ -59,10 +64,12 @@ type activityRow struct {
 	Paused        bool              `json:"paused,omitempty"`
 	Scheduled     bool              `json:"scheduled,omitempty"` // has an active schedule
 	Runs          activityCounts    `json:"runs"`
+	ExpectedRuns  *int              `json:"expected_runs,omitempty"` // from the active schedules, since the deployment exists
 	LastRun       *deploymentRunRow `json:"last_run,omitempty"`
 	LastCompleted string            `json:"last_completed,omitempty"`
 	Automations   []string          `json:"run_by_automations,omitempty"`
 	Verdict       string            `json:"verdict"`
+	Why           string            `json:"why"`
 	Notes         []string          `json:"notes,omitempty"`
 }
 
@@ -83,7 +90,7 @@ type runDeploymentAction struct {
 }
 
 // getDeploymentActivity costs 3 requests (deployments, flows, automations)
-// plus 7 per deployment (5 counts, last run, last completed run): it grows
+// plus 8 per deployment (6 counts, last run, last completed run): it grows
 // with deployments, never with runs.
 func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any, error) {
 	window := in.WindowDays
@@ -114,6 +121,7 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 		for _, s := range d.Schedules {
 			rows[i].Scheduled = rows[i].Scheduled || s.Active
 		}
+		rows[i].ExpectedRuns = scheduledRuns(d, since, now)
 	}
 
 	var (
@@ -147,14 +155,17 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 			{&r.Runs.Crashed, map[string]any{"type": map[string]any{"any_": []string{"CRASHED"}}}},
 			{&r.Runs.Cancelled, map[string]any{"type": map[string]any{"any_": []string{"CANCELLED"}}}},
 			{&r.Runs.Late, map[string]any{"name": map[string]any{"any_": []string{"Late"}}}},
+			{&r.Runs.Total, nil},
 		}
 		countErrs[i] = make([]error, len(counts))
 		for j, q := range counts {
 			jobs = append(jobs, func(ctx context.Context) error {
 				var n int
-				err := c.target.Client.Post(ctx, "/flow_runs/count", map[string]any{"flow_runs": map[string]any{
-					"deployment_id": byDep, "expected_start_time": windowFilter, "state": q.state,
-				}}, &n)
+				filter := map[string]any{"deployment_id": byDep, "expected_start_time": windowFilter}
+				if q.state != nil {
+					filter["state"] = q.state
+				}
+				err := c.target.Client.Post(ctx, "/flow_runs/count", map[string]any{"flow_runs": filter}, &n)
 				if err != nil {
 					countErrs[i][j] = err
 				} else {
@@ -200,7 +211,7 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 		}
 		for j, err := range countErrs[i] {
 			if err != nil {
-				r.Notes = append(r.Notes, fmt.Sprintf("a run count (%d of 5) is missing: %s", j+1, c.describe(err)))
+				r.Notes = append(r.Notes, fmt.Sprintf("a run count (%d of %d) is missing: %s", j+1, len(countErrs[i]), c.describe(err)))
 				break
 			}
 		}
@@ -223,7 +234,7 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 			last = &lastRun[i][0]
 		}
 		incomplete := lastRunErr[i] != nil || slices.ContainsFunc(countErrs[i], func(err error) bool { return err != nil })
-		r.Verdict = activityVerdict(r, last, since, incomplete)
+		r.Verdict, r.Why = activityVerdict(r, last, since, incomplete)
 	}
 	return struct {
 		WindowDays  int           `json:"window_days"`
@@ -262,23 +273,62 @@ func val(p *int) int {
 	return *p
 }
 
-// activityVerdict classifies a deployment from its counts and last run;
-// lastRun is nil when the deployment never started a run.
-func activityVerdict(r *activityRow, lastRun *prefect.FlowRun, since time.Time, incomplete bool) string {
+// scheduledRuns is how many runs the deployment's active schedules create
+// with an expected start in the window, counted from when the deployment
+// exists; nil when unknown (an rrule) or not scheduled. A paused deployment
+// gets no scheduled runs.
+func scheduledRuns(d prefect.DeploymentDetail, since, now time.Time) *int {
+	if d.Paused {
+		return nil
+	}
+	from := since
+	if d.Created.After(from) {
+		from = d.Created
+	}
+	total, scheduled := 0, false
+	for _, s := range d.Schedules {
+		if !s.Active {
+			continue
+		}
+		n, ok := expectedRuns(s.Schedule, from, now)
+		if !ok {
+			return nil
+		}
+		total, scheduled = total+n, true
+	}
+	if !scheduled {
+		return nil
+	}
+	return &total
+}
+
+// activityVerdict classifies a deployment from its counts, what its
+// schedule expects and its last run (nil when it never started one), and
+// says why.
+func activityVerdict(r *activityRow, lastRun *prefect.FlowRun, since time.Time, incomplete bool) (verdict, why string) {
 	failed := val(r.Runs.Failed) + val(r.Runs.Crashed)
-	finished := failed + val(r.Runs.Completed) + val(r.Runs.Cancelled)
+	completed := val(r.Runs.Completed)
+	finished := failed + completed + val(r.Runs.Cancelled)
 	startedInWindow := lastRun != nil && lastRun.StartTime != nil && !lastRun.StartTime.Before(since)
+	seen := val(r.Runs.Total)
 	switch {
 	case startedInWindow && (lastRun.StateType == "FAILED" || lastRun.StateType == "CRASHED"):
-		return "failing"
+		return "failing", "its latest run " + lastRun.Name + " ended " + lastRun.StateName
 	case failed > 0 && float64(failed) >= failingRatio*float64(finished):
-		return "failing"
+		return "failing", fmt.Sprintf("%d of %d finished runs failed or crashed", failed, finished)
 	case incomplete:
-		return "unknown"
+		return "unknown", "some counts could not be read (see notes)"
 	case val(r.Runs.Late) > 0 && !startedInWindow:
-		return "stuck"
+		return "stuck", fmt.Sprintf("%d run(s) are Late and none started in the window", val(r.Runs.Late))
+	case r.ExpectedRuns != nil && float64(seen) < behindRatio*float64(*r.ExpectedRuns):
+		return "behind_schedule", fmt.Sprintf("its schedule expects %d run(s) in the window, %d exist", *r.ExpectedRuns, seen)
+	case finished > 0 && completed == 0:
+		return "not_completing", fmt.Sprintf("none of its %d finished run(s) completed", finished)
 	case finished == 0 && val(r.Runs.Late) == 0 && !startedInWindow:
-		return "dormant"
+		return "dormant", "no run finished or started in the window"
 	}
-	return "healthy"
+	if finished == 0 {
+		return "healthy", "its runs are in progress; none failed"
+	}
+	return "healthy", fmt.Sprintf("%d of %d finished run(s) completed", completed, finished)
 }

@@ -21,11 +21,14 @@ func TestGetDeploymentActivity(t *testing.T) {
 		slug, verdict, runs, lastRun string
 		automations                  string
 	}{
-		{"etl-pipeline/backfill", "healthy", `{"cancelled":1,"completed":0,"crashed":0,"failed":0,"late":0}`, "stuck-gecko Cancelled", `["backfill-on-sync-failure"]`},
-		{"etl-pipeline/etl-hourly", "healthy", `{"cancelled":0,"completed":2,"crashed":1,"failed":0,"late":0}`, "swift-ibis Running", `null`},
-		{"nightly-report/nightly", "healthy", `{"cancelled":1,"completed":0,"crashed":0,"failed":0,"late":0}`, "quiet-mole Cancelled", `null`},
-		{"train-model/train-every-15m", "stuck", `{"cancelled":0,"completed":0,"crashed":0,"failed":0,"late":3}`, "", `null`},
-		{"report-builder/weekly-report", "failing", `{"cancelled":0,"completed":0,"crashed":0,"failed":1,"late":0}`, "gentle-lynx Failed", `null`},
+		// Cancelled is no success.
+		{"etl-pipeline/backfill", "not_completing", `{"cancelled":1,"completed":0,"crashed":0,"failed":0,"late":0,"total":1}`, "stuck-gecko Cancelled", `["backfill-on-sync-failure"]`},
+		// Hourly for the 20 days it exists: 480 runs expected, 5 exist.
+		{"etl-pipeline/etl-hourly", "behind_schedule", `{"cancelled":0,"completed":2,"crashed":1,"failed":0,"late":0,"total":5}`, "swift-ibis Running", `null`},
+		// Daily, one cancelled run and no completed one: not healthy.
+		{"nightly-report/nightly", "behind_schedule", `{"cancelled":1,"completed":0,"crashed":0,"failed":0,"late":0,"total":2}`, "quiet-mole Cancelled", `null`},
+		{"train-model/train-every-15m", "stuck", `{"cancelled":0,"completed":0,"crashed":0,"failed":0,"late":3,"total":3}`, "", `null`},
+		{"report-builder/weekly-report", "failing", `{"cancelled":0,"completed":0,"crashed":0,"failed":1,"late":0,"total":1}`, "gentle-lynx Failed", `null`},
 	}
 	if len(deps) != len(cases) {
 		t.Fatalf("%d rows", len(deps))
@@ -52,13 +55,16 @@ func TestGetDeploymentActivity(t *testing.T) {
 	if deps[1]["last_completed"] != ts(-time.Hour) || deps[1]["scheduled"] != true {
 		t.Errorf("etl-hourly %v", deps[1])
 	}
-	if deps[4]["paused"] != true {
-		t.Errorf("weekly-report not paused: %v", deps[4])
+	if deps[4]["paused"] != true || deps[4]["expected_runs"] != nil {
+		t.Errorf("weekly-report not paused or expecting runs: %v", deps[4])
 	}
-	// 3 fixed requests + 7 per deployment, whatever the number of runs.
+	if deps[2]["expected_runs"] != 20.0 || deps[2]["why"] != "its schedule expects 20 run(s) in the window, 2 exist" {
+		t.Errorf("nightly %v", deps[2])
+	}
+	// 3 fixed requests + 8 per deployment, whatever the number of runs.
 	base := len(e.fake.Requests())
-	if base != 3+7*5 || e.fake.Count("POST /automations/filter") != 1 {
-		t.Errorf("%d requests, want %d", base, 3+7*5)
+	if base != 3+8*5 || e.fake.Count("POST /automations/filter") != 1 {
+		t.Errorf("%d requests, want %d", base, 3+8*5)
 	}
 	putInfraRuns(e, 30, "etl-hourly", prefecttest.DemoProcessPool, "default", "FAILED", "Failed")
 	e.fake.ResetLog()
@@ -81,7 +87,7 @@ func TestGetDeploymentActivityWindowAndPaging(t *testing.T) {
 	if len(deps) != 2 || out["truncated"] != true || out["next_offset"] != 2.0 || out["since"] != ts(-24*time.Hour) {
 		t.Errorf("page: %v", out)
 	}
-	if len(e.fake.Requests()) != 3+7*2 {
+	if len(e.fake.Requests()) != 3+8*2 {
 		t.Errorf("%d requests for 2 deployments", len(e.fake.Requests()))
 	}
 	// A deployment that never ran is dormant.
@@ -120,7 +126,7 @@ func TestGetDeploymentActivityDegradedFields(t *testing.T) {
 		t.Errorf("notes %s", notes)
 	}
 	d := rows(t, out, "deployments")[0]
-	if _, ok := d["run_by_automations"]; ok || d["verdict"] != "healthy" || d["last_run"] == nil {
+	if _, ok := d["run_by_automations"]; ok || d["verdict"] != "not_completing" || d["last_run"] == nil {
 		t.Errorf("other fields must still answer: %v", d)
 	}
 }
