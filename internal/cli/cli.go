@@ -26,6 +26,7 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/server"
 	"github.com/prefect-mcp/prefect-mcp/internal/settings"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
+	"github.com/prefect-mcp/prefect-mcp/internal/telemetry"
 	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
@@ -193,7 +194,8 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 			return target.Builder{}, err
 		}
 		hc.Transport = wrap(hc.Transport)
-		return target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20, Budget: budget}, nil
+		return target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/" + version(), MaxResponseBytes: int64(o.MaxResponseMB) << 20, Budget: budget,
+			Observe: &prefect.Observer{Route: routeTemplate(spec), Logger: logger}}, nil
 	}
 	if a.builder, err = newBuilder(a.client); err != nil {
 		if o.Demo || a.settings == nil {
@@ -251,6 +253,29 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 	a.deps = &tools.Deps{Resolver: reloading, Spec: spec, Now: sys.Now, Logger: logger, CallTimeout: o.CallTimeout}
 	return a, a.connectDocs(o)
 }
+
+// startTracing turns OpenTelemetry tracing on when the OTEL_EXPORTER_OTLP_*
+// variables ask for it; closing the app flushes the spans still queued, so
+// a short stdio session exports too.
+func (a *app) startTracing(sys System, logger *slog.Logger) error {
+	tracing, err := telemetry.Start(context.Background(), sys.Lookup, version())
+	if err != nil || tracing == nil {
+		return err
+	}
+	a.deps.Tracer = tracing.Tracer()
+	a.closers = append(a.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+		defer cancel()
+		if err := tracing.Shutdown(ctx); err != nil {
+			logger.Warn("could not flush traces", "error", err.Error())
+		}
+	})
+	logger.Info("exporting traces over OTLP", "protocol", tracing.Protocol())
+	return nil
+}
+
+// tracingFlushTimeout bounds the export of the last spans at exit.
+const tracingFlushTimeout = 5 * time.Second
 
 // connectDocs sets up the docs proxy. It makes no network call: the remote
 // docs server is reached on the first docs tool call. Its HTTP client is its
@@ -322,6 +347,9 @@ func serve(ctx context.Context, o Options, sys System, logger *slog.Logger, sett
 		return err
 	}
 	defer a.close()
+	if err := a.startTracing(sys, logger); err != nil {
+		return err
+	}
 	a.watchReload(ctx)
 	if a.server != nil {
 		a.sel.Kind, a.sel.KindKnown = a.server.Kind, true

@@ -30,6 +30,9 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 		return err
 	}
 	defer a.close()
+	if err := a.startTracing(sys, logger); err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
 
 	hopts := httpserver.Options{

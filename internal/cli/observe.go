@@ -7,6 +7,7 @@ import (
 
 	"github.com/prefect-mcp/prefect-mcp/internal/httpserver"
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
 // observeTransport reports each upstream request to metrics by its OpenAPI
@@ -47,4 +48,35 @@ func routeLabel(spec *openapi.Spec, method, path string) string {
 		return method + " cloud-account"
 	}
 	return method + " other"
+}
+
+// routeTemplate names an upstream path (relative to the API URL) by its
+// OpenAPI template for traces and debug logs. Prefect Cloud's account-level
+// routes are not in the OSS document: their ids become {id}; anything else
+// unknown is "other", so no name or id is ever reported.
+func routeTemplate(spec *openapi.Spec) func(method, path string) string {
+	return func(method, path string) string {
+		if r, ok := spec.Match(method, path); ok {
+			return r.Path
+		}
+		segments := strings.Split(strings.TrimPrefix(path, "/"), "/")
+		for i, seg := range segments {
+			switch {
+			case prefect.IsUUID(seg):
+				segments[i] = "{id}"
+			case !isCloudLiteral(seg):
+				return "other"
+			}
+		}
+		return "/" + strings.Join(segments, "/")
+	}
+}
+
+// isCloudLiteral: the literal segments of the Cloud routes the tools read.
+func isCloudLiteral(seg string) bool {
+	switch seg {
+	case "", "me", "accounts", "workspaces", "rate-limits", "usage":
+		return true
+	}
+	return false
 }

@@ -48,6 +48,8 @@ type Config struct {
 	// Budget, shared by every client of the process, bounds the memory of
 	// answers in flight; nil means no budget.
 	Budget *Budget
+	// Observe, when set, reports each request (traces, debug log).
+	Observe *Observer
 }
 
 // Client calls one Prefect API. It is immutable and safe for concurrent use.
@@ -61,6 +63,7 @@ type Client struct {
 	hc               *http.Client
 	secrets          []string // redacted from any text taken from a response
 	allow            func(*url.URL) bool
+	observe          *Observer
 }
 
 // New validates cfg and returns a Client using hc, the shared client from
@@ -92,6 +95,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		budget:           cfg.Budget,
 		hc:               hc,
 		allow:            cfg.AllowURL,
+		observe:          cfg.Observe,
 	}
 	if c.maxResponseBytes == 0 {
 		c.maxResponseBytes = DefaultMaxResponseBytes
@@ -259,15 +263,26 @@ func (c *Client) Post(ctx context.Context, path string, body, out any) error {
 
 // attemptResult is the outcome of one HTTP exchange.
 type attemptResult struct {
-	err   error
-	retry bool          // worth another attempt
-	wait  time.Duration // before that attempt; from Retry-After when the server sent one
+	err    error
+	retry  bool          // worth another attempt
+	wait   time.Duration // before that attempt; from Retry-After when the server sent one
+	status int           // HTTP status; 0 when no response arrived
+	bytes  int           // response body bytes read
 }
 
 func (c *Client) do(ctx context.Context, method, path, query string, body []byte, out any) error {
 	if err := validateRequestPath(path); err != nil {
 		return fmt.Errorf("prefect: %s %s: %w", method, path, err)
 	}
+	ctx, obs := c.observe.start(ctx, method, path, c.retry.Now)
+	result, retries := c.send(ctx, method, path, query, body, out)
+	obs.end(ctx, result, retries)
+	return result.err
+}
+
+// send makes the request, retrying as the policy allows, and returns the
+// last attempt's outcome and how many retries it took.
+func (c *Client) send(ctx context.Context, method, path, query string, body []byte, out any) (attemptResult, int) {
 	target := c.baseURL + path
 	if query != "" {
 		target += "?" + query
@@ -280,17 +295,17 @@ func (c *Client) do(ctx context.Context, method, path, query string, body []byte
 	for attempt := 1; ; attempt++ {
 		result := c.attempt(ctx, method, path, target, body, out)
 		if result.err == nil || !result.retry || attempt >= policy.MaxAttempts {
-			return result.err
+			return result, attempt - 1
 		}
 		wait := result.wait
 		if wait == 0 {
 			wait = policy.backoff(attempt)
 		}
 		if wait > deadline.Sub(policy.Now()) {
-			return result.err // the wait would overrun the budget; RetryAfter tells the caller when
+			return result, attempt - 1 // the wait would overrun the budget; RetryAfter tells the caller when
 		}
 		if policy.Sleep(ctx, wait) != nil {
-			return result.err
+			return result, attempt - 1
 		}
 	}
 }
@@ -351,7 +366,9 @@ func (c *Client) attempt(ctx context.Context, method, path, target string, body 
 	defer closeBody(resp.Body)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.statusError(method, path, resp)
+		result := c.statusError(method, path, resp)
+		result.status = resp.StatusCode
+		return result
 	}
 	charges := &ledger{b: c.budget, method: method, path: path}
 	defer charges.settle(ctx) // a failed attempt's charges are released
@@ -361,13 +378,14 @@ func (c *Client) attempt(ctx context.Context, method, path, target string, body 
 			return attemptResult{err: budgetErr}
 		}
 		if errors.Is(err, ErrResponseTooLarge) {
-			return attemptResult{err: &ResponseError{Method: method, Path: path, Status: resp.StatusCode, Err: err}}
+			return attemptResult{err: &ResponseError{Method: method, Path: path, Status: resp.StatusCode, Err: err}, status: resp.StatusCode}
 		}
 		kind, cause := classifyTransportError(ctx, err)
 		return attemptResult{
 			err: &TransportError{Method: method, Path: path, APIURL: c.baseURL, Kind: kind,
 				Err: fmt.Errorf("reading response body: %w", c.redactError(cause))},
-			retry: kind == KindReset,
+			retry:  kind == KindReset,
+			status: resp.StatusCode,
 		}
 	}
 	if out != nil && c.budget != nil {
@@ -377,10 +395,10 @@ func (c *Client) attempt(ctx context.Context, method, path, target string, body 
 		}
 	}
 	if err := decodeBody(resp.StatusCode, data, out); err != nil {
-		return attemptResult{err: &ResponseError{Method: method, Path: path, Status: resp.StatusCode, Err: c.redactError(err), HTML: isHTML(resp.Header, data)}}
+		return attemptResult{err: &ResponseError{Method: method, Path: path, Status: resp.StatusCode, Err: c.redactError(err), HTML: isHTML(resp.Header, data)}, status: resp.StatusCode, bytes: len(data)}
 	}
 	charges.keep = true
-	return attemptResult{}
+	return attemptResult{status: resp.StatusCode, bytes: len(data)}
 }
 
 // closeBody drains a little of what is left so the connection can be reused.

@@ -23,6 +23,8 @@ type Builder struct {
 	// Budget bounds the memory of Prefect answers, shared by every target
 	// (prefect.Config.Budget).
 	Budget *prefect.Budget
+	// Observe reports each upstream request (traces, debug log); may be nil.
+	Observe *prefect.Observer
 }
 
 // Credentials for one Prefect API.
@@ -42,6 +44,7 @@ func (b Builder) Build(c Credentials, uiURL string) (*Target, error) {
 		MaxResponseBytes: b.MaxResponseBytes,
 		AllowURL:         b.AllowURL,
 		Budget:           b.Budget,
+		Observe:          b.Observe,
 	}
 	mode := AuthNone
 	switch {

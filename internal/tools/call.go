@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
@@ -57,7 +59,10 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 		t := *tool
 		t.Description = offered.Prune(description)
 		mcp.AddTool(s, &t, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
-			return run(ctx, d, req, in, def.noTarget, offered, h), nil, nil
+			ctx, span := d.startSpan(ctx, "tools/call "+def.Name, attribute.String("gen_ai.tool.name", def.Name))
+			res := run(ctx, d, req, in, def.noTarget, offered, h)
+			endSpan(span, res.IsError)
+			return res, nil, nil
 		})
 	}
 	return def
@@ -85,6 +90,7 @@ func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, 
 			return errorResult(offered.Prune(d.describeStop(ctx, err, nil, false)))
 		}
 		c.target = t
+		trace.SpanFromContext(ctx).SetAttributes(attribute.String("prefect.tenant.kind", t.Kind.String()))
 	}
 	out, err := h(ctx, c, in)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
@@ -34,6 +35,9 @@ type Deps struct {
 	// CallTimeout bounds one tool call from start to answer, waiting for a
 	// slot included (0: DefaultCallTimeout).
 	CallTimeout time.Duration
+	// Tracer, when set, gets a span per tool call, resource read and
+	// completion; upstream requests become its children. Nil: tracing off.
+	Tracer trace.Tracer
 }
 
 // GrantReader lists the workspaces an OAuth caller consented to.
