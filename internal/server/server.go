@@ -68,15 +68,34 @@ type Config struct {
 // New builds the MCP server with the selected tools.
 func New(cfg Config) *mcp.Server {
 	defs := tools.Selected(cfg.Selection)
+	offered := tools.Offer(defs)
+	extras := tools.NewExtras(cfg.Deps, offered)
+	text := instructions(offered, cfg.Selection.OAuth)
+	if names := extras.PromptNames(); len(names) > 0 {
+		text += "\nPrompts start the common investigations: " + strings.Join(names, ", ") + "."
+	}
+	if uris := extras.TemplateURIs(); len(uris) > 0 {
+		text += "\nResource templates let the user attach a Prefect object to the conversation: " + strings.Join(uris, ", ") + "."
+	}
+	// The lists never change while the server runs: no listChanged.
+	caps := &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
+	if len(extras.PromptNames()) > 0 {
+		caps.Prompts = &mcp.PromptCapabilities{}
+	}
+	if len(extras.TemplateURIs()) > 0 {
+		caps.Resources = &mcp.ResourceCapabilities{}
+	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "prefect-mcp", Title: "Prefect (read-only)", Version: cfg.Version}, &mcp.ServerOptions{
-		Instructions: instructions(tools.Offer(defs), cfg.Selection.OAuth),
-		Logger:       cfg.Logger,
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		Instructions:      text,
+		Logger:            cfg.Logger,
+		Capabilities:      caps,
+		CompletionHandler: extras.Complete(),
 	})
 	if len(cfg.Middleware) > 0 {
 		s.AddReceivingMiddleware(cfg.Middleware...)
 	}
 	tools.RegisterDefinitions(s, cfg.Deps, defs)
+	extras.Register(s)
 	return s
 }
 
