@@ -84,8 +84,10 @@ func allResources() []resourceDef {
 	return defs
 }
 
+// anyOf is a filter selecting one value, shaped as a decoded JSON argument
+// so the tools see a selection (and answer with their detail view).
 func anyOf(field, value string) map[string]any {
-	return map[string]any{field: map[string]any{"any_": []string{value}}}
+	return map[string]any{field: map[string]any{"any_": []any{value}}}
 }
 
 // offeredResources are the templates whose tool is offered.
