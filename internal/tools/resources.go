@@ -20,12 +20,12 @@ import (
 
 // resourceDef is one resource template over one variable.
 type resourceDef struct {
-	template    *mcp.ResourceTemplate
-	tool        string // offered only with this tool
-	variable    string
-	complete    completeKind
-	listKey     string // the result's list; empty means not found ("" for logs)
-	read        func(ctx context.Context, c *call, ref string) (any, error)
+	template *mcp.ResourceTemplate
+	tool     string // offered only with this tool
+	variable string
+	complete completeKind
+	listKey  string // the result's list; empty means not found ("" for logs)
+	read     func(ctx context.Context, c *call, ref string) (any, error)
 }
 
 // maxResourceRef bounds a template variable (names and ids are far shorter).
