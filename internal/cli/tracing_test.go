@@ -19,6 +19,8 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
 )
 
 // receiver collects the spans an OTLP exporter sends.
@@ -149,5 +151,30 @@ func TestStdioSessionExportsTraces(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRouteTemplate: traces and debug logs name routes, never ids or names.
+func TestRouteTemplate(t *testing.T) {
+	spec, err := openapi.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := routeTemplate(spec)
+	id := "5f0c7a44-8a2d-4a8e-9d2b-0c1f2e3d4a5b"
+	for _, c := range []struct{ method, path, want string }{
+		{"POST", "/flow_runs/filter", "/flow_runs/filter"},
+		{"GET", "/flow_runs/" + id, "/flow_runs/{id}"},
+		{"GET", "/deployments/name/etl-pipeline/etl-hourly", "/deployments/name/{flow_name}/{deployment_name}"},
+		{"POST", "/work_pools/my%20pool/workers/filter", "/work_pools/{work_pool_name}/workers/filter"},
+		{"GET", "/me/", "/me/"},
+		{"GET", "/accounts/" + id + "/workspaces/" + id, "/accounts/{id}/workspaces/{id}"},
+		{"GET", "/accounts/" + id + "/rate-limits/usage", "/accounts/{id}/rate-limits/usage"},
+		{"GET", "/accounts/my-secret-name", "other"},
+		{"GET", "/nothing/" + id, "other"},
+	} {
+		if got := route(c.method, c.path); got != c.want {
+			t.Errorf("%s %s: %s, want %s", c.method, c.path, got, c.want)
+		}
 	}
 }
