@@ -83,23 +83,23 @@ const readOnlyClose = "This server is read-only: for any change (retry, cancel, 
 func allPrompts() []promptDef {
 	return []promptDef{
 		{
-			name: "debug-flow-run", title: "Debug a flow run", first: "diagnose_flow_run",
+			name: "debug-flow-run", title: "Debug a flow run", first: ToolDiagnoseFlowRun,
 			description: "Why a flow run failed, crashed or was cancelled, and what to do about it.",
 			args:        []promptArg{{name: "flow_run", description: "the flow run's name or id", required: true, complete: completeFlowRun}},
 			text: func(a map[string]string, has func(string) bool) string {
 				ref := a["flow_run"]
 				s := &steps{has: has}
 				fmt.Fprintf(&s.b, "Find out why the Prefect flow run %s failed, crashed or misbehaved, and what to do about it.\n", quoted(ref))
-				s.add("diagnose_flow_run", "Call diagnose_flow_run first with %s: the cause, the exception and traceback, the failing tasks and subflows, retries and where it ran.", argsJSON("flow_run_id", ref))
-				s.add("get_flow_run_logs", "If the cause is unclear or the traceback is missing, read the end of its logs: get_flow_run_logs with %s.", `{"flow_run_id":`+quoted(ref)+`,"tail":true}`)
-				s.add("get_run_state_history", "For retries, pauses or time stuck in a state, read its timeline with get_run_state_history.")
-				s.add("get_work_pools", "If it crashed or never started, check its work pool and workers (status, last heartbeat) with get_work_pools.")
+				s.add(ToolDiagnoseFlowRun, "Call "+ToolDiagnoseFlowRun+" first with %s: the cause, the exception and traceback, the failing tasks and subflows, retries and where it ran.", argsJSON("flow_run_id", ref))
+				s.add(ToolGetFlowRunLogs, "If the cause is unclear or the traceback is missing, read the end of its logs: "+ToolGetFlowRunLogs+" with %s.", `{"flow_run_id":`+quoted(ref)+`,"tail":true}`)
+				s.add(ToolGetRunStateHistory, "For retries, pauses or time stuck in a state, read its timeline with "+ToolGetRunStateHistory+".")
+				s.add(ToolGetWorkPools, "If it crashed or never started, check its work pool and workers (status, last heartbeat) with "+ToolGetWorkPools+".")
 				s.b.WriteString("Then answer: the cause in one sentence, the evidence (quote the error), and the fix. " + readOnlyClose)
 				return s.b.String()
 			},
 		},
 		{
-			name: "why-late", title: "Why are runs late?", first: "diagnose_late_runs",
+			name: "why-late", title: "Why are runs late?", first: ToolDiagnoseLateRuns,
 			description: "Why scheduled runs are not starting (Late, AwaitingConcurrencySlot): paused pools, no workers, full limits.",
 			args: []promptArg{
 				{name: "deployment", description: "only this deployment (flow/deployment)", complete: completeDeployment},
@@ -115,54 +115,54 @@ func allPrompts() []promptDef {
 					scope += " in work pool " + quoted(a["work_pool"])
 				}
 				fmt.Fprintf(&s.b, "Find out why scheduled Prefect flow runs%s are not starting (Late, or waiting for a concurrency slot).\n", scope)
-				s.add("diagnose_late_runs", "Call diagnose_late_runs first with %s: for each group of late runs it names the blocker (a paused work pool, queue or deployment, no online worker, or a full concurrency limit) with evidence.",
+				s.add(ToolDiagnoseLateRuns, "Call "+ToolDiagnoseLateRuns+" first with %s: for each group of late runs it names the blocker (a paused work pool, queue or deployment, no online worker, or a full concurrency limit) with evidence.",
 					argsJSON("deployment_id", a["deployment"], "work_pool_name", a["work_pool"]))
-				s.add("get_work_pools", "When no worker is online, check the pool's workers and their last heartbeat with get_work_pools.")
-				s.add("get_concurrency_limits", "When a limit is full, see every limit and its slots in use with get_concurrency_limits.")
-				s.add("get_flow_runs", `To list the late runs themselves: get_flow_runs with {"filter":{"state":{"name":{"any_":["Late"]}}}}.`)
+				s.add(ToolGetWorkPools, "When no worker is online, check the pool's workers and their last heartbeat with "+ToolGetWorkPools+".")
+				s.add(ToolGetConcurrencyLimits, "When a limit is full, see every limit and its slots in use with "+ToolGetConcurrencyLimits+".")
+				s.add(ToolGetFlowRuns, `To list the late runs themselves: `+ToolGetFlowRuns+` with {"filter":{"state":{"name":{"any_":["Late"]}}}}.`)
 				s.b.WriteString("Then answer: what blocks the runs, the evidence, and the change that would unblock them. " + readOnlyClose)
 				return s.b.String()
 			},
 		},
 		{
-			name: "automation-not-firing", title: "Why did an automation not fire?", first: "diagnose_automation",
+			name: "automation-not-firing", title: "Why did an automation not fire?", first: ToolDiagnoseAutomation,
 			description: "Why an automation did or did not fire, and whether its actions failed.",
 			args:        []promptArg{{name: "automation", description: "the automation's name or id", required: true, complete: completeAutomation}},
 			text: func(a map[string]string, has func(string) bool) string {
 				ref := a["automation"]
 				s := &steps{has: has}
 				fmt.Fprintf(&s.b, "Find out why the Prefect automation %s did not fire, or why its actions failed.\n", quoted(ref))
-				s.add("diagnose_automation", "Call diagnose_automation first with %s: its trigger in words, matching events counted against the threshold and window, and triggered or failed actions with reasons.", argsJSON("automation_id", ref))
-				s.add("get_automations", "For the full trigger and action definitions, call get_automations and select it by id.")
-				s.add("read_events", "To see which events did arrive and on which resources, call read_events with the event name the trigger expects.")
+				s.add(ToolDiagnoseAutomation, "Call "+ToolDiagnoseAutomation+" first with %s: its trigger in words, matching events counted against the threshold and window, and triggered or failed actions with reasons.", argsJSON("automation_id", ref))
+				s.add(ToolGetAutomations, "For the full trigger and action definitions, call "+ToolGetAutomations+" and select it by id.")
+				s.add(ToolReadEvents, "To see which events did arrive and on which resources, call "+ToolReadEvents+" with the event name the trigger expects.")
 				s.b.WriteString("Then answer: whether it should have fired, why it did not (or why the action failed), and what to change in the trigger. " + readOnlyClose)
 				return s.b.String()
 			},
 		},
 		{
-			name: "rate-limited", title: "Is Prefect Cloud rate limiting us?", first: "review_rate_limits",
+			name: "rate-limited", title: "Is Prefect Cloud rate limiting us?", first: ToolReviewRateLimits,
 			description: "Prefect Cloud only: when the workspace was rate limited (429s) and what failed because of it.",
 			args:        []promptArg{{name: "since", description: "start of the period: RFC 3339 or relative like -24h (default the last 3 days)", complete: completeSince}},
 			text: func(a map[string]string, has func(string) bool) string {
 				s := &steps{has: has}
 				s.b.WriteString("Find out whether Prefect Cloud rate limits (HTTP 429) are hurting this workspace, and what failed because of them.\n")
-				s.add("review_rate_limits", "Call review_rate_limits first with %s: when each operation group was throttled, denied totals and peaks, and the failed runs and 429 log lines in those periods.", argsJSON("since", a["since"]))
-				s.add("diagnose_flow_run", "For a failed run it lists, confirm the cause with diagnose_flow_run.")
+				s.add(ToolReviewRateLimits, "Call "+ToolReviewRateLimits+" first with %s: when each operation group was throttled, denied totals and peaks, and the failed runs and 429 log lines in those periods.", argsJSON("since", a["since"]))
+				s.add(ToolDiagnoseFlowRun, "For a failed run it lists, confirm the cause with "+ToolDiagnoseFlowRun+".")
 				s.b.WriteString("Then answer: which operations are throttled and when, what failed because of it, and how to lower the request rate (fewer concurrent runs or API calls, client-side retries with backoff). " + readOnlyClose)
 				return s.b.String()
 			},
 		},
 		{
-			name: "workspace-health", title: "Workspace health check", first: "get_dashboard",
+			name: "workspace-health", title: "Workspace health check", first: ToolGetDashboard,
 			description: "An overview of the workspace: runs by state, pools and workers, failing or stuck deployments, what needs attention first.",
 			text: func(_ map[string]string, has func(string) bool) string {
 				s := &steps{has: has}
 				s.b.WriteString("Give an overview of this Prefect workspace's health and what needs attention first.\n")
-				s.add("get_dashboard", "Call get_dashboard first: run counts by state, work pools and workers, limits at capacity, the latest failures.")
-				s.add("get_deployment_activity", "Find failing, stuck or dormant deployments with get_deployment_activity.")
-				s.add("diagnose_late_runs", "If runs are late, call diagnose_late_runs.")
-				s.add("diagnose_flow_run", "For one or two of the latest failures, call diagnose_flow_run.")
-				s.add("review_rate_limits", "On Prefect Cloud, check for throttling with review_rate_limits.")
+				s.add(ToolGetDashboard, "Call "+ToolGetDashboard+" first: run counts by state, work pools and workers, limits at capacity, the latest failures.")
+				s.add(ToolGetDeploymentActivity, "Find failing, stuck or dormant deployments with "+ToolGetDeploymentActivity+".")
+				s.add(ToolDiagnoseLateRuns, "If runs are late, call "+ToolDiagnoseLateRuns+".")
+				s.add(ToolDiagnoseFlowRun, "For one or two of the latest failures, call "+ToolDiagnoseFlowRun+".")
+				s.add(ToolReviewRateLimits, "On Prefect Cloud, check for throttling with "+ToolReviewRateLimits+".")
 				s.b.WriteString("Then answer with a short list: what is healthy, what needs attention (most urgent first), and the next step for each. " + readOnlyClose)
 				return s.b.String()
 			},

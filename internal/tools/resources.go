@@ -38,9 +38,9 @@ const resourceLogLines = 200
 func allResources() []resourceDef {
 	defs := []resourceDef{
 		{
-			tool: "get_flow_runs", variable: "id", complete: completeFlowRun, listKey: "flow_runs",
+			tool: ToolGetFlowRuns, variable: "id", complete: completeFlowRun, listKey: "flow_runs",
 			template: &mcp.ResourceTemplate{Name: "flow-run", Title: "Flow run", URITemplate: "prefect://flow-runs/{id}",
-				Description: "A flow run (id or name) in detail: state and history, timing, parameters, deployment and work pool; as get_flow_runs shows it."},
+				Description: "A flow run (id or name) in detail: state and history, timing, parameters, deployment and work pool; as " + ToolGetFlowRuns + " shows it."},
 			read: func(ctx context.Context, c *call, ref string) (any, error) {
 				id, err := c.resolveFlowRun(ctx, "id", ref)
 				if err != nil {
@@ -50,17 +50,17 @@ func allResources() []resourceDef {
 			},
 		},
 		{
-			tool: "get_flow_run_logs", variable: "id", complete: completeFlowRun,
+			tool: ToolGetFlowRunLogs, variable: "id", complete: completeFlowRun,
 			template: &mcp.ResourceTemplate{Name: "flow-run-logs", Title: "Flow run logs", URITemplate: "prefect://flow-runs/{id}/logs",
-				Description: fmt.Sprintf("The last %d log lines of a flow run (id or name), oldest first; as get_flow_run_logs with tail shows them.", resourceLogLines)},
+				Description: fmt.Sprintf("The last %d log lines of a flow run (id or name), oldest first; as "+ToolGetFlowRunLogs+" with tail shows them.", resourceLogLines)},
 			read: func(ctx context.Context, c *call, ref string) (any, error) {
 				return getFlowRunLogs(ctx, c, flowRunLogsInput{FlowRunID: ref, Tail: true, Limit: resourceLogLines})
 			},
 		},
 		{
-			tool: "get_deployments", variable: "slug", complete: completeDeployment, listKey: "deployments",
+			tool: ToolGetDeployments, variable: "slug", complete: completeDeployment, listKey: "deployments",
 			template: &mcp.ResourceTemplate{Name: "deployment", Title: "Deployment", URITemplate: "prefect://deployments/{slug}",
-				Description: "A deployment by flow/deployment slug (percent-encode the slash: flow%2Fdeployment) or id, in detail: schedules, work pool, parameters and defaults, job variables, last runs; as get_deployments shows it."},
+				Description: "A deployment by flow/deployment slug (percent-encode the slash: flow%2Fdeployment) or id, in detail: schedules, work pool, parameters and defaults, job variables, last runs; as " + ToolGetDeployments + " shows it."},
 			read: func(ctx context.Context, c *call, ref string) (any, error) {
 				id, err := c.resolveDeployment(ctx, "slug", ref)
 				if err != nil {
@@ -70,9 +70,9 @@ func allResources() []resourceDef {
 			},
 		},
 		{
-			tool: "get_work_pools", variable: "name", complete: completeWorkPool, listKey: "work_pools",
+			tool: ToolGetWorkPools, variable: "name", complete: completeWorkPool, listKey: "work_pools",
 			template: &mcp.ResourceTemplate{Name: "work-pool", Title: "Work pool", URITemplate: "prefect://work-pools/{name}",
-				Description: "A work pool by name in detail: status, workers and last heartbeats, queues and their health, concurrency, job template; as get_work_pools shows it."},
+				Description: "A work pool by name in detail: status, workers and last heartbeats, queues and their health, concurrency, job template; as " + ToolGetWorkPools + " shows it."},
 			read: func(ctx context.Context, c *call, ref string) (any, error) {
 				return getWorkPools(ctx, c, workPoolsInput{Filter: anyOf("name", ref)})
 			},
