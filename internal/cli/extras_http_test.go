@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -19,7 +18,7 @@ import (
 // headers, as tools do; without them they get nothing from anyone.
 func TestHTTPPromptsResourcesCompletion(t *testing.T) {
 	const secret = "admin:extras-canary"
-	fake := prefecttest.New(prefecttest.WithAuthString(secret), prefecttest.WithData(prefecttest.Demo(time.Now())))
+	fake := prefecttest.New(prefecttest.WithAuthString(secret), prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
 	port := freePort(t)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -69,7 +70,7 @@ func TestPromptsNameOnlyOfferedTools(t *testing.T) {
 		for _, d := range tools.Selected(sel) {
 			offered = append(offered, d.Name)
 		}
-		e := connect(t, fake, &tools.Deps{Resolver: target.Static{}, Spec: spec}, sel)
+		e := connect(t, fake, &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: func() time.Time { return now }}, sel)
 		res, err := e.session.ListPrompts(context.Background(), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -248,7 +249,7 @@ func TestCompletionBounds(t *testing.T) {
 		t.Errorf("30 matches: %d values, hasMore %v; want 20 and true", len(got.Values), got.HasMore)
 	}
 	// rate-limited is offered when Prefect Cloud may answer.
-	cloud := connect(t, e.fake, &tools.Deps{Resolver: target.Static{}, Spec: spec}, tools.Selection{})
+	cloud := connect(t, e.fake, &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: func() time.Time { return now }}, tools.Selection{})
 	got = complete(t, cloud.session, promptRef("rate-limited"), "since", "-2")
 	if !slices.Equal(got.Values, []string{"-24h"}) {
 		t.Errorf("since -2: %v", got.Values)
@@ -284,9 +285,9 @@ func TestCompletionBounds(t *testing.T) {
 // TestCompletionWithoutPrefect: no suggestions, no error, when no Prefect
 // is configured (completion helps typing; the tools explain the setup).
 func TestCompletionWithoutPrefect(t *testing.T) {
-	fake := prefecttest.New()
+	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	t.Cleanup(fake.Close)
-	e := connect(t, fake, &tools.Deps{Resolver: target.Static{}, Spec: spec}, tools.Selection{Kind: target.SelfHosted, KindKnown: true})
+	e := connect(t, fake, &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: func() time.Time { return now }}, tools.Selection{Kind: target.SelfHosted, KindKnown: true})
 	got := complete(t, e.session, promptRef("debug-flow-run"), "flow_run", "crim")
 	if len(got.Values) != 0 {
 		t.Errorf("values without a Prefect: %v", got.Values)
@@ -412,7 +413,7 @@ func TestResourceErrors(t *testing.T) {
 func TestExtrasFollowTheSelection(t *testing.T) {
 	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	t.Cleanup(fake.Close)
-	e := connect(t, fake, &tools.Deps{Resolver: target.Static{}, Spec: spec}, tools.Selection{Groups: []string{tools.GroupInfrastructure}})
+	e := connect(t, fake, &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: func() time.Time { return now }}, tools.Selection{Groups: []string{tools.GroupInfrastructure}})
 	res, err := e.session.ListResourceTemplates(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -421,7 +422,7 @@ func TestExtrasFollowTheSelection(t *testing.T) {
 		t.Errorf("infrastructure only: %v", res.ResourceTemplates)
 	}
 	// identity alone: no prompts, no resources, no completion.
-	e = connect(t, fake, &tools.Deps{Resolver: target.Static{}, Spec: spec}, tools.Selection{Groups: []string{tools.GroupIdentity}})
+	e = connect(t, fake, &tools.Deps{Resolver: target.Static{}, Spec: spec, Now: func() time.Time { return now }}, tools.Selection{Groups: []string{tools.GroupIdentity}})
 	caps := e.session.InitializeResult().Capabilities
 	if caps.Prompts != nil || caps.Resources != nil || caps.Completions != nil {
 		t.Errorf("identity only: capabilities %+v", caps)
