@@ -104,11 +104,14 @@ func (r observed) end(ctx context.Context, result attemptResult, retries int) {
 func errorType(result attemptResult) string {
 	var transport *TransportError
 	var refused *WriteRefusedError
+	var budget *BudgetError
 	switch {
 	case result.err == nil:
 		return ""
 	case errors.As(result.err, &refused):
 		return "write_refused"
+	case errors.As(result.err, &budget):
+		return "memory_budget"
 	case errors.As(result.err, &transport):
 		return string(transport.Kind)
 	case errors.Is(result.err, ErrResponseTooLarge):
