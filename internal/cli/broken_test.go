@@ -187,3 +187,20 @@ func TestConfigReportsBrokenSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreadableCAFileIsDiagnosed: a CA bundle that cannot be read does not
+// stop the server either; config names the setting and the fix.
+func TestUnreadableCAFileIsDiagnosed(t *testing.T) {
+	sys, out, errOut := testSystem(t, map[string]string{
+		"PREFECT_API_URL":           "https://127.0.0.1:1/api",
+		"PREFECT_API_SSL_CERT_FILE": filepath.Join(t.TempDir(), "missing.pem"),
+	})
+	if code := Run(context.Background(), []string{"config", "--no-docs"}, sys); code != 1 {
+		t.Fatalf("config exit %d: %s", code, errOut)
+	}
+	for _, w := range []string{"PROBLEM", "PREFECT_API_SSL_CERT_FILE", "missing.pem", "readable PEM CA bundle"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("config output lacks %q:\n%s", w, out)
+		}
+	}
+}

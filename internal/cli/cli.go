@@ -235,7 +235,7 @@ func build(o Options, sys System, logger *slog.Logger, obs httpserver.Observer) 
 		b := a.builder
 		if c := clientSettingsOf(s); c != a.client {
 			if b, err = newBuilder(c); err != nil {
-				return nil, s.Files(), err
+				return nil, s.Files(), fmt.Errorf("the TLS settings (PREFECT_API_SSL_CERT_FILE or SSL_CERT_FILE) cannot be used: %w. Fix: point the setting at a readable PEM CA bundle, or unset it", err)
 			}
 		}
 		t, err := b.Build(target.Credentials{APIURL: s.APIURL, APIKey: s.APIKey, AuthString: s.AuthString}, s.UIURL)
