@@ -121,8 +121,10 @@ func matchingEvents(v *view, filter map[string]any) ([]record, error) {
 		}
 	}
 	var out []record
+	var at []time.Time
 	recs := v.all(Events)
-	for _, p := range eventCandidates(v, filter) {
+	cand, ix, byTime := eventCandidates(v, filter)
+	for _, p := range cand {
 		e := recs[p]
 		ok, err := eventMatches(e, filter)
 		if err != nil {
@@ -130,25 +132,46 @@ func matchingEvents(v *view, filter map[string]any) ([]record, error) {
 		}
 		if ok {
 			out = append(out, e)
+			if byTime {
+				at = append(at, ix.at[p])
+			}
 		}
 	}
-	sortRows(v, out, []sortKey{{get: path("occurred"), desc: filter["order"] != "ASC"}})
+	desc := filter["order"] != "ASC"
+	if !byTime {
+		sortRows(v, out, []sortKey{{get: path("occurred"), desc: desc}})
+		return out, nil
+	}
+	// Candidates came in time order, ties in stored order: that is the
+	// stable ascending sort; descending reverses the runs of equal times.
+	if desc {
+		rev := make([]record, 0, len(out))
+		for j := len(out); j > 0; {
+			i := j - 1
+			for i > 0 && at[i-1].Equal(at[j-1]) {
+				i--
+			}
+			rev = append(rev, out[i:j]...)
+			j = i
+		}
+		out = rev
+	}
 	return out, nil
 }
 
-// eventCandidates returns the ascending positions of the events that can
-// match filter: those in its occurred window, narrowed by the resource ids
-// it requires.
-func eventCandidates(v *view, filter map[string]any) []int32 {
+// eventCandidates returns the positions of the events that can match
+// filter: those in its occurred window, narrowed by the resource ids it
+// requires. byTime reports that they are in time order (ties in stored
+// order) rather than in stored order.
+func eventCandidates(v *view, filter map[string]any) (pos []int32, ix *eventIndex, byTime bool) {
 	t := v.data.tables[Events]
 	if t == nil {
-		return nil
+		return nil, nil, false
 	}
-	ix := t.eventIndex()
+	ix = t.eventIndex()
 	occ, _ := filter["occurred"].(map[string]any)
 	since, ok1 := parseTime(occ["since"])
 	until, ok2 := parseTime(occ["until"])
-	var pos []int32
 	narrowed := false
 	narrow := func(ids []string, lists ...map[string][]int32) {
 		if ids == nil {
@@ -188,9 +211,9 @@ func eventCandidates(v *view, filter map[string]any) []int32 {
 	case narrowed:
 		pos = slices.DeleteFunc(pos, func(p int32) bool { return ix.at[p].Before(since) || ix.at[p].After(until) })
 	default:
-		pos = ix.window(since, until)
+		return ix.window(since, until), ix, true
 	}
-	return pos
+	return pos, ix, false
 }
 
 func eventMatches(e record, f map[string]any) (bool, error) {

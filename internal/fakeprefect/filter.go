@@ -3,11 +3,11 @@ package fakeprefect
 import (
 	"cmp"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // unsupportedError marks a filter the fake cannot evaluate; the server answers
@@ -303,30 +303,62 @@ func escapeLike(s string) string {
 // likeMatch implements SQL ILIKE with '\' as the escape character.
 func likeMatch(s, pattern string) bool { return sqlLike(s, pattern, true) }
 
-// sqlLike implements SQL LIKE (ILIKE when fold) with '\' as the escape character.
+// sqlLike implements SQL LIKE (ILIKE when fold) with '\' as the escape
+// character: % matches any run of characters, _ exactly one. It matches
+// rune by rune, backtracking to the last %, with no regexp to compile for
+// every row.
 func sqlLike(s, pattern string, fold bool) bool {
-	var re strings.Builder
-	re.WriteString(`(?s)^`)
-	if fold {
-		re.WriteString(`(?i)`)
+	type tok struct {
+		r    rune
+		kind byte // 0 literal, '%' any run, '_' any one
 	}
-	for i := 0; i < len(pattern); i++ {
-		switch c := pattern[i]; c {
-		case '%':
-			re.WriteString(`.*`)
-		case '_':
-			re.WriteString(`.`)
+	var toks []tok
+	pr := []rune(pattern)
+	for i := 0; i < len(pr); i++ {
+		switch c := pr[i]; c {
+		case '%', '_':
+			toks = append(toks, tok{kind: byte(c)})
 		case '\\':
-			if i+1 < len(pattern) {
+			if i+1 < len(pr) {
 				i++
-				re.WriteString(regexp.QuoteMeta(string(pattern[i])))
+				toks = append(toks, tok{r: pr[i]})
 			}
 		default:
-			re.WriteString(regexp.QuoteMeta(string(c)))
+			toks = append(toks, tok{r: c})
 		}
 	}
-	re.WriteString(`$`)
-	return regexp.MustCompile(re.String()).MatchString(s)
+	same := func(a, b rune) bool { // case folding as regexp's (?i): the SimpleFold orbit
+		if a == b || !fold {
+			return a == b
+		}
+		for f := unicode.SimpleFold(a); f != a; f = unicode.SimpleFold(f) {
+			if f == b {
+				return true
+			}
+		}
+		return false
+	}
+	text := []rune(s)
+	ti, pi := 0, 0
+	star, mark := -1, 0 // last % seen in the pattern, and where the text stood then
+	for ti < len(text) {
+		switch {
+		case pi < len(toks) && toks[pi].kind == '%':
+			star, mark = pi, ti
+			pi++
+		case pi < len(toks) && (toks[pi].kind == '_' || toks[pi].kind == 0 && same(toks[pi].r, text[ti])):
+			pi, ti = pi+1, ti+1
+		case star >= 0:
+			pi, mark = star+1, mark+1
+			ti = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(toks) && toks[pi].kind == '%' {
+		pi++
+	}
+	return pi == len(toks)
 }
 
 // parseTime accepts the date-time shapes pydantic accepts in practice.

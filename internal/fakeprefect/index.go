@@ -212,15 +212,13 @@ func (t *table) eventIndex() *eventIndex {
 	return ix
 }
 
-// window returns the ascending positions of events that occurred in
-// [since, until].
+// window returns the positions of the events that occurred in [since,
+// until], in time order (ties in stored order).
 func (ix *eventIndex) window(since, until time.Time) []int32 {
 	lo := sort.Search(len(ix.times), func(i int) bool { return !ix.times[i].Before(since) })
 	hi := sort.Search(len(ix.times), func(i int) bool { return ix.times[i].After(until) })
 	if lo >= hi {
 		return nil
 	}
-	out := slices.Clone(ix.byTime[lo:hi])
-	slices.Sort(out)
-	return out
+	return ix.byTime[lo:hi]
 }
