@@ -125,8 +125,6 @@ var (
 	}
 )
 
-func (g *gen) pick(list []string) string { return list[g.rng.IntN(len(list))] }
-
 func (g *gen) flows() {
 	for i := range g.sc.Flows {
 		name := fmt.Sprintf("%s-%s-%03d", domains[i%len(domains)], verbs[(i/len(domains))%len(verbs)], i)
@@ -230,13 +228,16 @@ func (g *gen) deployments() {
 			"source_table": "raw." + strings.SplitN(f.name, "-", 2)[0] + "_events", "batch_size": 500 + i%10*250,
 			"lookback_hours": 1 + i%48, "dry_run": false, "notify": []any{"data-oncall@example.com"},
 		}
-		dep := genDeployment{id: genID("deployment", i), name: fmt.Sprintf("%s-%s", f.name, []string{"hourly", "daily", "every-15m", "manual", "nightly"}[i%5]), flow: flow, queue: queue, tags: tags, parameters: params}
-		if i >= len(g.ws.flows)*5 {
-			dep.name = fmt.Sprintf("%s-%d", dep.name, i)
+		// A flow's deployments differ by their suffix (names are unique per flow).
+		suffixes := []string{"hourly", "daily", "every-15m", "manual", "nightly"}
+		name := f.name + "-" + suffixes[(i/g.sc.Flows)%len(suffixes)]
+		if i >= g.sc.Flows*len(suffixes) {
+			name += "-" + strconv.Itoa(i)
 		}
+		dep := genDeployment{id: genID("deployment", i), name: name, flow: flow, queue: queue, tags: tags, parameters: params}
 		g.ws.deps = append(g.ws.deps, dep)
 		var schedules []any
-		cron := []string{"0 * * * *", "30 2 * * *", "*/15 * * * *", "", "0 3 * * *"}[i%5]
+		cron := []string{"0 * * * *", "30 2 * * *", "*/15 * * * *", "", "0 3 * * *"}[(i/g.sc.Flows)%len(suffixes)]
 		paused := i%20 == 19
 		if cron != "" {
 			schedules = append(schedules, map[string]any{
@@ -248,7 +249,7 @@ func (g *gen) deployments() {
 			schedules = []any{}
 		}
 		status := "READY"
-		if pool.typ != "" && g.poolNotReady(q.pool) {
+		if g.poolNotReady(q.pool) {
 			status = "NOT_READY"
 		}
 		g.d.Add(Deployments, map[string]any{

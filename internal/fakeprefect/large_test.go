@@ -67,6 +67,14 @@ func TestLargeShapeAndMemory(t *testing.T) {
 			}
 		}
 	}
+	names := map[string]bool{}
+	for _, dep := range d.Objects(Deployments) {
+		key := dep["flow_id"].(string) + "/" + dep["name"].(string)
+		if names[key] {
+			t.Fatalf("two deployments of one flow are named %q", dep["name"])
+		}
+		names[key] = true
+	}
 	again := Large(largeNow)
 	for _, i := range []int{0, 777, 49_999} {
 		id := genID("flow_run", i)
@@ -244,10 +252,7 @@ func TestLargeFiltersMatchBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := byTimeDesc(where(events, func(o map[string]any) bool {
-			if strings.HasSuffix(o["resource"].(map[string]any)["prefect.resource.id"].(string), run) {
-				return true
-			}
-			return false
+			return strings.HasSuffix(o["resource"].(map[string]any)["prefect.resource.id"].(string), run)
 		}), "occurred")
 		if page.Total != len(want) || !slices.Equal(ids(page.Events), ids(first(want, 50))) || len(want) == 0 {
 			t.Fatalf("events %v (total %d), brute force %v", ids(page.Events), page.Total, ids(want))
