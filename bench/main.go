@@ -1,7 +1,9 @@
 // Command bench is prefect-mcp's performance suite. It builds the server,
-// starts a fake Prefect API (internal/prefecttest) on loopback, measures
-// start-up, per-call overhead, fan-out, throughput, memory and result sizes,
-// and prints Markdown tables ready for the README's performance section.
+// starts fake Prefect APIs (internal/prefecttest) on loopback, measures
+// start-up, per-call overhead, fan-out, throughput, memory, result sizes and
+// each tool's requests and latency against a Prefect that serves one request
+// at a time (the demo and the large workspace), and prints Markdown tables
+// ready for the README's performance section.
 // Every comparison is made side by side in the same run; nothing is checked
 // against a fixed time except the documented targets shown next to results.
 //
@@ -49,7 +51,7 @@ type bench struct {
 	fakeSerialLarge *prefecttest.Server // large workspace, one request at a time
 	toolRuns        []toolRun           // P3 and P7 measurements
 
-	srv *httpProc // shared prefect-mcp HTTP server (P2, P3, P6)
+	srv *httpProc // shared prefect-mcp HTTP server (P2, P3, P6, P7)
 
 	rows   []string // main table
 	extra  []string // further tables, in order

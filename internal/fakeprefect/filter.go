@@ -87,12 +87,61 @@ func matchFilter(v *view, table fieldTable, where string, obj record, filter map
 		case f.sub != nil:
 			res, err = matchFilter(v, f.sub, where+"."+key, obj, critMap)
 		default:
-			res, err = matchLeaf(where+"."+key, f.get(v, obj), critMap)
+			if f.col != "" && onlyTimeBounds(critMap) {
+				res, err = matchTimeBounds(where+"."+key, obj, f.col, critMap)
+			} else {
+				res, err = matchLeaf(where+"."+key, f.get(v, obj), critMap)
+			}
 		}
 		if err != nil {
 			return false, err
 		}
 		results = append(results, res)
+	}
+	return combine(or, results), nil
+}
+
+// onlyTimeBounds reports whether crit holds only before_/after_ bounds.
+func onlyTimeBounds(crit map[string]any) bool {
+	n := 0
+	for op, arg := range crit {
+		switch {
+		case op == "before_" || op == "after_":
+			n++
+		case op == "operator" || arg == nil:
+		default:
+			return false
+		}
+	}
+	return n > 0
+}
+
+// matchTimeBounds is matchLeaf for before_/after_ on a date-time column,
+// reading the row's time without formatting and parsing it.
+func matchTimeBounds(where string, obj record, col string, crit map[string]any) (bool, error) {
+	or, err := operatorIsOr(crit, where)
+	if err != nil {
+		return false, err
+	}
+	at, ok := timeOf(obj, col)
+	var results []bool
+	for _, op := range sortedKeys(crit) {
+		arg := crit[op]
+		if op == "operator" || arg == nil {
+			continue
+		}
+		bound, bok := parseTime(arg)
+		if !bok {
+			return false, unsupported("%s.%s: not a date-time: %v", where, op, arg)
+		}
+		switch {
+		case !ok:
+			results = append(results, false)
+		case op == "before_":
+			results = append(results, !at.After(bound))
+		default:
+			results = append(results, !at.Before(bound))
+		}
 	}
 	return combine(or, results), nil
 }
@@ -166,6 +215,9 @@ func applyOperator(where, op string, value, arg any) (bool, error) {
 			}
 			return value != nil && !containsValue(args, value), nil
 		case "all_":
+			if value == nil { // a NULL column matches no comparison
+				return false, nil
+			}
 			if !isList {
 				return false, unsupported("%s.all_ on a non-list field", where)
 			}

@@ -62,6 +62,24 @@ func (t *table) order(v *view, name string, keys []sortKey) []int32 {
 	return o
 }
 
+// candidates returns the rows of collection that may match filter (read
+// with table): all of them, or those its indexable criteria allow.
+func (v *view) candidates(collection string, table fieldTable, filter map[string]any) []record {
+	t := v.data.tables[collection]
+	if t == nil {
+		return nil
+	}
+	pos, all := t.candidates(indexable(table, filter))
+	if all {
+		return t.recs
+	}
+	out := make([]record, len(pos))
+	for i, p := range pos {
+		out[i] = t.recs[p]
+	}
+	return out
+}
+
 // constraint: the row's col must be one of values (normalized).
 type constraint struct {
 	col    string

@@ -302,6 +302,11 @@ func (q query) match(c *call, sorted bool) ([]record, error) {
 		order = keys
 	}
 	own, _ := c.body[q.filterKey].(map[string]any)
+	if own != nil {
+		if err := checkFilter(c.v, q.table, q.filterKey, own); err != nil {
+			return nil, err
+		}
+	}
 	matchedRemote := map[string]map[string]bool{}
 	var cs []constraint
 	for key, j := range q.joins {
@@ -309,8 +314,11 @@ func (q query) match(c *call, sorted bool) ([]record, error) {
 		if !ok {
 			continue
 		}
+		if err := checkFilter(c.v, j.table, key, filter); err != nil {
+			return nil, err
+		}
 		set := map[string]bool{}
-		for _, obj := range c.v.all(j.collection) {
+		for _, obj := range c.v.candidates(j.collection, j.table, filter) {
 			ok, err := matchFilter(c.v, j.table, key, obj, filter)
 			if err != nil {
 				return nil, err
@@ -362,7 +370,17 @@ func (q query) match(c *call, sorted bool) ([]record, error) {
 		return true, nil
 	}
 	var out []record
-	if t != nil {
+	if t != nil && own == nil && len(matchedRemote) == 0 {
+		// No filter at all: every row, in the table's order for the sort.
+		if sorted && sortName != "" && len(rows) > 256 {
+			out = make([]record, 0, len(rows))
+			for _, p := range t.order(c.v, sortName, order) {
+				out = append(out, rows[p])
+			}
+			return out, nil
+		}
+		out = slices.Clone(rows)
+	} else if t != nil {
 		cand, all := t.candidates(cs)
 		if all {
 			cand = make([]int32, len(rows))
@@ -411,6 +429,13 @@ func (q query) match(c *call, sorted bool) ([]record, error) {
 	}
 	sortRows(c.v, out, order)
 	return out, nil
+}
+
+// checkFilter surfaces an unsupported criterion even when no row is left to
+// evaluate it on (indexes may rule every row out first).
+func checkFilter(v *view, table fieldTable, where string, filter map[string]any) error {
+	_, err := matchFilter(v, table, where, object{}, filter)
+	return err
 }
 
 func normalizeKey(s string) string {
