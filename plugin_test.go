@@ -98,8 +98,8 @@ func TestClaudePluginManifests(t *testing.T) {
 }
 
 // TestSkillNamesRealToolsAndCommands: every skill has the frontmatter Claude
-// Code reads; every tool (or tool argument) it names exists, and every
-// `prefect …` command it gives is a Prefect 3.8 CLI command.
+// Code reads; every tool (or tool argument) and prompt it names exists, and
+// every `prefect …` command it gives is a Prefect 3.8 CLI command.
 func TestSkillNamesRealToolsAndCommands(t *testing.T) {
 	skills, err := filepath.Glob("skills/*/SKILL.md")
 	if err != nil || len(skills) == 0 {
@@ -111,6 +111,10 @@ func TestSkillNamesRealToolsAndCommands(t *testing.T) {
 	}
 	arguments := toolArguments(t)
 	commands := prefectCommands(t)
+	prompts := map[string]bool{}
+	for _, n := range tools.NewExtras(&tools.Deps{}, tools.Offer(tools.All())).PromptNames() {
+		prompts[n] = true
+	}
 
 	for _, path := range skills {
 		src := string(readFile(t, path))
@@ -135,13 +139,14 @@ func TestSkillNamesRealToolsAndCommands(t *testing.T) {
 		used, cmds := 0, 0
 		for _, span := range codeSpans(body) {
 			switch {
+			case toolNames[span]:
+				used++
+			case arguments[span]:
 			case snakeCase.MatchString(span):
-				switch {
-				case toolNames[span]:
-					used++
-				case arguments[span]:
-				default:
-					t.Errorf("%s names `%s`, which is neither a tool nor a tool argument", path, span)
+				t.Errorf("%s names `%s`, which is neither a tool nor a tool argument", path, span)
+			case hyphenated.MatchString(span):
+				if !prompts[span] {
+					t.Errorf("%s names `%s`, which is not a prompt of the server", path, span)
 				}
 			case strings.HasPrefix(span, "prefect "):
 				cmds++
@@ -161,7 +166,10 @@ func TestSkillNamesRealToolsAndCommands(t *testing.T) {
 	}
 }
 
-var snakeCase = regexp.MustCompile(`^[a-z]+(_[a-z]+)+$`)
+var (
+	snakeCase  = regexp.MustCompile(`^[a-z]+(_[a-z]+)+$`)
+	hyphenated = regexp.MustCompile(`^[a-z]+(-[a-z]+)+$`)
+)
 
 // codeSpans returns the inline `code` spans and the lines of fenced blocks.
 func codeSpans(md string) []string {
