@@ -140,13 +140,13 @@ func (d *Deps) describeStop(ctx context.Context, err error, t *target.Target, wa
 	}
 	limit := d.callTimeout().Round(time.Millisecond)
 	if waitingForSlot {
-		return fmt.Sprintf("This call waited %s for a free slot and was stopped at this server's per-call deadline: the server is busy with other calls (--max-concurrent-calls). Retry in a moment.", limit)
+		return fmt.Sprintf("This call waited %s for a free slot and was stopped at this server's per-call deadline (--call-timeout): the server is busy with other calls (--max-concurrent-calls). Retry in a moment.", limit)
 	}
 	where := "Prefect"
 	if t != nil {
 		where = "the Prefect API at " + t.APIURL
 	}
-	return fmt.Sprintf("This call was stopped at this server's per-call deadline of %s: %s did not answer in time. Retry with a narrower request (a smaller limit, a tighter filter or a shorter time window), or later if Prefect is overloaded.", limit, where)
+	return fmt.Sprintf("This call was stopped at this server's per-call deadline of %s (--call-timeout): %s did not answer in time. Retry with a narrower request (a smaller limit, a tighter filter or a shorter time window), or later if Prefect is overloaded.", limit, where)
 }
 
 func errorResult(msg string) *mcp.CallToolResult {

@@ -191,3 +191,23 @@ func TestTenantKey(t *testing.T) {
 		t.Fatalf("tenant key %q", a)
 	}
 }
+
+// TestSlotWaitCountsAgainstTheDeadline: a call that never gets a slot ends
+// at its deadline with the server's message, and leaves no waiter behind.
+func TestSlotWaitCountsAgainstTheDeadline(t *testing.T) {
+	d := &Deps{Slots: NewSlots(1), CallTimeout: 50 * time.Millisecond}
+	held, ok := grantedNow(d.Slots, tenantOf(target.Request{}))
+	if !ok {
+		t.Fatal("no slot")
+	}
+	defer held()
+	h := func(context.Context, *call, struct{}) (any, error) { return "ran", nil }
+	res := run(context.Background(), d, nil, struct{}{}, true, nil, h)
+	text := res.Content[0].(*mcp.TextContent).Text
+	if !res.IsError || !strings.Contains(text, "waited 50ms for a free slot") || !strings.Contains(text, "--max-concurrent-calls") {
+		t.Fatalf("isError %v: %s", res.IsError, text)
+	}
+	if n := d.Slots.waiters(); n != 0 {
+		t.Fatalf("%d waiters left", n)
+	}
+}
