@@ -672,3 +672,37 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Errorf("Count = %d, want 360", got)
 	}
 }
+
+// TestEveryFilterCapsLimit: every filter body takes limit ≤ 200 (events ≤ 50)
+// and answers one more with Prefect's 422, as the list tools' pager relies on.
+func TestEveryFilterCapsLimit(t *testing.T) {
+	s := New(WithData(Demo(now)))
+	defer s.Close()
+	served := 0
+	for _, r := range loadSpec(t).Routes() {
+		if r.Method != "POST" || !strings.HasSuffix(r.Path, "/filter") {
+			continue
+		}
+		path := strings.ReplaceAll(r.Path, "{work_pool_name}", DemoProcessPool)
+		path = strings.ReplaceAll(path, "{id}", DemoID("flow_run", "crimson-falcon"))
+		capLimit, want := 200, `{"detail":"Invalid limit: must be less than or equal to 200."}`
+		if path == "/events/filter" {
+			capLimit, want = 50, ""
+		}
+		at := do(t, "POST", s.URL+path, map[string]any{"limit": capLimit})
+		if at.status == http.StatusNotImplemented {
+			continue // a route the fake does not serve
+		}
+		served++
+		if at.status != 200 {
+			t.Errorf("%s limit %d: %d %s", r, capLimit, at.status, at.raw)
+		}
+		over := do(t, "POST", s.URL+path, map[string]any{"limit": capLimit + 1})
+		if over.status != 422 || (want != "" && strings.TrimSpace(string(over.raw)) != want) {
+			t.Errorf("%s limit %d: %d %s, want 422 %s", r, capLimit+1, over.status, over.raw, want)
+		}
+	}
+	if served < 15 {
+		t.Errorf("only %d filter routes served", served)
+	}
+}

@@ -107,13 +107,9 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 	now := c.deps.now()
 	since := now.Add(-time.Duration(window) * 24 * time.Hour)
 
-	var deps []prefect.DeploymentDetail
-	if err := c.target.Client.Post(ctx, "/deployments/filter", map[string]any{"sort": "NAME_ASC", "limit": limit + 1, "offset": offset}, &deps); err != nil {
+	deps, more, err := postPage[prefect.DeploymentDetail](ctx, c, "/deployments/filter", map[string]any{"sort": "NAME_ASC"}, limit, offset)
+	if err != nil {
 		return nil, err
-	}
-	more := len(deps) > limit
-	if more {
-		deps = deps[:limit]
 	}
 	rows := make([]activityRow, len(deps))
 	for i, d := range deps {

@@ -87,14 +87,9 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (any, error) 
 	if latest {
 		path = "/artifacts/latest/filter"
 	}
-	body := map[string]any{"artifacts": filter, "sort": "CREATED_DESC", "limit": limit + 1, "offset": offset}
-	var arts []prefect.Artifact
-	if err := c.target.Client.Post(ctx, path, body, &arts); err != nil {
+	arts, more, err := postPage[prefect.Artifact](ctx, c, path, map[string]any{"artifacts": filter, "sort": "CREATED_DESC"}, limit, offset)
+	if err != nil {
 		return nil, err
-	}
-	more := len(arts) > limit
-	if more {
-		arts = arts[:limit]
 	}
 	rows := make([]artifactRow, 0, len(arts))
 	size := 0

@@ -18,7 +18,7 @@ import (
 
 const (
 	// automationsPageSize is Prefect's row cap per /automations/filter call.
-	automationsPageSize = 200
+	automationsPageSize = apiMaxLimit
 	// maxAutomationPages bounds the client-side scan used for id and enabled
 	// filters, which Prefect's AutomationFilter does not have.
 	maxAutomationPages    = 10
@@ -183,15 +183,7 @@ func (c *call) readAutomations(ctx context.Context, q automationQuery, limit, of
 		body["automations"] = q.server
 	}
 	if len(q.ids) == 0 && q.enabled == nil {
-		body["limit"], body["offset"] = limit+1, offset
-		var autos []prefect.Automation
-		if err := c.target.Client.Post(ctx, "/automations/filter", body, &autos); err != nil {
-			return nil, false, err
-		}
-		if len(autos) > limit {
-			return autos[:limit], true, nil
-		}
-		return autos, false, nil
+		return postPage[prefect.Automation](ctx, c, "/automations/filter", body, limit, offset)
 	}
 	var matched []prefect.Automation
 	for p := 0; p < maxAutomationPages; p++ {

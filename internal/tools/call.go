@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -58,14 +61,45 @@ func define[In any](def Definition, description string, tweak func(*jsonschema.S
 	def.add = func(s *mcp.Server, d *Deps, offered Offered) {
 		t := *tool
 		t.Description = offered.Prune(description)
-		mcp.AddTool(s, &t, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
+		// The SDK validates the arguments against the schema; decoding
+		// them is ours, so a number In cannot hold gets a plain answer.
+		mcp.AddTool(s, &t, func(ctx context.Context, req *mcp.CallToolRequest, raw json.RawMessage) (*mcp.CallToolResult, any, error) {
 			ctx, span := d.startSpan(ctx, "tools/call "+def.Name, attribute.String("gen_ai.tool.name", def.Name))
-			res := run(ctx, d, req, in, def.noTarget, offered, h)
+			var (
+				in  In
+				res *mcp.CallToolResult
+			)
+			if err := decodeArgs(raw, &in); err != nil {
+				res = errorResult(describeError(err, nil))
+			} else {
+				res = run(ctx, d, req, in, def.noTarget, offered, h)
+			}
 			endSpan(span, res.IsError)
 			return res, nil, nil
 		})
 	}
 	return def
+}
+
+// decodeArgs decodes schema-checked arguments into in. What can still fail
+// is a whole number beyond what Go holds (an offset of 1e20): that becomes
+// an argument error in words, not the decoder's message.
+func decodeArgs(raw json.RawMessage, in any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	err := json.Unmarshal(raw, in)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te) && te.Field != "" && te.Type.Kind() == reflect.Int:
+		return badInput("%s is out of range (%s): use a whole number from 0 to %d", te.Field,
+			clip(strings.TrimPrefix(te.Value, "number "), 40), math.MaxInt)
+	case errors.As(err, &te) && te.Field != "":
+		return badInput("%s has the wrong type (%s); see the tool's input schema", te.Field, clip(te.Value, 40))
+	}
+	return badInput("the arguments could not be read; see the tool's input schema")
 }
 
 // run resolves the target, calls the handler and turns its outcome into a

@@ -14,7 +14,7 @@ const (
 	defaultLogLimit = 100
 	maxLogLimit     = 1000
 	// logsPageSize is Prefect's own cap on rows per /logs/filter call.
-	logsPageSize = 200
+	logsPageSize = apiMaxLimit
 	// logsBudget bounds a whole logs result; tail mode keeps the newest lines.
 	logsBudget = 96 << 10
 )

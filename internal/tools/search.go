@@ -163,15 +163,14 @@ func (s *searcher) nameOrTag(tagOp string) map[string]any {
 }
 
 func (s *searcher) flows(ctx context.Context) error {
-	var flows []prefect.Flow
 	// FlowFilterTags has no any_; all_ with one tag is the same test.
-	body := map[string]any{"flows": s.nameOrTag("all_"), "sort": "NAME_ASC", "limit": s.limit + 1}
-	if err := s.c.target.Client.Post(ctx, "/flows/filter", body, &flows); err != nil {
+	body := map[string]any{"flows": s.nameOrTag("all_"), "sort": "NAME_ASC"}
+	flows, more, err := postPage[prefect.Flow](ctx, s.c, "/flows/filter", body, s.limit, 0)
+	if err != nil {
 		return err
 	}
-	more := len(flows) > s.limit
 	var rows []searchRow
-	for _, f := range flows[:min(len(flows), s.limit)] {
+	for _, f := range flows {
 		if m := s.matched(f.Name, f.Tags); m != "" {
 			rows = append(rows, searchRow{Kind: "flow", Name: f.Name, ID: f.ID, Matched: m})
 		}
@@ -181,13 +180,11 @@ func (s *searcher) flows(ctx context.Context) error {
 }
 
 func (s *searcher) deployments(ctx context.Context) error {
-	var deps []prefect.Deployment
-	body := map[string]any{"deployments": s.nameOrTag("any_"), "sort": "NAME_ASC", "limit": s.limit + 1}
-	if err := s.c.target.Client.Post(ctx, "/deployments/filter", body, &deps); err != nil {
+	body := map[string]any{"deployments": s.nameOrTag("any_"), "sort": "NAME_ASC"}
+	deps, more, err := postPage[prefect.Deployment](ctx, s.c, "/deployments/filter", body, s.limit, 0)
+	if err != nil {
 		return err
 	}
-	more := len(deps) > s.limit
-	deps = deps[:min(len(deps), s.limit)]
 	var rows []searchRow
 	var flowIDs, rowFlow []string // rowFlow[i] is the flow id of rows[i]
 	for _, d := range deps {

@@ -51,14 +51,9 @@ func getVariables(ctx context.Context, c *call, in variablesInput) (any, error) 
 	if in.Name != "" {
 		return c.getVariable(ctx, in.Name)
 	}
-	var vars []prefect.Variable
-	body := map[string]any{"sort": "NAME_ASC", "limit": limit + 1, "offset": offset}
-	if err := c.target.Client.Post(ctx, "/variables/filter", body, &vars); err != nil {
+	vars, more, err := postPage[prefect.Variable](ctx, c, "/variables/filter", map[string]any{"sort": "NAME_ASC"}, limit, offset)
+	if err != nil {
 		return nil, err
-	}
-	more := len(vars) > limit
-	if more {
-		vars = vars[:limit]
 	}
 	rows := make([]variableRow, len(vars))
 	for i, v := range vars {

@@ -48,7 +48,7 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error
 	if err := c.checkFilter("WorkQueueFilter", in.Filter); err != nil {
 		return nil, err
 	}
-	body := map[string]any{"limit": limit + 1, "offset": offset}
+	body := map[string]any{}
 	if len(in.Filter) > 0 {
 		body["work_queues"] = in.Filter
 	}
@@ -56,16 +56,12 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error
 	if pool := strings.TrimSpace(in.WorkPoolName); pool != "" {
 		path = prefect.Path("/work_pools/%s/queues/filter", pool)
 	}
-	var queues []prefect.WorkQueue
-	if err := c.target.Client.Post(ctx, path, body, &queues); err != nil {
+	queues, more, err := postPage[prefect.WorkQueue](ctx, c, path, body, limit, offset)
+	if err != nil {
 		if in.WorkPoolName != "" && prefect.IsNotFound(err) {
 			return nil, &notFound{msg: "work pool " + clip(in.WorkPoolName, 80) + " was not found; list pools with " + ToolGetWorkPools}
 		}
 		return nil, err
-	}
-	more := len(queues) > limit
-	if more {
-		queues = queues[:limit]
 	}
 	now := c.deps.now()
 	rows := make([]workQueueRow, len(queues))
