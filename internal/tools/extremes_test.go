@@ -1,0 +1,214 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy"
+	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy/docstest"
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+	"github.com/prefect-mcp/prefect-mcp/internal/target"
+	"github.com/prefect-mcp/prefect-mcp/internal/tools"
+)
+
+// extremesConfig is one way the server runs: its tools, its fake, its deps.
+type extremesConfig struct {
+	name string
+	sel  tools.Selection
+	fake *prefecttest.Server
+	deps *tools.Deps
+}
+
+// oneGrant is an OAuth grant reader with a single workspace.
+type oneGrant struct{ ws target.GrantWorkspace }
+
+func (g oneGrant) Grant(context.Context, target.Request) (*target.Grant, error) {
+	return &target.Grant{ID: "grant", Workspaces: []target.GrantWorkspace{g.ws}, Selected: g.ws}, nil
+}
+
+// extremesConfigs are self-hosted, Cloud with an API key and Cloud OAuth,
+// each on the demo workspace with the docs tools on.
+func extremesConfigs(t *testing.T) []extremesConfig {
+	t.Helper()
+	docs := docstest.New()
+	t.Cleanup(docs.Close)
+	dc := docsproxy.New(docs.URL, &http.Client{}, 5*time.Second)
+	t.Cleanup(func() { _ = dc.Close() })
+	hc := httpClient(t, prefect.TLSOptions{}, 10*time.Second)
+	var out []extremesConfig
+	for _, mode := range []string{"self-hosted", "cloud", "oauth"} {
+		opts := []prefecttest.Option{prefecttest.WithData(prefecttest.Demo(now)), prefecttest.WithSpec(spec)}
+		creds := target.Credentials{}
+		if mode != "self-hosted" {
+			opts = append(opts, prefecttest.WithCloud(cloudAccount, cloudWorkspace), prefecttest.WithAPIKey(cloudKey))
+			creds.APIKey = cloudKey
+		}
+		fake := prefecttest.New(opts...)
+		t.Cleanup(fake.Close)
+		creds.APIURL = fake.URL
+		tgt, err := target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/test"}.Build(creds, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow, Docs: dc}
+		sel := tools.Selection{Kind: tgt.Kind, KindKnown: true, Docs: true}
+		if mode == "oauth" {
+			sel.OAuth = true
+			deps.Grants = oneGrant{target.GrantWorkspace{AccountID: cloudAccount, AccountHandle: "acme", WorkspaceID: cloudWorkspace, WorkspaceHandle: "prod"}}
+		}
+		out = append(out, extremesConfig{name: mode, sel: sel, fake: fake, deps: deps})
+	}
+	return out
+}
+
+// baseArgs are arguments with which each tool succeeds on the demo
+// workspace; each extreme changes one of them.
+func baseArgs(tool *mcp.Tool, s *jsonschema.Schema) map[string]any {
+	args := minimalArgs(tool.InputSchema)
+	for name, v := range map[string]map[string]any{
+		tools.ToolDiagnoseFlowRun:    {"flow_run_id": prefecttest.DemoID("flow_run", "crimson-falcon")},
+		tools.ToolGetRunStateHistory: {"flow_run_id": prefecttest.DemoID("flow_run", "crimson-falcon")},
+		tools.ToolGetFlowRunLogs:     {"flow_run_id": prefecttest.DemoID("flow_run", "crimson-falcon")},
+		tools.ToolGetObjectSchema:    {"object": "FlowRunFilter"},
+		tools.ToolCountEvents:        {"countable": "time", "since": "-90s"}, // time_unit needs countable=time; seconds need a short window
+	} {
+		if name == tool.Name {
+			for k, val := range v {
+				if s.Properties[k] != nil {
+					args[k] = val
+				}
+			}
+		}
+	}
+	return args
+}
+
+// maxExactInt is the largest integer a JSON number carries exactly.
+const maxExactInt = 1 << 53
+
+// extremes lists, for each property, the values the schema advertises at
+// its edges: integer minimum and maximum (0 and 2^53 when unbounded), every
+// enum value (alone in a list for arrays of enums).
+func extremes(s *jsonschema.Schema) map[string][]any {
+	out := map[string][]any{}
+	for name, p := range s.Properties {
+		switch {
+		case p.Type == "integer":
+			lo, hi := 0.0, float64(maxExactInt)
+			if p.Minimum != nil {
+				lo = *p.Minimum
+			}
+			if p.Maximum != nil {
+				hi = *p.Maximum
+			}
+			out[name] = []any{lo, hi}
+		case len(p.Enum) > 0:
+			out[name] = p.Enum
+		case p.Type == "array" && p.Items != nil && len(p.Items.Enum) > 0:
+			for _, v := range p.Items.Enum {
+				out[name] = append(out[name], []any{v})
+			}
+		}
+	}
+	return out
+}
+
+func schemaOf(t *testing.T, tool *mcp.Tool) *jsonschema.Schema {
+	t.Helper()
+	raw, err := json.Marshal(tool.InputSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s jsonschema.Schema
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+func callText(ctx context.Context, t *testing.T, e *env, name string, args map[string]any) (string, bool) {
+	t.Helper()
+	res, err := e.session.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		t.Fatalf("%s(%v): protocol error: %v", name, args, err)
+	}
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String(), res.IsError
+}
+
+// TestEveryArgumentAtItsExtremes calls every tool of every configuration
+// through a real MCP client with each integer argument at its schema
+// minimum and maximum and each enum argument at every value: a tool error
+// there is a failure. Beyond int64 an integer gets an argument error in
+// words, never a Go decoder message.
+func TestEveryArgumentAtItsExtremes(t *testing.T) {
+	calls := 0
+	for _, cfg := range extremesConfigs(t) {
+		e := connect(t, cfg.fake, cfg.deps, cfg.sel)
+		list, err := e.session.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range list.Tools {
+			s := schemaOf(t, tool)
+			base := baseArgs(tool, s)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			if text, isErr := callText(ctx, t, e, tool.Name, base); isErr {
+				t.Errorf("%s/%s(%v): the base call failed: %.300s", cfg.name, tool.Name, base, text)
+			}
+			props := extremes(s)
+			names := make([]string, 0, len(props))
+			for name := range props {
+				names = append(names, name)
+			}
+			slices.Sort(names)
+			for _, name := range names {
+				for _, v := range props[name] {
+					args := clone(base)
+					args[name] = v
+					calls++
+					if text, isErr := callText(ctx, t, e, tool.Name, args); isErr {
+						t.Errorf("%s/%s: %s=%v: %.300s", cfg.name, tool.Name, name, v, text)
+					}
+				}
+				if s.Properties[name].Type != "integer" {
+					continue
+				}
+				args := clone(base)
+				args[name] = 1e20
+				text, isErr := callText(ctx, t, e, tool.Name, args)
+				if !isErr || !strings.Contains(text, name) || strings.Contains(text, "json:") || strings.Contains(text, "Go ") || strings.Contains(text, "unmarshal") {
+					t.Errorf("%s/%s: %s=1e20 answered (error %v) %q: want an argument error naming %s in words", cfg.name, tool.Name, name, isErr, text, name)
+				}
+			}
+			cancel()
+		}
+		noWrites(t, cfg.fake)
+	}
+	t.Logf("%d calls at the extremes", calls)
+	if calls < 150 {
+		t.Errorf("only %d calls: the schemas were not walked", calls)
+	}
+}
+
+func clone(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
