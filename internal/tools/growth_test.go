@@ -1,0 +1,186 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy"
+	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy/docstest"
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+	"github.com/prefect-mcp/prefect-mcp/internal/target"
+	"github.com/prefect-mcp/prefect-mcp/internal/tools"
+)
+
+// representativeCalls is, per tool, a call that selects one object by id or
+// name in the demo workspace (the large workspace contains the demo, so the
+// same call selects the same object there). Every tool must have one: a
+// new tool is measured from the start.
+var representativeCalls = map[string]map[string]any{
+	tools.ToolCountEvents:              {"resource_id": "prefect.flow-run." + prefecttest.DemoID("flow_run", "crimson-falcon"), "since": "-7d"},
+	tools.ToolDiagnoseAutomation:       {"automation_id": prefecttest.DemoID("automation", "pause-etl-after-3-failures")},
+	tools.ToolDiagnoseFlowRun:          {"flow_run_id": prefecttest.DemoID("flow_run", "crimson-falcon")},
+	tools.ToolDiagnoseLateRuns:         {"work_pool_name": prefecttest.DemoProcessPool},
+	tools.ToolDiagnoseStuckRuns:        {"work_pool_name": prefecttest.DemoProcessPool},
+	tools.ToolDocsGetReleaseNotes:      {"version": "latest"},
+	tools.ToolDocsSearchPrefect:        {"query": "work pools"},
+	tools.ToolGetArtifacts:             {"flow_run_id": prefecttest.DemoID("flow_run", "crimson-falcon")},
+	tools.ToolGetAutomations:           {"filter": map[string]any{"enabled": map[string]any{"eq_": true}}},
+	tools.ToolGetConcurrencyLimits:     {},
+	tools.ToolGetDashboard:             {},
+	tools.ToolGetDeploymentActivity:    {"window_days": 7, "limit": 5},
+	tools.ToolGetDeployments:           {"filter": map[string]any{"id": map[string]any{"any_": []string{prefecttest.DemoID("deployment", "etl-hourly")}}}},
+	tools.ToolGetFlowRunLogs:           {"flow_run_id": "crimson-falcon", "tail": true, "level": "error"},
+	tools.ToolGetFlowRuns:              {"filter": map[string]any{"id": map[string]any{"any_": []string{prefecttest.DemoID("flow_run", "crimson-falcon")}}}},
+	tools.ToolGetFlows:                 {"filter": map[string]any{"name": map[string]any{"any_": []string{"always-fails"}}}},
+	tools.ToolGetIdentity:              {},
+	tools.ToolGetObjectSchema:          {"object_type": "automation", "action_type": "run-deployment"},
+	tools.ToolGetRunStateHistory:       {"flow_run_id": prefecttest.DemoID("flow_run", "crimson-falcon")},
+	tools.ToolGetServerStatus:          {"rounds": 1},
+	tools.ToolGetTaskRuns:              {"filter": map[string]any{"flow_run_id": map[string]any{"any_": []string{prefecttest.DemoID("flow_run", "crimson-falcon")}}}},
+	tools.ToolGetVariables:             {"name": "etl_config"},
+	tools.ToolGetWorkPools:             {"filter": map[string]any{"name": map[string]any{"any_": []string{prefecttest.DemoProcessPool}}}},
+	tools.ToolGetWorkQueues:            {"work_pool_name": prefecttest.DemoProcessPool},
+	tools.ToolListAuthorizedWorkspaces: {},
+	tools.ToolReadEvents:               {"related_resource_id": "prefect.flow-run." + prefecttest.DemoID("flow_run", "crimson-falcon")},
+	tools.ToolReviewRateLimits:         {"since": "-24h"},
+	tools.ToolSearch:                   {"query": "etl"},
+}
+
+// knownGrowth are the tools whose requests still grow with the workspace,
+// with the reason; the test fails when one of them stops growing, so this
+// list only shrinks.
+var knownGrowth = map[string]string{
+	tools.ToolGetDeploymentActivity: "per-deployment counts and last runs (8 requests per deployment on the page)",
+	tools.ToolGetWorkPools:          "workers, queues and a run count per pool",
+	tools.ToolGetDashboard:          "workers per pool",
+	tools.ToolGetConcurrencyLimits:  "a run count per pool or queue with a limit",
+	tools.ToolGetAutomations:        "Prefect cannot filter automations by enabled or id: pages of 200 are read and filtered here, at most 10",
+	tools.ToolDiagnoseLateRuns:      "diagnosis tools move to their own package (issue 15); reads grow with late runs",
+	tools.ToolDiagnoseStuckRuns:     "diagnosis tools move to their own package (issue 15); reads grow with stuck runs",
+}
+
+// TestUpstreamRequestsDoNotGrowWithWorkspace calls every tool of every
+// configuration the fake can serve (self-hosted and Cloud, OAuth-only tools
+// included), with no arguments, with its required ones and with a
+// representative selection by id or name, on the demo workspace and on the
+// large one: the number of upstream requests must be the same.
+func TestUpstreamRequestsDoNotGrowWithWorkspace(t *testing.T) {
+	demo, large := prefecttest.Demo(now), prefecttest.Large(now)
+	docs := docstest.New()
+	t.Cleanup(docs.Close)
+	dc := docsproxy.New(docs.URL, &http.Client{}, 5*time.Second)
+	t.Cleanup(func() { _ = dc.Close() })
+	hc, err := prefect.NewHTTPClient(prefect.TLSOptions{}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type config struct {
+		name  string
+		cloud bool
+		sel   tools.Selection
+	}
+	configs := []config{
+		{"self-hosted", false, tools.Selection{Docs: true}},
+		{"cloud", true, tools.Selection{Docs: true}},
+		{"cloud-oauth", true, tools.Selection{Docs: true, OAuth: true}},
+	}
+	grew := map[string]bool{}
+	measured := map[string]bool{}
+	for _, cfg := range configs {
+		// One fake and session per workspace size.
+		sessions := map[string]*env{}
+		for _, ws := range []struct {
+			name string
+			data *prefecttest.Data
+		}{{"demo", demo}, {"large", large}} {
+			opts := []prefecttest.Option{clock, prefecttest.WithData(ws.data)}
+			creds := target.Credentials{}
+			if cfg.cloud {
+				opts = append(opts, prefecttest.WithCloud(cloudAccount, cloudWorkspace), prefecttest.WithAPIKey(cloudKey))
+				creds.APIKey = cloudKey
+			}
+			fake := prefecttest.New(opts...)
+			t.Cleanup(fake.Close)
+			creds.APIURL = fake.URL
+			tgt, err := target.Builder{HTTPClient: hc}.Build(creds, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow, Docs: dc}
+			sel := cfg.sel
+			sel.Kind, sel.KindKnown = tgt.Kind, true
+			sessions[ws.name] = connect(t, fake, deps, sel)
+		}
+		list, err := sessions["demo"].session.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range list.Tools {
+			rep, ok := representativeCalls[tool.Name]
+			if !ok {
+				t.Errorf("%s has no representative call in representativeCalls", tool.Name)
+				continue
+			}
+			var calls []map[string]any
+			for _, args := range []map[string]any{{}, minimalArgs(tool.InputSchema), rep} {
+				if !slices.ContainsFunc(calls, func(c map[string]any) bool { return argsJSON(c) == argsJSON(args) }) {
+					calls = append(calls, args)
+				}
+			}
+			for _, args := range calls {
+				n := map[string]int{}
+				for ws, e := range sessions {
+					e.fake.ResetLog()
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					_, err := e.session.CallTool(ctx, &mcp.CallToolParams{Name: tool.Name, Arguments: args})
+					cancel()
+					if err != nil {
+						t.Fatalf("%s %s(%s) on the %s workspace: %v", cfg.name, tool.Name, argsJSON(args), ws, err)
+					}
+					n[ws] = len(e.fake.Requests())
+				}
+				measured[tool.Name] = true
+				if n["large"] <= n["demo"] {
+					continue
+				}
+				grew[tool.Name] = true
+				if why, known := knownGrowth[tool.Name]; known {
+					t.Logf("%s %s(%s): %d upstream requests on the demo, %d on the large workspace (known: %s)",
+						cfg.name, tool.Name, argsJSON(args), n["demo"], n["large"], why)
+					continue
+				}
+				t.Errorf("%s %s(%s): %d upstream requests on the demo, %d on the large workspace: requests must not grow with the workspace",
+					cfg.name, tool.Name, argsJSON(args), n["demo"], n["large"])
+			}
+		}
+	}
+	var names []string
+	for name := range knownGrowth {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if measured[name] && !grew[name] {
+			t.Errorf("%s no longer grows with the workspace: remove it from knownGrowth", name)
+		}
+	}
+	for _, def := range tools.All() {
+		if !measured[def.Name] {
+			t.Errorf("%s is registered but was never measured", def.Name)
+		}
+	}
+}
+
+func argsJSON(args map[string]any) string {
+	b, _ := json.Marshal(args)
+	return string(b)
+}
