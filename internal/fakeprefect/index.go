@@ -80,17 +80,23 @@ func (v *view) candidates(collection string, table fieldTable, filter map[string
 	return out
 }
 
-// constraint: the row's col must be one of values (normalized).
+// constraint: the row's col must be one of values (normalized), or, with
+// alts, the row must satisfy one of the alternatives (an or_ filter).
 type constraint struct {
 	col    string
 	values []string
+	alts   []constraint
 }
 
 // indexable collects the any_ criteria of an and-combined filter on plain
 // string columns; anything else is left to matchFilter.
 func indexable(table fieldTable, filter map[string]any) []constraint {
-	if or, err := operatorIsOr(filter, ""); err != nil || or {
+	or, err := operatorIsOr(filter, "")
+	if err != nil {
 		return nil
+	}
+	if or {
+		return indexableOr(table, filter)
 	}
 	var out []constraint
 	for key, crit := range filter {
@@ -129,23 +135,74 @@ func indexable(table fieldTable, filter map[string]any) []constraint {
 	return out
 }
 
-// candidates returns the ascending positions of t that can satisfy every
-// constraint, or all=true when no constraint could use an index.
-func (t *table) candidates(cs []constraint) (pos []int32, all bool) {
-	all = true
-	for _, c := range cs {
-		p, ok := t.postings(c.col)
-		if !ok {
+// indexableOr turns an or_ filter into one constraint with alternatives,
+// when every criterion of it is one plain any_ (else nothing narrows).
+func indexableOr(table fieldTable, filter map[string]any) []constraint {
+	var alts []constraint
+	for key, crit := range filter {
+		if key == "operator" || crit == nil {
 			continue
 		}
-		var union []int32
+		cs := indexable(table, map[string]any{key: crit})
+		if len(cs) != 1 || len(filterKeys(crit)) != 1 {
+			return nil
+		}
+		alts = append(alts, cs[0])
+	}
+	if len(alts) == 0 {
+		return nil
+	}
+	return []constraint{{alts: alts}}
+}
+
+// filterKeys lists the non-null criteria of a leaf filter, or nil.
+func filterKeys(crit any) []string {
+	m, _ := crit.(map[string]any)
+	var keys []string
+	for k, v := range m {
+		if k != "operator" && v != nil {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// positions returns the ascending positions c allows, or false when a
+// column it needs has no index.
+func (t *table) positions(c constraint) ([]int32, bool) {
+	var union []int32
+	if c.alts != nil {
+		for _, alt := range c.alts {
+			p, ok := t.positions(alt)
+			if !ok {
+				return nil, false
+			}
+			union = append(union, p...)
+		}
+	} else {
+		p, ok := t.postings(c.col)
+		if !ok {
+			return nil, false
+		}
 		for _, v := range c.values {
 			if v != "" {
 				union = append(union, p[v]...)
 			}
 		}
-		slices.Sort(union)
-		union = slices.Compact(union)
+	}
+	slices.Sort(union)
+	return slices.Compact(union), true
+}
+
+// candidates returns the ascending positions of t that can satisfy every
+// constraint, or all=true when no constraint could use an index.
+func (t *table) candidates(cs []constraint) (pos []int32, all bool) {
+	all = true
+	for _, c := range cs {
+		union, ok := t.positions(c)
+		if !ok {
+			continue
+		}
 		if all {
 			pos, all = union, false
 		} else {

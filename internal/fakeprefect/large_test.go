@@ -75,7 +75,7 @@ func TestLargeShapeAndMemory(t *testing.T) {
 		}
 		names[key] = true
 	}
-	again := Large(largeNow)
+	again := largeFake(t).data // built separately, by the same call
 	for _, i := range []int{0, 777, 49_999} {
 		id := genID("flow_run", i)
 		if !reflect.DeepEqual(d.Find(FlowRuns, id), again.Find(FlowRuns, id)) {
@@ -87,7 +87,7 @@ func TestLargeShapeAndMemory(t *testing.T) {
 // TestLargeRowsReadAsTheirObjects checks that the compact rows' field
 // reads agree with the objects they answer, so filters see what clients see.
 func TestLargeRowsReadAsTheirObjects(t *testing.T) {
-	d := Large(largeNow)
+	d := largeFake(t).data
 	keys := map[string][]string{
 		FlowRuns: {"id", "name", "flow_id", "deployment_id", "work_queue_id", "work_queue_name", "state_type", "state_name",
 			"state_id", "expected_start_time", "start_time", "end_time", "next_scheduled_start_time", "tags",
@@ -204,6 +204,15 @@ func TestLargeFiltersMatchBruteForce(t *testing.T) {
 				slices.Sort(out)
 				slices.Reverse(out)
 				return out
+			}()},
+		{"a run or the children of a task (or_)", "/flow_runs/filter",
+			`{"sort":"EXPECTED_START_TIME_ASC","flow_runs":{"operator":"or_","id":{"any_":["` + run + `"]},"parent_task_run_id":{"any_":["` + DemoID("task_run", "proud-walrus/child-flow") + `"]}}}`,
+			func() []string {
+				rows := where(runs, func(o map[string]any) bool {
+					return o["id"] == run || o["parent_task_run_id"] == DemoID("task_run", "proud-walrus/child-flow")
+				})
+				slices.SortStableFunc(rows, func(a, b map[string]any) int { return at(a, "expected_start_time").Compare(at(b, "expected_start_time")) })
+				return ids(rows)
 			}()},
 		{"task runs of a run", "/task_runs/filter", `{"sort":"EXPECTED_START_TIME_DESC","task_runs":{"flow_run_id":{"any_":["` + run + `"]}}}`,
 			ids(byTimeDesc(where(tasks, func(o map[string]any) bool { return o["flow_run_id"] == run }), "expected_start_time"))},

@@ -63,3 +63,14 @@ func FuzzSQLLike(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+func TestEscapeLike(t *testing.T) {
+	for in, want := range map[string]string{"": "", "abc": "abc", `a%b_c\d`: `a\%b\_c\\d`, "né_": `né\_`} {
+		if got := escapeLike(in); got != want {
+			t.Errorf("escapeLike(%q) = %q, want %q", in, got, want)
+		}
+		if !sqlLike(in, escapeLike(in), false) {
+			t.Errorf("%q does not match its own escaped pattern", in)
+		}
+	}
+}
