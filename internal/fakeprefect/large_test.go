@@ -211,7 +211,9 @@ func TestLargeFiltersMatchBruteForce(t *testing.T) {
 				rows := where(runs, func(o map[string]any) bool {
 					return o["id"] == run || o["parent_task_run_id"] == DemoID("task_run", "proud-walrus/child-flow")
 				})
-				slices.SortStableFunc(rows, func(a, b map[string]any) int { return at(a, "expected_start_time").Compare(at(b, "expected_start_time")) })
+				slices.SortStableFunc(rows, func(a, b map[string]any) int {
+					return at(a, "expected_start_time").Compare(at(b, "expected_start_time"))
+				})
 				return ids(rows)
 			}()},
 		{"task runs of a run", "/task_runs/filter", `{"sort":"EXPECTED_START_TIME_DESC","task_runs":{"flow_run_id":{"any_":["` + run + `"]}}}`,
