@@ -26,7 +26,7 @@ func instructions(offered tools.Offered, oauth bool) string {
 		tools []string
 		note  string
 	}{
-		{"the run and its logs", []string{tools.ToolGetFlowRuns, tools.ToolGetFlowRunLogs, tools.ToolDiagnoseFlowRun}, ""},
+		{"the run and its logs", []string{tools.ToolGetFlowRuns, tools.ToolGetFlowRunLogs, tools.ToolDiagnoseFlowRun}, ": why it failed or crashed, or whether a Running/Pending/Cancelling run is still alive"},
 		{"deployment and work-pool health", []string{tools.ToolGetDeployments, tools.ToolGetWorkPools}, ": paused? workers online?"},
 		{"concurrency", []string{tools.ToolGetConcurrencyLimits}, ""},
 		{"automations", []string{tools.ToolGetAutomations, tools.ToolDiagnoseAutomation, tools.ToolReadEvents}, ""},

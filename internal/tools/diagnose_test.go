@@ -9,7 +9,7 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
 
-const diagnosisMaxBytes = 8 << 10
+const diagnosisMaxBytes = 4 << 10
 
 // diag calls a diagnosis tool, checks the result's size and that it never
 // wrote, and returns the decoded result, its text and the request count.

@@ -273,13 +273,14 @@ func clipText(s string) string {
 	return s
 }
 
-// TestToolNameConstants: the constants name exactly the registered tools.
+// TestToolNameConstants: the constants (package toolname, which tools.Tool*
+// are) name exactly the registered tools.
 func TestToolNameConstants(t *testing.T) {
-	src, err := os.ReadFile("toolnames.go")
+	src, err := os.ReadFile("../toolname/toolname.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	consts := regexp.MustCompile(`(?m)^\s+Tool\w+\s+= "([a-z_]+)"$`).FindAllStringSubmatch(string(src), -1)
+	consts := regexp.MustCompile(`(?m)^\s+\w+\s+= "([a-z_]+)"$`).FindAllStringSubmatch(string(src), -1)
 	var got, want []string
 	for _, m := range consts {
 		got = append(got, m[1])

@@ -1,40 +1,45 @@
 package tools
 
-import "strings"
+import (
+	"strings"
 
-// Tool names. Every text that names a tool (descriptions, instructions,
+	"github.com/prefect-mcp/prefect-mcp/internal/toolname"
+)
+
+// Tool names (package toolname, below the diagnosis rules too). Every text
+// that names a tool (descriptions, instructions,
 // next steps, error hints) uses these constants, so a mention cannot name a
 // tool that does not exist; TestToolMentions checks the texts per
 // configuration.
 const (
-	ToolCountEvents              = "count_events"
-	ToolDiagnoseAutomation       = "diagnose_automation"
-	ToolDiagnoseFlowRun          = "diagnose_flow_run"
-	ToolDiagnoseLateRuns         = "diagnose_late_runs"
-	ToolDiagnoseStuckRuns        = "diagnose_stuck_runs"
-	ToolDocsGetReleaseNotes      = "docs_get_release_notes"
-	ToolDocsSearchPrefect        = "docs_search_prefect"
-	ToolGetArtifacts             = "get_artifacts"
-	ToolGetAutomations           = "get_automations"
-	ToolGetConcurrencyLimits     = "get_concurrency_limits"
-	ToolGetDashboard             = "get_dashboard"
-	ToolGetDeploymentActivity    = "get_deployment_activity"
-	ToolGetDeployments           = "get_deployments"
-	ToolGetFlowRunLogs           = "get_flow_run_logs"
-	ToolGetFlowRuns              = "get_flow_runs"
-	ToolGetFlows                 = "get_flows"
-	ToolGetIdentity              = "get_identity"
-	ToolGetObjectSchema          = "get_object_schema"
-	ToolGetRunStateHistory       = "get_run_state_history"
-	ToolGetServerStatus          = "get_server_status"
-	ToolGetTaskRuns              = "get_task_runs"
-	ToolGetVariables             = "get_variables"
-	ToolGetWorkPools             = "get_work_pools"
-	ToolGetWorkQueues            = "get_work_queues"
-	ToolListAuthorizedWorkspaces = "list_authorized_workspaces"
-	ToolReadEvents               = "read_events"
-	ToolReviewRateLimits         = "review_rate_limits"
-	ToolSearch                   = "search"
+	ToolCountEvents              = toolname.CountEvents
+	ToolDiagnoseAutomation       = toolname.DiagnoseAutomation
+	ToolDiagnoseFlowRun          = toolname.DiagnoseFlowRun
+	ToolDiagnoseLateRuns         = toolname.DiagnoseLateRuns
+	ToolDiagnoseStuckRuns        = toolname.DiagnoseStuckRuns
+	ToolDocsGetReleaseNotes      = toolname.DocsGetReleaseNotes
+	ToolDocsSearchPrefect        = toolname.DocsSearchPrefect
+	ToolGetArtifacts             = toolname.GetArtifacts
+	ToolGetAutomations           = toolname.GetAutomations
+	ToolGetConcurrencyLimits     = toolname.GetConcurrencyLimits
+	ToolGetDashboard             = toolname.GetDashboard
+	ToolGetDeploymentActivity    = toolname.GetDeploymentActivity
+	ToolGetDeployments           = toolname.GetDeployments
+	ToolGetFlowRunLogs           = toolname.GetFlowRunLogs
+	ToolGetFlowRuns              = toolname.GetFlowRuns
+	ToolGetFlows                 = toolname.GetFlows
+	ToolGetIdentity              = toolname.GetIdentity
+	ToolGetObjectSchema          = toolname.GetObjectSchema
+	ToolGetRunStateHistory       = toolname.GetRunStateHistory
+	ToolGetServerStatus          = toolname.GetServerStatus
+	ToolGetTaskRuns              = toolname.GetTaskRuns
+	ToolGetVariables             = toolname.GetVariables
+	ToolGetWorkPools             = toolname.GetWorkPools
+	ToolGetWorkQueues            = toolname.GetWorkQueues
+	ToolListAuthorizedWorkspaces = toolname.ListAuthorizedWorkspaces
+	ToolReadEvents               = toolname.ReadEvents
+	ToolReviewRateLimits         = toolname.ReviewRateLimits
+	ToolSearch                   = toolname.Search
 )
 
 // toolNames lists every tool name; TestToolNameConstants checks it against

@@ -1,0 +1,73 @@
+package diagnosis
+
+import "encoding/json"
+
+// Fit applies cuts, least useful first, until v encodes within budget
+// bytes; it is the one budget fitter of the diagnosis answers.
+func Fit(v any, budget int, cuts ...func()) {
+	for _, cut := range cuts {
+		if size(v) <= budget {
+			return
+		}
+		cut()
+	}
+}
+
+func size(v any) int {
+	b, _ := json.Marshal(v)
+	return len(b)
+}
+
+// FitRun keeps a run diagnosis within Budget.
+func FitRun(d *RunDiagnosis) {
+	ev := &d.Evidence
+	clipTB := func(n int) func() {
+		return func() {
+			if e := ev.Exception; e != nil {
+				e.Traceback = clipHeadKeep(e.Traceback, n)
+			}
+			for i := range d.Subflows {
+				if e := d.Subflows[i].Exception; e != nil {
+					e.Traceback = clipHeadKeep(e.Traceback, n)
+				}
+			}
+		}
+	}
+	Fit(d, Budget,
+		func() {
+			if n := len(ev.History); n > 5 {
+				ev.History = ev.History[n-5:]
+			}
+		},
+		func() {
+			for i := range d.Subflows {
+				if d.Subflows[i].Exception != nil && i < len(d.Subflows)-1 {
+					d.Subflows[i].Exception.Traceback = ""
+				}
+			}
+		},
+		clipTB(1200),
+		func() { ev.History = nil },
+		func() {
+			if len(ev.FailedTasks) > 3 {
+				ev.FailedTasks = ev.FailedTasks[:3]
+			}
+			ev.NotReady = nil
+		},
+		clipTB(500),
+		func() {
+			ev.TaskRuns, ev.Attempts = nil, trimAttempts(ev.Attempts)
+			for i := range d.Subflows {
+				d.Subflows[i].Failed = nil
+			}
+		},
+		clipTB(0),
+	)
+}
+
+func trimAttempts(a []Attempt) []Attempt {
+	if len(a) > 2 {
+		return []Attempt{a[0], a[len(a)-1]}
+	}
+	return a
+}
