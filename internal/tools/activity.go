@@ -30,7 +30,7 @@ const (
 
 type activityInput struct {
 	WindowDays int `json:"window_days,omitempty" jsonschema:"days back, default 30"`
-	Limit      int `json:"limit,omitempty" jsonschema:"default 50"`
+	Limit      int `json:"limit,omitempty"`
 	Offset     int `json:"offset,omitempty"`
 	Workspace
 }

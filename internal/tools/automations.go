@@ -35,8 +35,8 @@ const (
 var automationFilterKeys = []string{"created", "enabled", "id", "name", "operator", "tags"}
 
 type automationsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"AutomationFilter keys plus id and enabled"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Filter map[string]any `json:"filter,omitempty"`
+	Limit  int            `json:"limit,omitempty"`
 	Offset int            `json:"offset,omitempty"`
 	Workspace
 }

@@ -20,18 +20,25 @@ const maxDetailDeployments = 10
 const recentRunsPerDeployment = 10
 
 type deploymentsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect DeploymentFilter"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty"`
+	Filter         map[string]any `json:"filter,omitempty"`
+	Flows          map[string]any `json:"flows,omitempty"`
+	FlowRuns       map[string]any `json:"flow_runs,omitempty"`
+	TaskRuns       map[string]any `json:"task_runs,omitempty"`
+	WorkPools      map[string]any `json:"work_pools,omitempty"`
+	WorkPoolQueues map[string]any `json:"work_pool_queues,omitempty"`
+	Flow           string         `json:"flow,omitempty"`
+	WorkPool       string         `json:"work_pool,omitempty"`
+	Limit          int            `json:"limit,omitempty"`
+	Offset         int            `json:"offset,omitempty"`
 	Workspace
 }
 
 func deploymentsTool() Definition {
 	return define(Definition{
 		Name: ToolGetDeployments, Title: "Get deployments", Group: GroupDeployments,
-		Summary: "Deployments with their flow/deployment slug, schedules in words, work pool and queue, concurrency limit and parameters; detail (defaults, job variables, recent runs) when the filter selects ids.",
-	}, `Deployments, filtered by a Prefect DeploymentFilter: name, slug (flow/deployment), flow, tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
-Example: {"filter":{"paused":{"eq_":true}}}`,
+		Summary: "Deployments with their flow/deployment slug, schedules in words, work pool and queue, concurrency limit and parameters; by flow and work pool; detail (defaults, job variables, recent runs) when the filter selects ids.",
+	}, `Deployments: slug (flow/deployment), tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. By flow (name), work_pool, or Prefect filters: filter (DeploymentFilter) and siblings flows, flow_runs, task_runs, work_pools, work_pool_queues. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
+Example: {"flow":"etl","filter":{"paused":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getDeployments)
 }
@@ -88,9 +95,26 @@ func getDeployments(ctx context.Context, c *call, in deploymentsInput) (any, err
 	if err != nil {
 		return nil, err
 	}
+	b := bodyFilters{}
+	b.add("deployments", in.Filter)
+	b.add("flows", in.Flows)
+	b.add("flow_runs", in.FlowRuns)
+	b.add("task_runs", in.TaskRuns)
+	b.add("work_pools", in.WorkPools)
+	b.add("work_pool_queues", in.WorkPoolQueues)
+	if f := strings.TrimSpace(in.Flow); f != "" {
+		if err := flowShortcut(b, f); err != nil {
+			return nil, err
+		}
+	}
+	if err := workPoolShortcut(b, in.WorkPool); err != nil {
+		return nil, err
+	}
+	filter := b["deployments"]
+	delete(b, "deployments")
 	deps, more, err := fetchPage[prefect.DeploymentDetail](ctx, c, listQuery{
 		path: "/deployments/filter", key: "deployments", component: "DeploymentFilter", sort: "NAME_ASC",
-		filter: in.Filter, limit: limit, offset: offset,
+		filter: filter, siblings: b, limit: limit, offset: offset,
 	})
 	if err != nil {
 		return nil, err

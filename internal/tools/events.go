@@ -35,10 +35,10 @@ const (
 var eventPayloadExtras = []string{"invocation", "triggering_labels"}
 
 type eventsInput struct {
-	EventTypePrefix   string `json:"event_type_prefix,omitempty" jsonschema:"event name prefix, e.g. prefect.flow-run.Failed or prefect.automation."`
-	ResourceID        string `json:"resource_id,omitempty" jsonschema:"the event's resource, e.g. prefect.flow-run.<uuid>; trailing * for a prefix"`
-	RelatedResourceID string `json:"related_resource_id,omitempty" jsonschema:"a related resource, e.g. prefect.deployment.<uuid>; trailing * for a prefix"`
-	OccurredAfter     string `json:"occurred_after,omitempty" jsonschema:"RFC 3339, a date, now, or relative: -30m, -24h, -7d"`
+	EventTypePrefix   string `json:"event_type_prefix,omitempty" jsonschema:"e.g. prefect.flow-run.Failed, prefect.automation."`
+	ResourceID        string `json:"resource_id,omitempty" jsonschema:"e.g. prefect.flow-run.<uuid>; trailing * = prefix"`
+	RelatedResourceID string `json:"related_resource_id,omitempty" jsonschema:"e.g. prefect.deployment.<uuid>; trailing * = prefix"`
+	OccurredAfter     string `json:"occurred_after,omitempty" jsonschema:"RFC 3339, date, now, -30m, -7d"`
 	OccurredBefore    string `json:"occurred_before,omitempty" jsonschema:"same forms; default now"`
 	Limit             int    `json:"limit,omitempty" jsonschema:"1-500, default 50"`
 	Workspace

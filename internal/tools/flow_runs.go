@@ -18,18 +18,25 @@ const rowMessageBudget = 200
 const maxDetailRuns = 10
 
 type flowRunsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowRunFilter"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty"`
+	Filter         map[string]any `json:"filter,omitempty"`
+	Flows          map[string]any `json:"flows,omitempty"`
+	Deployments    map[string]any `json:"deployments,omitempty"`
+	WorkPools      map[string]any `json:"work_pools,omitempty"`
+	WorkPoolQueues map[string]any `json:"work_pool_queues,omitempty"`
+	TaskRuns       map[string]any `json:"task_runs,omitempty"`
+	runShortcuts
+	WorkPool string `json:"work_pool,omitempty"`
+	Limit    int    `json:"limit,omitempty"`
+	Offset   int    `json:"offset,omitempty"`
 	Workspace
 }
 
 func flowRunsTool() Definition {
 	return define(Definition{
 		Name: ToolGetFlowRuns, Title: "Get flow runs", Group: GroupRuns,
-		Summary: "Flow runs, newest first, with state, timing, flow and deployment names; detail (parameters, state history, deployment and work pool) when the filter selects ids.",
-	}, `Flow runs, newest first, filtered by a Prefect FlowRunFilter: name, flow, deployment, state (Late shows as "Late (SCHEDULED)"), message, times, pool/queue. Selecting ids (filter.id.any_, ≤10) adds parameters, state history, deployment and pool.
-Example: {"filter":{"state":{"type":{"any_":["FAILED","CRASHED"]}}},"limit":20}`,
+		Summary: "Flow runs, newest first, with state, timing, flow and deployment names; by flow, deployment, work pool, state (Late included) and time window; detail (parameters, state history, deployment and work pool) when the filter selects ids.",
+	}, `Flow runs, newest first. By flow, deployment (flow/deployment, name or id), work_pool, state (Late, Failed or a TYPE: RUNNING), since/until (expected start: RFC 3339, date, -24h), or Prefect filters: filter (FlowRunFilter) and siblings flows, deployments, work_pools, work_pool_queues, task_runs. Selecting ids (filter.id.any_, ≤10) adds parameters, state history, deployment and pool.
+Example: {"flow":"etl","state":["Failed","Crashed"],"since":"-24h"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getFlowRuns)
 }
@@ -39,9 +46,24 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	b := bodyFilters{}
+	b.add("flow_runs", in.Filter)
+	b.add("flows", in.Flows)
+	b.add("deployments", in.Deployments)
+	b.add("work_pools", in.WorkPools)
+	b.add("work_pool_queues", in.WorkPoolQueues)
+	b.add("task_runs", in.TaskRuns)
+	if err := in.apply(ctx, c, b, "flow_runs"); err != nil {
+		return nil, err
+	}
+	if err := workPoolShortcut(b, in.WorkPool); err != nil {
+		return nil, err
+	}
+	filter := b["flow_runs"]
+	delete(b, "flow_runs")
 	runs, more, err := fetchPage[prefect.FlowRun](ctx, c, listQuery{
 		path: "/flow_runs/filter", key: "flow_runs", component: "FlowRunFilter", sort: "START_TIME_DESC",
-		filter: in.Filter, limit: limit, offset: offset,
+		filter: filter, siblings: b, limit: limit, offset: offset,
 	})
 	if err != nil {
 		return nil, err

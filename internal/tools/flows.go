@@ -9,8 +9,8 @@ import (
 )
 
 type flowsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect FlowFilter"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Filter map[string]any `json:"filter,omitempty"`
+	Limit  int            `json:"limit,omitempty"`
 	Offset int            `json:"offset,omitempty"`
 	Workspace
 }

@@ -96,8 +96,11 @@ type listQuery struct {
 	component string         // OpenAPI filter component, e.g. "FlowRunFilter"
 	sort      string         // Prefect sort enum; "" for the server's default
 	filter    map[string]any // the caller's filter, validated before the read
-	limit     int
-	offset    int
+	// siblings are the body's other filters (flows, deployments, …),
+	// validated before the read too.
+	siblings bodyFilters
+	limit    int
+	offset   int
 }
 
 // fetchPage validates the filter and reads one page: the shared shape of
@@ -106,7 +109,13 @@ func fetchPage[T any](ctx context.Context, c *call, q listQuery) (rows []T, more
 	if err := c.checkFilter(q.component, q.filter); err != nil {
 		return nil, false, err
 	}
+	if err := c.checkFilters(q.siblings); err != nil {
+		return nil, false, err
+	}
 	body := map[string]any{}
+	for key, f := range q.siblings {
+		body[key] = f
+	}
 	if q.sort != "" {
 		body["sort"] = q.sort
 	}

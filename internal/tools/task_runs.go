@@ -15,18 +15,23 @@ import (
 const maxUpstreamShown = 10
 
 type taskRunsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect TaskRunFilter"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
-	Offset int            `json:"offset,omitempty"`
+	Filter      map[string]any `json:"filter,omitempty"`
+	Flows       map[string]any `json:"flows,omitempty"`
+	FlowRuns    map[string]any `json:"flow_runs,omitempty"`
+	Deployments map[string]any `json:"deployments,omitempty"`
+	FlowRun     string         `json:"flow_run,omitempty"`
+	runShortcuts
+	Limit  int `json:"limit,omitempty"`
+	Offset int `json:"offset,omitempty"`
 	Workspace
 }
 
 func taskRunsTool() Definition {
 	return define(Definition{
 		Name: ToolGetTaskRuns, Title: "Get task runs", Group: GroupRuns,
-		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies.",
-	}, `Task runs, newest first, filtered by a Prefect TaskRunFilter: state, message, times, retries, cache key. upstream lists the task runs this one depended on, by name when in the result (task_inputs: dependencies, not argument values).
-Example: {"filter":{"flow_run_id":{"any_":["<uuid>"]},"state":{"type":{"any_":["FAILED"]}}}}`,
+		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies; by flow run, flow, deployment, state and time window.",
+	}, `Task runs, newest first: state, message, times, retries, cache key; upstream = task runs it depended on (not argument values). By flow_run (id or name), flow, deployment, state, since/until (as in `+ToolGetFlowRuns+`), or Prefect filters: filter (TaskRunFilter) and siblings flows, flow_runs, deployments.
+Example: {"flow_run":"crimson-falcon","state":["Failed"]}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getTaskRuns)
 }
@@ -66,9 +71,28 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	b := bodyFilters{}
+	b.add("task_runs", in.Filter)
+	b.add("flows", in.Flows)
+	b.add("flow_runs", in.FlowRuns)
+	b.add("deployments", in.Deployments)
+	if ref := strings.TrimSpace(in.FlowRun); ref != "" {
+		id, err := c.resolveFlowRun(ctx, "flow_run", ref)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.set("flow_run", "task_runs", "flow_run_id", anyValues(id)); err != nil {
+			return nil, err
+		}
+	}
+	if err := in.apply(ctx, c, b, "task_runs"); err != nil {
+		return nil, err
+	}
+	filter := b["task_runs"]
+	delete(b, "task_runs")
 	runs, more, err := fetchPage[prefect.TaskRunDetail](ctx, c, listQuery{
 		path: "/task_runs/filter", key: "task_runs", component: "TaskRunFilter", sort: "EXPECTED_START_TIME_DESC",
-		filter: in.Filter, limit: limit, offset: offset,
+		filter: filter, siblings: b, limit: limit, offset: offset,
 	})
 	if err != nil {
 		return nil, err

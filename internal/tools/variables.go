@@ -19,7 +19,7 @@ const variableSuggestions = 10
 
 type variablesInput struct {
 	Name   string `json:"name,omitempty" jsonschema:"exact name: that variable with its value"`
-	Limit  int    `json:"limit,omitempty" jsonschema:"default 50"`
+	Limit  int    `json:"limit,omitempty"`
 	Offset int    `json:"offset,omitempty"`
 	Workspace
 }

@@ -24,8 +24,8 @@ const (
 )
 
 type workPoolsInput struct {
-	Filter map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkPoolFilter"`
-	Limit  int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Filter map[string]any `json:"filter,omitempty"`
+	Limit  int            `json:"limit,omitempty"`
 	Offset int            `json:"offset,omitempty"`
 	Workspace
 }

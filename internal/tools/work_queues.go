@@ -12,7 +12,7 @@ import (
 type workQueuesInput struct {
 	Filter       map[string]any `json:"filter,omitempty" jsonschema:"a Prefect WorkQueueFilter (id, name)"`
 	WorkPoolName string         `json:"work_pool_name,omitempty" jsonschema:"only this pool's queues"`
-	Limit        int            `json:"limit,omitempty" jsonschema:"default 50"`
+	Limit        int            `json:"limit,omitempty"`
 	Offset       int            `json:"offset,omitempty"`
 	Workspace
 }
