@@ -398,9 +398,12 @@ func (c *call) checkScopeExists(ctx context.Context, in diagnoseLateInput) error
 		}
 	}
 	if in.WorkPoolName != "" {
+		if err := pathName("work pool", in.WorkPoolName, poolNameBanned, ToolGetWorkPools); err != nil {
+			return err
+		}
 		err := c.target.Client.Get(ctx, prefect.Path("/work_pools/%s", in.WorkPoolName), nil, nil)
 		if prefect.IsNotFound(err) {
-			return &notFound{msg: "work pool " + strconv.Quote(in.WorkPoolName) + " was not found; list pools with " + ToolGetWorkPools}
+			return &notFound{msg: "work pool " + strconv.Quote(clip(in.WorkPoolName, 80)) + " was not found; list pools with " + ToolGetWorkPools}
 		}
 		return err
 	}

@@ -100,8 +100,11 @@ func countEvents(ctx context.Context, c *call, in countEventsInput) (any, error)
 	filter := map[string]any{"occurred": map[string]any{"since": w.Since, "until": w.Until}}
 	var described []string
 	if p := strings.TrimSpace(in.EventTypePrefix); p != "" {
+		if len(p) > maxEventName {
+			return nil, badInput("event_type_prefix is %d characters; Prefect event names have at most %d", len(p), maxEventName)
+		}
 		filter["event"] = map[string]any{"prefix": []string{p}}
-		described = append(described, "event type "+p+"*")
+		described = append(described, "event type "+clip(p, 120)+"*")
 	}
 	if r := strings.TrimSpace(in.ResourceID); r != "" {
 		if prefix, ok := strings.CutSuffix(r, "*"); ok {
@@ -109,7 +112,7 @@ func countEvents(ctx context.Context, c *call, in countEventsInput) (any, error)
 		} else {
 			filter["resource"] = map[string]any{"id": []string{r}}
 		}
-		described = append(described, "resource "+r)
+		described = append(described, "resource "+clip(r, 120))
 	}
 	body := map[string]any{"filter": filter}
 	res := countResult{Countable: countable, Window: w, Filter: strings.Join(described, ", ")}

@@ -22,6 +22,10 @@ const (
 	maxEventLimit     = 500
 	// eventsPageSize is Prefect's cap on events per page (422 above it).
 	eventsPageSize = 50
+	// maxEventName is Prefect's longest event name (server.events.
+	// maximum_event_name_length, src/prefect/settings/models/server/events.py):
+	// a longer event_type_prefix matches nothing.
+	maxEventName = 1024
 	// defaultEventLookback is the window when occurred_after is not given.
 	defaultEventLookback = time.Hour
 	eventPayloadBudget   = 300
@@ -96,6 +100,9 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (any, error) {
 		"order":    "DESC",
 	}
 	if p := strings.TrimSpace(in.EventTypePrefix); p != "" {
+		if len(p) > maxEventName {
+			return nil, badInput("event_type_prefix is %d characters; Prefect event names have at most %d", len(p), maxEventName)
+		}
 		filter["event"] = map[string]any{"prefix": []string{p}}
 	}
 	if in.ResourceID != "" {

@@ -212,3 +212,88 @@ func clone(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+// TestHugeStringArguments gives every string argument of every tool 900 KB:
+// the answer must not echo it whole, and no upstream request may carry it
+// in its path.
+func TestHugeStringArguments(t *testing.T) {
+	huge := strings.Repeat("n", 900<<10)
+	calls := 0
+	for _, cfg := range extremesConfigs(t) {
+		e := connect(t, cfg.fake, cfg.deps, cfg.sel)
+		list, err := e.session.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range list.Tools {
+			s := schemaOf(t, tool)
+			base := baseArgs(tool, s)
+			for name, p := range s.Properties {
+				if p.Type != "string" || len(p.Enum) > 0 {
+					continue
+				}
+				args := clone(base)
+				args[name] = huge
+				cfg.fake.ResetLog()
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				text, isErr := callText(ctx, t, e, tool.Name, args)
+				cancel()
+				calls++
+				if len(text) > 16<<10 || strings.Contains(text, huge[:4096]) {
+					t.Errorf("%s/%s: %s of 900 KB: the answer (error %v) is %d bytes and echoes it", cfg.name, tool.Name, name, isErr, len(text))
+				}
+				for _, r := range cfg.fake.Requests() {
+					if len(r.Path)+len(r.Query) > 4096 {
+						t.Errorf("%s/%s: %s of 900 KB went upstream in a %d-byte path: %.80s", cfg.name, tool.Name, name, len(r.Path)+len(r.Query), r.Path)
+					}
+				}
+			}
+		}
+	}
+	if calls < 30 {
+		t.Errorf("only %d calls: the schemas were not walked", calls)
+	}
+}
+
+// TestNamesWithSlashesOrDots: a name Prefect cannot hold, or one that would
+// move a URL path (/, .., \), is answered "no … is named …" (or another
+// argument error), never a refused request or an unexpected error.
+func TestNamesWithSlashesOrDots(t *testing.T) {
+	names := []string{"a/b", "..", ".", "../../flows", `x\y`, "etl-pipeline/../x", "etl-pipeline/a/b"}
+	calls := 0
+	for _, cfg := range extremesConfigs(t) {
+		e := connect(t, cfg.fake, cfg.deps, cfg.sel)
+		list, err := e.session.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range list.Tools {
+			s := schemaOf(t, tool)
+			base := baseArgs(tool, s)
+			for prop, p := range s.Properties {
+				if p.Type != "string" || len(p.Enum) > 0 {
+					continue
+				}
+				for _, v := range names {
+					args := clone(base)
+					args[prop] = v
+					ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+					text, isErr := callText(ctx, t, e, tool.Name, args)
+					cancel()
+					calls++
+					for _, bad := range []string{"Unexpected error", "encoded slash", "dot segments", "prefect: GET", "prefect: POST"} {
+						if strings.Contains(text, bad) {
+							t.Errorf("%s/%s: %s=%q: %.300s", cfg.name, tool.Name, prop, v, text)
+						}
+					}
+					if (prop == "work_pool_name" || (tool.Name == tools.ToolGetVariables && prop == "name")) && (!isErr || !strings.Contains(text, "is named")) {
+						t.Errorf("%s/%s: %s=%q: want \"no … is named …\", got %.300s", cfg.name, tool.Name, prop, v, text)
+					}
+				}
+			}
+		}
+	}
+	if calls < 100 {
+		t.Errorf("only %d calls", calls)
+	}
+}

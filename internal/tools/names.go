@@ -48,6 +48,36 @@ func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, e
 	return "", badInput("%s", strings.TrimSuffix(b.String(), ";"))
 }
 
+// maxPathName bounds a name this server puts in a Prefect URL path.
+// Prefect does not limit these names, but its server (uvicorn's h11)
+// refuses request heads over 16 KiB, escapes can triple a name's length,
+// and a 900 KB argument must not travel upstream at all.
+const maxPathName = 4096
+
+// poolNameBanned are the characters Prefect refuses in flow, work pool and
+// work queue names: the pattern ^[^/%&><]+$ of FlowCreate, WorkPoolCreate
+// and WorkQueueCreate in its OpenAPI document.
+const poolNameBanned = "/%&><"
+
+// pathName checks a name bound for a URL path: too long is an argument
+// error saying the limit; a name Prefect refuses (banned, "" when it has no
+// rule) or one that would move the path (/, \, . or ..) names nothing we can
+// read, so the answer is "no <kind> is named …", never a refused request.
+func pathName(kind, v, banned, list string) error {
+	if len(v) > maxPathName {
+		return badInput("the %s name is %d characters; this server sends names of at most %d in a URL path (Prefect's server refuses request heads over 16 KiB)", kind, len(v), maxPathName)
+	}
+	if banned != "" && strings.ContainsAny(v, banned) {
+		return &notFound{msg: fmt.Sprintf("no %s is named %q: Prefect %s names cannot contain any of %s; list them with %s",
+			kind, clip(v, 80), kind, strings.Join(strings.Split(banned, ""), " "), list)}
+	}
+	if v == "." || v == ".." || strings.ContainsAny(v, `/\`) {
+		return &notFound{msg: fmt.Sprintf("no %s is named %q that this server can read: it never sends a name holding / or \\ (or . and ..) in a URL path; list them with %s",
+			kind, clip(v, 80), list)}
+	}
+	return nil
+}
+
 // resolveDeployment accepts a deployment id, its "flow/deployment" slug (as
 // `prefect deployment run` takes it) or a deployment name when unique.
 func (c *call) resolveDeployment(ctx context.Context, field, ref string) (string, error) {
@@ -56,10 +86,16 @@ func (c *call) resolveDeployment(ctx context.Context, field, ref string) (string
 		return strings.ToLower(ref), nil
 	}
 	if flow, name, ok := strings.Cut(ref, "/"); ok {
+		if err := pathName("flow", flow, poolNameBanned, ToolGetFlows); err != nil {
+			return "", err
+		}
+		if err := pathName("deployment", name, "", ToolGetDeployments); err != nil {
+			return "", err
+		}
 		var d prefect.Deployment
 		err := c.target.Client.Get(ctx, prefect.Path("/deployments/name/%s/%s", flow, name), nil, &d)
 		if prefect.IsNotFound(err) {
-			return "", &notFound{msg: fmt.Sprintf("no deployment %q (flow/deployment); list deployments with "+ToolGetDeployments, clip(ref, 120))}
+			return "", &notFound{msg: fmt.Sprintf("no deployment %q (flow/deployment); list deployments with %s", clip(ref, 120), ToolGetDeployments)}
 		}
 		if err != nil {
 			return "", err

@@ -73,6 +73,9 @@ func (c *call) getVariable(ctx context.Context, name string) (any, error) {
 	if len(name) > 255 {
 		return nil, badInput("name is %d characters; Prefect variable names have at most 255", len(name))
 	}
+	if err := pathName("variable", name, "", ToolGetVariables+" (no name)"); err != nil {
+		return nil, err
+	}
 	var v prefect.Variable
 	err := c.target.Client.Get(ctx, prefect.Path("/variables/name/%s", name), nil, &v)
 	if prefect.IsNotFound(err) {

@@ -54,6 +54,9 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error
 	}
 	path := "/work_queues/filter"
 	if pool := strings.TrimSpace(in.WorkPoolName); pool != "" {
+		if err := pathName("work pool", pool, poolNameBanned, ToolGetWorkPools); err != nil {
+			return nil, err
+		}
 		path = prefect.Path("/work_pools/%s/queues/filter", pool)
 	}
 	queues, more, err := postPage[prefect.WorkQueue](ctx, c, path, body, limit, offset)
