@@ -25,6 +25,10 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   local pid
+  # The Inspector's connection daemon (mcpdo, private to this run) first.
+  if [ -n "${MCP_INSPECTOR_DAEMON_DIR:-}" ]; then
+    timeout 20 "$E2E/node_modules/.bin/mcpdo" daemon stop >/dev/null 2>&1 || true
+  fi
   for pid in "${PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -205,6 +209,87 @@ if [ "$rc" -ne 0 ] && has "$out" '"isError": true' '401'; then
   ok "inspector stdio: a wrong PREFECT_API_AUTH_STRING is a tool error naming 401 (exit $rc)"
 else
   fail "inspector stdio: wrong auth string (exit $rc)" "$out"; cat "$out.err"
+fi
+
+echo "== e2e: a2. MCP Inspector: prompts, resource templates, completion (stdio and HTTP)"
+# Both transports: the stdio server reads the fake through its environment,
+# the HTTP server through each request's headers. The Inspector CLI has no
+# completion/complete method; its connection CLI (mcpdo, same package) has.
+STDIO_TARGET=(-e "PREFECT_API_URL=$API_URL" -e "PREFECT_API_AUTH_STRING=$AUTH" "$BIN" --no-docs)
+HTTP_TARGET=("$STATELESS_URL" --transport http --header "$H_URL" "$H_AUTH")
+for tr in stdio http; do
+  if [ "$tr" = stdio ]; then target=("${STDIO_TARGET[@]}"); else target=("${HTTP_TARGET[@]}"); fi
+  out="$WORK/insp-$tr-prompts.json"
+  if inspector "$out" "${target[@]}" --method prompts/list &&
+    has "$out" '"debug-flow-run"' '"why-late"' '"automation-not-firing"' '"workspace-health"'; then
+    ok "inspector $tr: prompts/list"
+  else
+    fail "inspector $tr: prompts/list" "$out"; cat "$out.err"
+  fi
+  out="$WORK/insp-$tr-prompt.json"
+  if inspector "$out" "${target[@]}" --method prompts/get --prompt-name debug-flow-run --prompt-args flow_run=crimson-falcon &&
+    has "$out" 'diagnose_flow_run first with' 'crimson-falcon' '"role": "user"'; then
+    ok "inspector $tr: prompts/get debug-flow-run names diagnose_flow_run first"
+  else
+    fail "inspector $tr: prompts/get debug-flow-run" "$out"; cat "$out.err"
+  fi
+  out="$WORK/insp-$tr-templates.json"
+  if inspector "$out" "${target[@]}" --method resources/templates/list &&
+    has "$out" 'prefect://flow-runs/{id}' 'prefect://flow-runs/{id}/logs' 'prefect://deployments/{slug}' 'prefect://work-pools/{name}'; then
+    ok "inspector $tr: resources/templates/list"
+  else
+    fail "inspector $tr: resources/templates/list" "$out"; cat "$out.err"
+  fi
+  out="$WORK/insp-$tr-read.json"
+  if inspector "$out" "${target[@]}" --method resources/read --uri prefect://deployments/etl-pipeline%2Fetl-hourly &&
+    has "$out" 'application/json' 'etl-pipeline/etl-hourly' 'recent_runs'; then
+    ok "inspector $tr: resources/read prefect://deployments/etl-pipeline%2Fetl-hourly"
+  else
+    fail "inspector $tr: resources/read a deployment" "$out"; cat "$out.err"
+  fi
+  out="$WORK/insp-$tr-read-logs.json"
+  if inspector "$out" "${target[@]}" --method resources/read --uri prefect://flow-runs/crimson-falcon/logs &&
+    has "$out" "Beginning flow run 'crimson-falcon'"; then
+    ok "inspector $tr: resources/read prefect://flow-runs/crimson-falcon/logs"
+  else
+    fail "inspector $tr: resources/read flow-run logs" "$out"; cat "$out.err"
+  fi
+done
+MCPDO="$E2E/node_modules/.bin/mcpdo"
+out="$WORK/mcpdo-private"
+if timeout 30 "$MCPDO" private >"$out" 2>"$out.err"; then
+  eval "$(cat "$out")"
+  # mcpdo COMMAND...: bounded, JSON output.
+  mcpdo() { timeout 60 "$MCPDO" --format json "$@"; }
+  connected=0
+  if mcpdo connect --connection e2e-stdio -e "PREFECT_API_URL=$API_URL" -e "PREFECT_API_AUTH_STRING=$AUTH" -- "$BIN" --no-docs \
+    >"$WORK/mcpdo-connect-stdio.out" 2>&1 &&
+    mcpdo connect --connection e2e-http --transport http --header "$H_URL" "$H_AUTH" -- "$STATELESS_URL" \
+      >"$WORK/mcpdo-connect-http.out" 2>&1; then
+    connected=1
+  else
+    fail "mcpdo: connect over stdio and HTTP" "$WORK/mcpdo-connect-stdio.out"; cat "$WORK/mcpdo-connect-http.out" 2>/dev/null
+  fi
+  if [ "$connected" = 1 ]; then
+    for tr in stdio http; do
+      out="$WORK/mcpdo-$tr-complete-run.json"
+      if mcpdo prompts/complete --connection "e2e-$tr" --complete-ref-type ref/prompt --complete-ref debug-flow-run \
+        --complete-arg-name flow_run --complete-arg-value crim >"$out" 2>&1 && has "$out" '"crimson-falcon"'; then
+        ok "inspector (mcpdo) $tr: completion/complete debug-flow-run flow_run=crim suggests crimson-falcon"
+      else
+        fail "inspector (mcpdo) $tr: completion of a flow-run name" "$out"
+      fi
+      out="$WORK/mcpdo-$tr-complete-slug.json"
+      if mcpdo prompts/complete --connection "e2e-$tr" --complete-ref-type ref/resource --complete-ref 'prefect://deployments/{slug}' \
+        --complete-arg-name slug --complete-arg-value etl-h >"$out" 2>&1 && has "$out" '"etl-pipeline/etl-hourly"'; then
+        ok "inspector (mcpdo) $tr: completion/complete prefect://deployments/{slug} suggests etl-pipeline/etl-hourly"
+      else
+        fail "inspector (mcpdo) $tr: completion of a deployment slug" "$out"
+      fi
+    done
+  fi
+else
+  fail "mcpdo: private daemon" "$out.err"
 fi
 
 echo "== e2e: b. TypeScript SDK client"

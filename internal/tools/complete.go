@@ -38,13 +38,13 @@ type completer struct {
 
 func (x *completer) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
 	ref, arg := req.Params.Ref, req.Params.Argument
-	kind, ok := x.kindOf(ref, arg.Name)
-	if !ok {
-		return nil, invalidParams("nothing to complete for argument %q of %s %q", clip(arg.Name, 40), ref.Type, clip(ref.Name+ref.URI, 80))
+	kind, err := x.kindOf(ref, arg.Name)
+	if err != nil {
+		return nil, err
 	}
 	value := strings.TrimSpace(arg.Value)
 	if len(value) > maxCompleteValue {
-		value = value[:maxCompleteValue]
+		value = strings.ToValidUTF8(value[:maxCompleteValue], "") // no rune cut in half
 	}
 	ctx, span := x.d.startSpan(ctx, "completion/complete", attribute.String("mcp.completion.argument", arg.Name))
 	values, more := x.values(ctx, req.Extra, kind, value)
@@ -52,8 +52,9 @@ func (x *completer) complete(ctx context.Context, req *mcp.CompleteRequest) (*mc
 	return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: values, HasMore: more}}, nil
 }
 
-// kindOf finds what an argument of an offered prompt or template completes to.
-func (x *completer) kindOf(ref *mcp.CompleteReference, name string) (completeKind, bool) {
+// kindOf finds what an argument of an offered prompt or template completes
+// to; an unknown prompt, template or argument is invalid params.
+func (x *completer) kindOf(ref *mcp.CompleteReference, name string) (completeKind, error) {
 	switch ref.Type {
 	case "ref/prompt":
 		for _, p := range x.prompts {
@@ -62,18 +63,25 @@ func (x *completer) kindOf(ref *mcp.CompleteReference, name string) (completeKin
 			}
 			for _, a := range p.args {
 				if a.name == name {
-					return a.complete, true
+					return a.complete, nil
 				}
 			}
+			return completeNone, invalidParams("prompt %q has no argument %q", p.name, clip(name, 40))
 		}
+		return completeNone, invalidParams("unknown prompt %q", clip(ref.Name, 80))
 	case "ref/resource":
 		for _, r := range x.resources {
-			if r.template.URITemplate == ref.URI && r.variable == name {
-				return r.complete, true
+			if r.template.URITemplate != ref.URI {
+				continue
 			}
+			if r.variable == name {
+				return r.complete, nil
+			}
+			return completeNone, invalidParams("resource template %s has no variable %q", r.template.URITemplate, clip(name, 40))
 		}
+		return completeNone, invalidParams("unknown resource template %q", clip(ref.URI, 80))
 	}
-	return completeNone, false
+	return completeNone, invalidParams("unknown reference type %q", clip(ref.Type, 40))
 }
 
 // values never fails: completion helps typing, so an unreachable or

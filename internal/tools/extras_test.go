@@ -279,6 +279,10 @@ func TestCompletionBounds(t *testing.T) {
 		if err == nil || rpcCode(t, err) != jsonrpc.CodeInvalidParams {
 			t.Errorf("%s %s: %v", c.ref.Name+c.ref.URI, c.arg, err)
 		}
+		// The conformance suite's check reads "unknown prompt" as a missing fixture.
+		if c.ref.Name == "no-such-prompt" && !strings.Contains(err.Error(), `unknown prompt "no-such-prompt"`) {
+			t.Errorf("unknown prompt: %v", err)
+		}
 	}
 }
 
