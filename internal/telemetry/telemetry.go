@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -51,26 +49,18 @@ func Protocol(lookup func(string) (string, bool)) string {
 }
 
 // Start returns nil, and starts nothing, when Enabled is false. Otherwise
-// it builds the OTLP exporter for the selected protocol; the exporters read
-// the other standard variables themselves (endpoint, headers, TLS,
-// timeout, compression). Connections are made lazily, on first export.
+// it builds the OTLP exporter for the selected protocol from the standard
+// variables (endpoint, headers, TLS, timeout, compression). Connections are
+// made lazily, on first export.
 func Start(ctx context.Context, lookup func(string) (string, bool), version string) (*Tracing, error) {
 	if !Enabled(lookup) {
 		return nil, nil
 	}
 	protocol := Protocol(lookup)
-	var (
-		exp sdktrace.SpanExporter
-		err error
-	)
-	switch protocol {
-	case "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
-	case "grpc":
-		exp, err = otlptracegrpc.New(ctx)
-	default:
+	if protocol != "http/protobuf" && protocol != "grpc" {
 		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL %q is not supported: use http/protobuf or grpc", protocol)
 	}
+	exp, err := newExporter(lookup, protocol)
 	if err != nil {
 		return nil, fmt.Errorf("OpenTelemetry OTLP exporter: %w", err)
 	}
