@@ -38,12 +38,12 @@ func TestCountEvents(t *testing.T) {
 			// No arguments at all: by event over the last 24 h, as the description says.
 			name: "no arguments", args: map[string]any{},
 			route: "POST /events/count-by/{countable}",
-			body:  `{"filter":{"occurred":{"since":"2026-11-25T12:00:00Z","until":"2026-11-26T12:00:00Z"}}}`,
+			body:  `{"filter":{"occurred":{"since":"` + ts(-24*time.Hour) + `","until":"` + ts(0) + `"}}}`,
 			check: func(t *testing.T, out map[string]any, r []map[string]any) {
 				if out["countable"] != "event" || out["total"] != 57.0 || len(r) != 17 {
 					t.Errorf("countable %v total %v rows %d", out["countable"], out["total"], len(r))
 				}
-				if w := out["window"].(map[string]any); w["defaulted"] != true || w["since"] != "2026-11-25T12:00:00Z" {
+				if w := out["window"].(map[string]any); w["defaulted"] != true || w["since"] != ts(-24*time.Hour) {
 					t.Errorf("window %v", w)
 				}
 			},
