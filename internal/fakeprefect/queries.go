@@ -372,14 +372,13 @@ func (q query) match(c *call, sorted bool) ([]record, error) {
 	var out []record
 	if t != nil && own == nil && len(matchedRemote) == 0 {
 		// No filter at all: every row, in the table's order for the sort.
-		if sorted && sortName != "" && len(rows) > 256 {
-			out = make([]record, 0, len(rows))
-			for _, p := range t.order(c.v, sortName, order) {
-				out = append(out, rows[p])
+		out = slices.Clone(rows)
+		if sorted && sortName != "" && len(out) > 256 {
+			for i, p := range t.order(c.v, sortName, order) {
+				out[i] = rows[p]
 			}
 			return out, nil
 		}
-		out = slices.Clone(rows)
 	} else if t != nil {
 		cand, all := t.candidates(cs)
 		if all {
@@ -414,7 +413,7 @@ func (q query) match(c *call, sorted bool) ([]record, error) {
 	}
 	// A large result follows the table's cached order for this sort; a
 	// small one is sorted on its own (the same stable order either way).
-	if t != nil && sortName != "" && len(out) > 256 {
+	if positions != nil && sortName != "" && len(out) > 256 {
 		mark := make([]bool, len(rows))
 		for _, p := range positions {
 			mark[p] = true
