@@ -42,7 +42,7 @@ func (b bodyFilters) set(arg, key, field string, v any) error {
 	return nil
 }
 
-// check validates every filter against Prefect's schema, naming the key.
+// checkFilters validates every filter against Prefect's schema, naming the key.
 func (c *call) checkFilters(b bodyFilters) error {
 	for _, key := range slices.Sorted(maps.Keys(b)) {
 		if err := c.deps.Spec.ValidateComponent(filterComponents[key], b[key]); err != nil {
