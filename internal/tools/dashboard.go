@@ -24,7 +24,7 @@ func dashboardTool() Definition {
 	return define(Definition{
 		Name: ToolGetDashboard, Title: "Get dashboard", Group: GroupRuns,
 		Summary: "One-call health overview: exact run counts by state (running, pending, scheduled, late, last-24h outcomes), work pools and workers, limits at capacity, the latest failures.",
-	}, `Workspace health in one call; start here. Exact run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in 24 h), pools with workers, limits at capacity, the 5 latest failures. Parts that fail are listed under missing.
+	}, `Workspace health in one call; start here. Exact run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in 24 h), pools with workers, limits at capacity, the 5 latest failures.
 Example: {}`,
 		nil, getDashboard)
 }

@@ -37,7 +37,7 @@ func deploymentsTool() Definition {
 	return define(Definition{
 		Name: ToolGetDeployments, Title: "Get deployments", Group: GroupDeployments,
 		Summary: "Deployments with their flow/deployment slug, schedules in words, work pool and queue, concurrency limit and parameters; by flow and work pool; detail (defaults, job variables, recent runs) when the filter selects ids.",
-	}, `Deployments: slug (flow/deployment), tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. By flow (name), work_pool, or Prefect filters: filter (DeploymentFilter) and siblings flows, flow_runs, task_runs, work_pools, work_pool_queues. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
+	}, `Deployments: slug (flow/deployment), tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. By flow (name), work_pool, or Prefect filters: filter (DeploymentFilter), flows, flow_runs, task_runs, work_pools, work_pool_queues. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
 Example: {"flow":"etl","filter":{"paused":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getDeployments)

@@ -39,8 +39,8 @@ const (
 )
 
 type diagnoseLateInput struct {
-	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"only runs of this deployment: id or flow/deployment"`
-	WorkPoolName string `json:"work_pool_name,omitempty" jsonschema:"only runs in this work pool"`
+	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"id or flow/deployment"`
+	WorkPoolName string `json:"work_pool_name,omitempty"`
 	Workspace
 }
 

@@ -23,7 +23,7 @@ func diagnoseFlowRunTool() Definition {
 	return define(Definition{
 		Name: ToolDiagnoseFlowRun, Title: "Diagnose a flow run", Group: GroupDiagnosis,
 		Summary: "Why a flow run failed, crashed or was cancelled, or whether a running one is still alive, in one call: cause, evidence, failing tasks and subflows, retries, where it ran, next steps.",
-	}, `Why a flow run failed, crashed or was cancelled, in one call; for a Running, Pending or Cancelling run, whether it is still alive. Causes: code error, retries exhausted, timed out, parameter validation failed, result persistence failed, upstream task failed (names the root task), subflow failed (walks to the root), code fetch failed (pull step), flow load failed (import/entrypoint), crashed infrastructure (exit code and its meaning: OOM, SIGTERM, image), infrastructure submission failed, crashed by the runtime, concurrency lease renewal failure, cancelled, stuck cancelling, stuck pending, zombie (heartbeats stopped), orphaned (worker offline), silent, alive and slow. Each answer has evidence, next steps and ruled_out.
+	}, `Why a flow run failed, crashed or was cancelled; for a Running, Pending or Cancelling run, whether it is still alive. Causes include code error, retries exhausted, timeout, bad parameters, result persistence, a failed upstream task or subflow (walked to the root), pull step or flow load failure, crashed or unsubmittable infrastructure (exit code meaning: OOM, SIGTERM, image), lease renewal failure, cancelled, stuck pending or cancelling, zombie, orphaned, silent, alive but slow. With evidence, next steps, ruled_out.
 Example: {"flow_run_id":"crimson-falcon"}`,
 		nil, diagnoseFlowRun)
 }

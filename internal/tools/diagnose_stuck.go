@@ -37,8 +37,8 @@ const (
 )
 
 type diagnoseStuckInput struct {
-	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"only runs of this deployment: id or flow/deployment"`
-	WorkPoolName string `json:"work_pool_name,omitempty" jsonschema:"only runs in this work pool"`
+	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"id or flow/deployment"`
+	WorkPoolName string `json:"work_pool_name,omitempty"`
 	MinMinutes   int    `json:"min_minutes,omitempty" jsonschema:"minimum age in minutes, default 30"`
 	Workspace
 }

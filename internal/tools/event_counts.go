@@ -35,7 +35,7 @@ var autoSteps = []struct {
 }{{"minute", 1}, {"minute", 5}, {"minute", 15}, {"hour", 1}, {"hour", 6}, {"day", 1}, {"week", 1}}
 
 type countEventsInput struct {
-	Countable       string  `json:"countable,omitempty" jsonschema:"what to count by, default event"`
+	Countable       string  `json:"countable,omitempty" jsonschema:"default event"`
 	EventTypePrefix string  `json:"event_type_prefix,omitempty"`
 	ResourceID      string  `json:"resource_id,omitempty" jsonschema:"trailing * for a prefix"`
 	Since           string  `json:"since,omitempty" jsonschema:"RFC 3339, date or -6h"`

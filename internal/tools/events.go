@@ -52,7 +52,7 @@ func eventsTool() Definition {
 	return define(Definition{
 		Name: ToolReadEvents, Title: "Read events", Group: GroupEvents,
 		Summary: "Prefect events, newest first, in a time window (default the last hour), by event-name prefix, resource and related resource.",
-	}, `Prefect events, newest first: state changes, heartbeats, automation triggers and actions, with related names and a payload summary. Default window: the last hour (said in the result); widen it ("-7d") when nothing is found.
+	}, `Prefect events, newest first: state changes, heartbeats, automation triggers and actions, with related names and a payload summary. Default window: the last hour; widen it ("-7d") when nothing is found.
 Example: {"event_type_prefix":"prefect.flow-run.","occurred_after":"-24h"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxEventLimit) },
 		readEvents)

@@ -16,7 +16,7 @@ func identityTool() Definition {
 	return define(Definition{
 		Name: ToolGetIdentity, Title: "Get identity", Group: GroupIdentity,
 		Summary: "Which Prefect this server reads: self-hosted or Cloud, API URL, Prefect version, and for Cloud the account, workspace and user.",
-	}, `Which Prefect this server reads: self-hosted, Cloud or demo, API URL, version, auth kind (never the secret), Cloud account/workspace/user or OAuth grant. Call first when unsure which workspace answers.
+	}, `Which Prefect this server reads: self-hosted, Cloud or demo, API URL, version, auth kind (never the secret), Cloud account/workspace/user or OAuth grant.
 Example: {}`,
 		nil, getIdentity)
 }

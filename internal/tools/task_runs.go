@@ -30,7 +30,7 @@ func taskRunsTool() Definition {
 	return define(Definition{
 		Name: ToolGetTaskRuns, Title: "Get task runs", Group: GroupRuns,
 		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies; by flow run, flow, deployment, state and time window.",
-	}, `Task runs, newest first: state, message, times, retries, cache key; upstream = task runs it depended on (not argument values). By flow_run (id or name), flow, deployment, state, since/until (as in `+ToolGetFlowRuns+`), or Prefect filters: filter (TaskRunFilter) and siblings flows, flow_runs, deployments.
+	}, `Task runs, newest first: state, message, times, retries, cache key; upstream = task runs it depended on (not argument values). By flow_run (id or name), flow, deployment, state, since/until (as in `+ToolGetFlowRuns+`), or Prefect filters: filter (TaskRunFilter), flows, flow_runs, deployments.
 Example: {"flow_run":"crimson-falcon","state":["Failed"]}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getTaskRuns)
