@@ -178,9 +178,6 @@ func (s *Server) Handler() http.Handler { return s }
 // nothing more that waits.
 func (s *Server) Close() { s.once.Do(func() { close(s.closing) }) }
 
-// Closing is closed by Close.
-func (s *Server) Closing() <-chan struct{} { return s.closing }
-
 // Put stores objects (deep copies) in collection, replacing objects with the
 // same id. It panics on an unknown collection.
 func (s *Server) Put(collection string, objs ...map[string]any) {

@@ -136,9 +136,6 @@ func NewHandler(opts ...Option) *Server {
 	return s
 }
 
-// Engine is the fake Prefect behind the wrapper.
-func (s *Server) Engine() *fakeprefect.Server { return s.engine }
-
 // Handler serves the whole fake (API under /api), logging every request.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
