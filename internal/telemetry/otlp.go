@@ -407,7 +407,7 @@ func appendAnyValue(b []byte, v attribute.Value) []byte {
 		return array(len(s), func(i int) []byte { return appendAnyValue(nil, attribute.StringValue(s[i])) })
 	}
 	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	return protowire.AppendString(b, v.Emit())
+	return protowire.AppendString(b, v.String())
 }
 
 func appendString(b []byte, num protowire.Number, s string) []byte {

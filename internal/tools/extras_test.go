@@ -379,30 +379,39 @@ func TestResourceTemplates(t *testing.T) {
 
 func TestResourceErrors(t *testing.T) {
 	e := newEnv(t)
+	// Not found and bad input are both invalid params (SEP-2164); not found
+	// says so and carries the URI.
 	for _, c := range []struct {
-		uri  string
-		code int64
+		uri      string
+		notFound bool
 	}{
-		{"prefect://work-pools/no-such-pool", mcp.CodeResourceNotFound},
-		{"prefect://flow-runs/no-such-run", mcp.CodeResourceNotFound},
-		{"prefect://flow-runs/" + prefecttest.DemoID("flow_run", "nope"), mcp.CodeResourceNotFound},
-		{"prefect://flow-runs/" + prefecttest.DemoID("flow_run", "nope") + "/logs", mcp.CodeResourceNotFound},
-		{"prefect://deployments/no-flow%2Fno-deployment", mcp.CodeResourceNotFound},
-		{"prefect://deployments/" + prefecttest.DemoID("deployment", "nope"), mcp.CodeResourceNotFound},
-		{"prefect://work-pools/" + strings.Repeat("p", 201), jsonrpc.CodeInvalidParams},
-		{"prefect://work-pools/", jsonrpc.CodeInvalidParams},
+		{"prefect://work-pools/no-such-pool", true},
+		{"prefect://flow-runs/no-such-run", true},
+		{"prefect://flow-runs/" + prefecttest.DemoID("flow_run", "nope"), true},
+		{"prefect://flow-runs/" + prefecttest.DemoID("flow_run", "nope") + "/logs", true},
+		{"prefect://deployments/no-flow%2Fno-deployment", true},
+		{"prefect://deployments/" + prefecttest.DemoID("deployment", "nope"), true},
+		{"prefect://work-pools/" + strings.Repeat("p", 201), false},
+		{"prefect://work-pools/", false},
 	} {
 		_, err := readResource(t, e.session, c.uri)
 		if err == nil {
 			t.Errorf("%s: no error", c.uri)
 			continue
 		}
-		if got := rpcCode(t, err); got != c.code {
-			t.Errorf("%s: code %d (%v), want %d", c.uri, got, err, c.code)
+		if got := rpcCode(t, err); got != jsonrpc.CodeInvalidParams {
+			t.Errorf("%s: code %d (%v), want %d", c.uri, got, err, jsonrpc.CodeInvalidParams)
+		}
+		if strings.Contains(err.Error(), "Resource not found") != c.notFound {
+			t.Errorf("%s: %v; not found: %v", c.uri, err, c.notFound)
+		}
+		var rpc *jsonrpc.Error
+		if c.notFound && errors.As(err, &rpc) && !strings.Contains(string(rpc.Data), `"uri"`) {
+			t.Errorf("%s: data %s lacks the uri", c.uri, rpc.Data)
 		}
 	}
 	// The longest accepted name is looked up.
-	if _, err := readResource(t, e.session, "prefect://work-pools/"+strings.Repeat("p", 200)); err == nil || rpcCode(t, err) != mcp.CodeResourceNotFound {
+	if _, err := readResource(t, e.session, "prefect://work-pools/"+strings.Repeat("p", 200)); err == nil || !strings.Contains(err.Error(), "Resource not found") {
 		t.Errorf("200-character name: %v", err)
 	}
 	// A Prefect failure says what happened, as the tool would.

@@ -141,7 +141,8 @@ func (r resourceDef) readText(ctx context.Context, d *Deps, offered Offered, ext
 }
 
 // resourceError turns a tool failure into a JSON-RPC error: not found as
-// the protocol's resource-not-found, bad input as invalid params, the rest
+// the protocol's resource-not-found (invalid params carrying the URI, as
+// SEP-2164 has it), bad input as invalid params, the rest
 // (Prefect unreachable, denied, not configured) as an internal error. The
 // message is the one the tool would give, so it says what to do next.
 func resourceError(uri string, err error) error {
@@ -150,7 +151,7 @@ func resourceError(uri string, err error) error {
 	switch {
 	case errors.As(err, &nf):
 		data, _ := json.Marshal(map[string]string{"uri": uri})
-		return &jsonrpc.Error{Code: mcp.CodeResourceNotFound, Message: "Resource not found: " + nf.msg, Data: data}
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Resource not found: " + nf.msg, Data: data}
 	case errors.As(err, &ie):
 		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}

@@ -151,7 +151,7 @@ func TestToolCallSpans(t *testing.T) {
 	for _, s := range spans {
 		text := s.Name()
 		for _, a := range s.Attributes() {
-			text += " " + a.Value.Emit()
+			text += " " + a.Value.String()
 		}
 		for _, secret := range []string{apiKey, runID, "crimson-falcon", e.fake.URL} {
 			if strings.Contains(text, secret) {
