@@ -1,6 +1,7 @@
 package fakeprefect
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -95,7 +96,7 @@ func filterHandler(q query) handlerFunc {
 		if len(rows) > limit {
 			rows = rows[:limit]
 		}
-		return wholes(rows), nil
+		return withActiveSlots(c.v, q.collection, wholes(rows)), nil
 	}
 }
 
@@ -136,7 +137,7 @@ func byID(collection, param, notFound string) handlerFunc {
 			return nil, err
 		}
 		if obj := c.v.find(collection, id); obj != nil {
-			return obj.whole(), nil
+			return withActiveSlots(c.v, collection, []map[string]any{obj.whole()})[0], nil
 		}
 		return nil, detailError(http.StatusNotFound, notFound)
 	}
@@ -145,7 +146,7 @@ func byID(collection, param, notFound string) handlerFunc {
 func byField(collection, param, key, notFound string) handlerFunc {
 	return func(c *call) (any, error) {
 		if obj := c.v.findBy(collection, key, c.params[param]); obj != nil {
-			return obj.whole(), nil
+			return withActiveSlots(c.v, collection, []map[string]any{obj.whole()})[0], nil
 		}
 		return nil, detailError(http.StatusNotFound, notFound)
 	}
@@ -183,7 +184,7 @@ func runStates(states, runs, param string) handlerFunc {
 
 func getWorkPool(c *call) (any, error) {
 	if pool := c.v.findBy(WorkPools, "name", c.params["name"]); pool != nil {
-		return pool.whole(), nil
+		return withActiveSlots(c.v, WorkPools, []map[string]any{pool.whole()})[0], nil
 	}
 	return nil, detailError(http.StatusNotFound, `Work pool "`+c.params["name"]+`" not found.`)
 }
@@ -195,7 +196,7 @@ func getPoolQueue(c *call) (any, error) {
 	}
 	for _, q := range c.v.all(WorkQueues) {
 		if sameValue(q.get("work_pool_id"), pool.get("id")) && str(q, "name") == c.params["name"] {
-			return q.whole(), nil
+			return withActiveSlots(c.v, WorkQueues, []map[string]any{q.whole()})[0], nil
 		}
 	}
 	return nil, detailError(http.StatusNotFound, "Work queue not found.")
@@ -404,4 +405,55 @@ func (s *Server) flowRunHistory(c *call) (any, error) {
 		})
 	}
 	return out, nil
+}
+
+// slotStates are the flow-run states that occupy pool and queue slots
+// (Prefect's SLOT_OCCUPYING_STATES in server/models/workers.py).
+var slotStates = []any{"PENDING", "RUNNING"}
+
+// withActiveSlots returns pool or queue objects as Prefect answers them:
+// active_slots is counted on read, for those with a concurrency limit only
+// (Pending and Running flow runs in the queue, or in the pool's queues;
+// server/api/workers.py read_work_pools, server/api/work_queues.py
+// read_work_queues), and null for the others.
+func withActiveSlots(v *view, collection string, objs []map[string]any) []map[string]any {
+	if collection != WorkPools && collection != WorkQueues {
+		return objs
+	}
+	var byQueue map[string]int
+	out := make([]map[string]any, len(objs))
+	for i, obj := range objs {
+		o := maps.Clone(obj)
+		o["active_slots"] = nil
+		if obj["concurrency_limit"] != nil {
+			if byQueue == nil {
+				byQueue = activeSlotsByQueue(v)
+			}
+			n := 0
+			if collection == WorkQueues {
+				n = byQueue[normalizeKey(str(obj, "id"))]
+			} else {
+				for _, q := range v.all(WorkQueues) {
+					if sameValue(q.get("work_pool_id"), obj["id"]) {
+						n += byQueue[normalizeKey(str(q, "id"))]
+					}
+				}
+			}
+			o["active_slots"] = n
+		}
+		out[i] = o
+	}
+	return out
+}
+
+// activeSlotsByQueue counts Pending and Running flow runs per work queue id.
+func activeSlotsByQueue(v *view) map[string]int {
+	out := map[string]int{}
+	filter := map[string]any{"state": map[string]any{"type": map[string]any{"any_": slotStates}}}
+	for _, r := range v.candidates(FlowRuns, flowRunTable(), filter) {
+		if st := str(r, "state_type"); st == "PENDING" || st == "RUNNING" {
+			out[normalizeKey(str(r, "work_queue_id"))]++
+		}
+	}
+	return out
 }

@@ -32,6 +32,9 @@ type WorkQueue struct {
 	WorkPoolName     string     `json:"work_pool_name,omitempty"`
 	LastPolled       *time.Time `json:"last_polled,omitempty"`
 	Status           string     `json:"status,omitempty"` // READY, NOT_READY or PAUSED
+	// ActiveSlots is set by Prefect for queues with a concurrency limit:
+	// their Pending and Running flow runs.
+	ActiveSlots *int `json:"active_slots,omitempty"`
 }
 
 // WorkQueueStatus is GET /work_queues/{id}/status.

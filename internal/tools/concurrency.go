@@ -81,12 +81,8 @@ func getConcurrencyLimits(ctx context.Context, c *call, _ concurrencyInput) (any
 	return out, nil
 }
 
-// activeRunStates are the flow-run states that occupy pool and queue slots.
-var activeRunStates = []string{"RUNNING", "PENDING"}
-
 // collectLimits reads every kind of limit. Requests: four list calls, then
-// one /deployments/filter for deployment-limit names and one /flow_runs/count
-// per pool or queue that has a limit; never per run.
+// one /deployments/filter for deployment-limit names: never per limit.
 func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 	var (
 		v2     []prefect.GlobalConcurrencyLimit
@@ -141,27 +137,25 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 		})
 	}
 
-	// Pools and queues with a limit: in use = Running + Pending runs, one
-	// count each. scopes[i] is the count filter of res.rows[i].
+	// Pools and queues with a limit: in use is Prefect's active_slots on
+	// the objects read (Pending + Running runs), so no request per limit.
 	poolNames := map[string]string{}
-	var scopes []map[string]any
 	for _, p := range pools {
 		poolNames[p.ID] = p.Name
 		if p.ConcurrencyLimit == nil {
 			continue
 		}
-		row := limitRow{Kind: "work_pool", Name: p.Name, Limit: *p.ConcurrencyLimit}
+		row := limitRow{Kind: "work_pool", Name: p.Name, Limit: *p.ConcurrencyLimit, InUse: val(p.ActiveSlots)}
 		if p.IsPaused {
 			row.Note = "pool is paused"
 		}
 		res.rows = append(res.rows, row)
-		scopes = append(scopes, map[string]any{"work_pools": map[string]any{"id": map[string]any{"any_": []string{p.ID}}}})
 	}
 	for _, q := range queues {
 		if q.ConcurrencyLimit == nil {
 			continue
 		}
-		row := limitRow{Kind: "work_queue", Name: q.Name, WorkPool: q.WorkPoolName, Limit: *q.ConcurrencyLimit}
+		row := limitRow{Kind: "work_queue", Name: q.Name, WorkPool: q.WorkPoolName, Limit: *q.ConcurrencyLimit, InUse: val(q.ActiveSlots)}
 		if row.WorkPool == "" {
 			row.WorkPool = poolNames[q.WorkPoolID]
 		}
@@ -169,10 +163,6 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 			row.Note = "queue is paused"
 		}
 		res.rows = append(res.rows, row)
-		scopes = append(scopes, map[string]any{"work_pool_queues": map[string]any{"id": map[string]any{"any_": []string{q.ID}}}})
-	}
-	for i := range scopes {
-		jobs = append(jobs, c.countActiveRuns(scopes[i], &res.rows[i].InUse))
 	}
 	if err := parallel(ctx, 8, jobs...); err != nil {
 		return limitsResult{}, err
@@ -234,16 +224,4 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 		return strings.Compare(a.Name, b.Name)
 	})
 	return res, nil
-}
-
-// countActiveRuns counts Running + Pending flow runs matching extra (a
-// work_pools or work_pool_queues filter) into *into.
-func (c *call) countActiveRuns(extra map[string]any, into *int) func(context.Context) error {
-	return func(ctx context.Context) error {
-		body := map[string]any{"flow_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": activeRunStates}}}}
-		for k, v := range extra {
-			body[k] = v
-		}
-		return c.target.Client.Post(ctx, "/flow_runs/count", body, into)
-	}
 }

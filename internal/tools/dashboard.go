@@ -12,7 +12,7 @@ import (
 // Bounds of get_dashboard.
 const (
 	dashboardConcurrency = 12
-	dashboardPools       = 50 // pools read; one workers request each
+	dashboardPools       = 50 // pools read, in one request
 	dashboardFailures    = 5
 )
 
@@ -23,8 +23,8 @@ type dashboardInput struct {
 func dashboardTool() Definition {
 	return define(Definition{
 		Name: ToolGetDashboard, Title: "Get dashboard", Group: GroupRuns,
-		Summary: "One-call health overview: exact run counts by state (running, pending, scheduled, late, last-24h outcomes), work pools and workers, limits at capacity, the latest failures.",
-	}, `Workspace health in one call; start here. Exact run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in 24 h), pools with workers, limits at capacity, the 5 latest failures.
+		Summary: "One-call health overview: exact run counts by state (running, pending, scheduled, late, last-24h outcomes), work pools with status (NOT_READY = no worker online), limits at capacity, the latest failures.",
+	}, `Workspace health in one call; start here. Exact run counts (running, pending, scheduled, late; failed, crashed, completed, cancelled in 24 h), pools with status, limits at capacity, the 5 latest failures.
 Example: {}`,
 		nil, getDashboard)
 }
@@ -41,13 +41,12 @@ type runCounts struct {
 }
 
 type dashboardPool struct {
-	Name           string `json:"name"`
-	Type           string `json:"type,omitempty"`
-	Status         string `json:"status,omitempty"`
-	Paused         bool   `json:"paused,omitempty"`
-	WorkersOnline  int    `json:"workers_online"`
-	WorkersOffline int    `json:"workers_offline"`
-	LastHeartbeat  string `json:"last_heartbeat,omitempty"`
+	Name             string `json:"name"`
+	Type             string `json:"type,omitempty"`
+	Status           string `json:"status,omitempty"`
+	Paused           bool   `json:"paused,omitempty"`
+	ConcurrencyLimit *int   `json:"concurrency_limit,omitempty"`
+	RunsInUse        *int   `json:"runs_in_use,omitempty"` // Prefect counts these for pools with a limit
 }
 
 type failureRow struct {
@@ -181,7 +180,9 @@ func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
 	return res, nil
 }
 
-// dashboardPools reads the pools, then each pool's workers (bounded).
+// dashboardPools reads the pools: one request whatever their number.
+// Status comes with each pool (Prefect sets NOT_READY when none of its
+// workers is online); get_work_pools names the workers.
 func (c *call) dashboardPools(ctx context.Context) ([]dashboardPool, bool, error) {
 	var pools []prefect.WorkPool
 	if err := c.target.Client.Post(ctx, "/work_pools/filter", map[string]any{"limit": dashboardPools + 1}, &pools); err != nil {
@@ -191,30 +192,10 @@ func (c *call) dashboardPools(ctx context.Context) ([]dashboardPool, bool, error
 	if more {
 		pools = pools[:dashboardPools]
 	}
-	workers := make([][]prefect.Worker, len(pools))
-	var jobs []func(context.Context) error
-	for i := range pools {
-		jobs = append(jobs, func(ctx context.Context) error {
-			return c.target.Client.Post(ctx, prefect.Path("/work_pools/%s/workers/filter", pools[i].Name), map[string]any{"limit": maxWorkersRead}, &workers[i])
-		})
-	}
-	if err := parallel(ctx, 4, jobs...); err != nil {
-		return nil, false, err
-	}
 	out := make([]dashboardPool, len(pools))
 	for i, p := range pools {
-		row := dashboardPool{Name: p.Name, Type: p.Type, Status: p.Status, Paused: p.IsPaused}
-		for _, w := range workers[i] {
-			if w.Status == "ONLINE" {
-				row.WorkersOnline++
-			} else {
-				row.WorkersOffline++
-			}
-			if hb := tsp(w.LastHeartbeatTime); hb > row.LastHeartbeat {
-				row.LastHeartbeat = hb
-			}
-		}
-		out[i] = row
+		out[i] = dashboardPool{Name: p.Name, Type: p.Type, Status: p.Status, Paused: p.IsPaused,
+			ConcurrencyLimit: p.ConcurrencyLimit, RunsInUse: p.ActiveSlots}
 	}
 	return out, more, nil
 }

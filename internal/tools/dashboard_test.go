@@ -55,10 +55,10 @@ func TestGetDashboard(t *testing.T) {
 		t.Errorf("scheduled = %v, want %v", counts["scheduled"], want)
 	}
 	pools := rows(t, out, "work_pools")
-	if k8s := byName(t, pools, "name", prefecttest.DemoKubernetesPool); k8s["status"] != "NOT_READY" || k8s["workers_online"] != 0.0 {
+	if k8s := byName(t, pools, "name", prefecttest.DemoKubernetesPool); k8s["status"] != "NOT_READY" || k8s["runs_in_use"] != nil {
 		t.Errorf("k8s %v", k8s)
 	}
-	if local := byName(t, pools, "name", prefecttest.DemoProcessPool); local["status"] != "READY" || local["workers_online"] != 1.0 || local["workers_offline"] != 0.0 {
+	if local := byName(t, pools, "name", prefecttest.DemoProcessPool); local["status"] != "READY" || local["concurrency_limit"] != 5.0 || local["runs_in_use"] != 2.0 {
 		t.Errorf("local %v", local)
 	}
 	var full []string
@@ -81,7 +81,7 @@ func TestGetDashboard(t *testing.T) {
 	}
 	// Counts come from /flow_runs/count, never from list lengths.
 	base := len(e.fake.Requests())
-	if e.fake.Count("POST /flow_runs/count") != 8+2 || e.fake.Count("POST /flow_runs/filter") != 1 {
+	if e.fake.Count("POST /flow_runs/count") != 8 || e.fake.Count("POST /flow_runs/filter") != 1 {
 		t.Errorf("flow_runs/count %d, flow_runs/filter %d", e.fake.Count("POST /flow_runs/count"), e.fake.Count("POST /flow_runs/filter"))
 	}
 	putInfraRuns(e, 30, "etl-hourly", prefecttest.DemoProcessPool, "default", "FAILED", "Failed")
@@ -98,37 +98,36 @@ func TestGetDashboard(t *testing.T) {
 
 func TestGetDashboardDegradedSection(t *testing.T) {
 	e := newEnv(t)
-	e.fake.AddFault(prefecttest.Fault{Route: "POST /work_pools/{work_pool_name}/workers/filter", Status: 403, Body: `{"detail":"Forbidden"}`})
+	e.fake.AddFault(prefecttest.Fault{Route: "POST /v2/concurrency_limits/filter", Status: 403, Body: `{"detail":"Forbidden"}`})
 	out := e.ok(t, "get_dashboard", nil)
-	if m := strs(out["missing"]); !slices.Equal(m, []string{"work_pools"}) {
-		t.Errorf("missing = %v, want [work_pools]", m)
+	if m := strs(out["missing"]); !slices.Equal(m, []string{"limits_at_capacity"}) {
+		t.Errorf("missing = %v, want [limits_at_capacity]", m)
 	}
 	errs := rows(t, out, "errors")
-	if len(errs) != 1 || !slices.Equal(strs(errs[0]["parts"]), []string{"work_pools"}) || !strings.Contains(errs[0]["error"].(string), "403") {
+	if len(errs) != 1 || !slices.Equal(strs(errs[0]["parts"]), []string{"limits_at_capacity"}) || !strings.Contains(errs[0]["error"].(string), "403") {
 		t.Errorf("errors = %v", errs)
 	}
-	if _, ok := out["work_pools"]; ok {
-		t.Errorf("failed section still has rows: %v", out["work_pools"])
+	if _, ok := out["limits_at_capacity"]; ok {
+		t.Errorf("failed section still has rows: %v", out["limits_at_capacity"])
 	}
 	if counts := out["flow_runs"].(map[string]any); len(counts) != 8 || counts["late"] != 3.0 {
 		t.Errorf("other sections must still answer: counts %v", counts)
 	}
-	if len(rows(t, out, "recent_failures")) != 5 || len(rows(t, out, "limits_at_capacity")) != 3 {
+	if len(rows(t, out, "recent_failures")) != 5 || len(rows(t, out, "work_pools")) != 2 {
 		t.Errorf("healthy sections missing: %v", out)
 	}
 
-	// Every count failing (the limits section counts runs too): the parts
-	// are named, the one error said once.
+	// Every count failing: the parts are named, the one error said once.
 	e = newEnv(t)
 	e.fake.AddFault(prefecttest.Fault{Route: "POST /flow_runs/count", Status: 500})
 	out = e.ok(t, "get_dashboard", nil)
-	if m := strs(out["missing"]); len(m) != 9 || !strings.HasPrefix(m[0], "flow_runs.") || m[8] != "limits_at_capacity" {
-		t.Errorf("missing = %v, want the 8 counts and limits_at_capacity", m)
+	if m := strs(out["missing"]); len(m) != 8 || !strings.HasPrefix(m[0], "flow_runs.") {
+		t.Errorf("missing = %v, want the 8 counts", m)
 	}
-	if errs := rows(t, out, "errors"); len(errs) != 1 || len(strs(errs[0]["parts"])) != 9 {
-		t.Errorf("errors = %v, want one error naming 9 parts", errs)
+	if errs := rows(t, out, "errors"); len(errs) != 1 || len(strs(errs[0]["parts"])) != 8 {
+		t.Errorf("errors = %v, want one error naming 8 parts", errs)
 	}
-	if _, ok := out["flow_runs"].(map[string]any)["late"]; ok || len(rows(t, out, "recent_failures")) != 5 {
+	if _, ok := out["flow_runs"].(map[string]any)["late"]; ok || len(rows(t, out, "recent_failures")) != 5 || len(rows(t, out, "limits_at_capacity")) != 3 {
 		t.Errorf("dashboard = %v", out)
 	}
 }

@@ -59,9 +59,6 @@ var representativeCalls = map[string]map[string]any{
 // list only shrinks.
 var knownGrowth = map[string]string{
 	tools.ToolGetDeploymentActivity: "per-deployment counts and last runs (8 requests per deployment on the page)",
-	tools.ToolGetWorkPools:          "workers, queues and a run count per pool",
-	tools.ToolGetDashboard:          "workers per pool",
-	tools.ToolGetConcurrencyLimits:  "a run count per pool or queue with a limit",
 	tools.ToolGetAutomations:        "Prefect cannot filter automations by enabled or id: pages of 200 are read and filtered here, at most 10",
 	tools.ToolDiagnoseLateRuns:      "diagnosis tools move to their own package (issue 15); reads grow with late runs",
 	tools.ToolDiagnoseStuckRuns:     "diagnosis tools move to their own package (issue 15); reads grow with stuck runs",

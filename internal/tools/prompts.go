@@ -158,7 +158,7 @@ func allPrompts() []promptDef {
 			text: func(_ map[string]string, has func(string) bool) string {
 				s := &steps{has: has}
 				s.b.WriteString("Give an overview of this Prefect workspace's health and what needs attention first.\n")
-				s.add(ToolGetDashboard, "Call "+ToolGetDashboard+" first: run counts by state, work pools and workers, limits at capacity, the latest failures.")
+				s.add(ToolGetDashboard, "Call "+ToolGetDashboard+" first: run counts by state, work pools with status, limits at capacity, the latest failures.")
 				s.add(ToolGetDeploymentActivity, "Find failing, stuck or dormant deployments with "+ToolGetDeploymentActivity+".")
 				s.add(ToolDiagnoseLateRuns, "If runs are late, call "+ToolDiagnoseLateRuns+".")
 				s.add(ToolDiagnoseFlowRun, "For one or two of the latest failures, call "+ToolDiagnoseFlowRun+".")

@@ -13,7 +13,9 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
-// Bounds of get_work_pools: detail mode reads one queue status per queue.
+// Bounds of get_work_pools: detail mode (the filter names at most
+// maxDetailPools pools) reads each named pool's workers and queues and one
+// queue status per queue.
 const (
 	maxDetailPools      = 5
 	maxQueueStatuses    = 10 // per pool in detail mode
@@ -33,8 +35,8 @@ type workPoolsInput struct {
 func workPoolsTool() Definition {
 	return define(Definition{
 		Name: ToolGetWorkPools, Title: "Get work pools", Group: GroupInfrastructure,
-		Summary: "Work pools with status, concurrency limit and runs in use, workers by status with last heartbeat, and queues; job template and queue health when the filter selects names.",
-	}, `Work pools, filtered by a Prefect WorkPoolFilter: type, status (NOT_READY = no worker online: runs go Late), paused, limit, runs in use, workers with last heartbeat, queues. Selecting names (≤5) adds the job template and queue health.
+		Summary: "Work pools with status, concurrency limit and runs in use, and queues; workers with last heartbeat, job template and queue health when the filter selects names.",
+	}, `Work pools, filtered by a Prefect WorkPoolFilter: type, status (NOT_READY = no worker online: runs go Late), paused, limit, runs in use, queues. Selecting names (≤5) adds workers with heartbeats, job template, queue health.
 Example: {"filter":{"name":{"any_":["my-pool"]}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getWorkPools)
@@ -72,60 +74,104 @@ type jobTemplateSummary struct {
 }
 
 type workPoolRow struct {
-	Name             string              `json:"name"`
-	Type             string              `json:"type,omitempty"`
-	Status           string              `json:"status,omitempty"`
-	Paused           bool                `json:"paused,omitempty"`
-	Description      string              `json:"description,omitempty"`
-	ConcurrencyLimit *int                `json:"concurrency_limit,omitempty"`
-	RunsInUse        int                 `json:"runs_in_use"`
-	Workers          workersSummary      `json:"workers"`
-	Queues           []queueRow          `json:"queues,omitempty"`
-	JobTemplate      *jobTemplateSummary `json:"job_template,omitempty"`
-	Notes            []string            `json:"notes,omitempty"`
-	UIURL            string              `json:"ui_url,omitempty"`
+	Name             string `json:"name"`
+	Type             string `json:"type,omitempty"`
+	Status           string `json:"status,omitempty"`
+	Paused           bool   `json:"paused,omitempty"`
+	Description      string `json:"description,omitempty"`
+	ConcurrencyLimit *int   `json:"concurrency_limit,omitempty"`
+	// RunsInUse is Prefect's count of Pending and Running runs, given for
+	// pools with a concurrency limit.
+	RunsInUse   *int                `json:"runs_in_use,omitempty"`
+	Workers     *workersSummary     `json:"workers,omitempty"`
+	Queues      []queueRow          `json:"queues,omitempty"`
+	JobTemplate *jobTemplateSummary `json:"job_template,omitempty"`
+	Notes       []string            `json:"notes,omitempty"`
+	UIURL       string              `json:"ui_url,omitempty"`
 }
 
+// getWorkPools costs a constant number of requests whatever the number of
+// pools: the page of pools and every queue in one round (status and runs in
+// use come with the pool objects); when the filter names pools (at most
+// maxDetailPools), their workers and queues by name in that same round and
+// their queues' health in a second one.
 func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) {
 	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
 	if err != nil {
 		return nil, err
 	}
-	pools, more, err := fetchPage[prefect.WorkPoolDetail](ctx, c, listQuery{
-		path: "/work_pools/filter", key: "work_pools", component: "WorkPoolFilter",
-		filter: in.Filter, limit: limit, offset: offset,
-	})
-	if err != nil {
+	// Check the filter before any request goes out.
+	if err := c.checkFilter("WorkPoolFilter", in.Filter); err != nil {
 		return nil, err
 	}
-	detail := len(filterAnyOf(in.Filter, "name")) > 0 && len(pools) > 0 && len(pools) <= maxDetailPools
+	names := filterAnyOf(in.Filter, "name")
+	detail := len(names) > 0 && len(names) <= maxDetailPools
 
-	// Per pool: workers, queues and one exact count of Running + Pending
-	// runs. /flow_runs/count per pool keeps the number exact whatever the
-	// number of runs; the request count grows with pools only.
-	workers := make([][]prefect.Worker, len(pools))
-	queues := make([][]prefect.WorkQueue, len(pools))
-	inUse := make([]int, len(pools))
-	var jobs []func(context.Context) error
-	for i := range pools {
-		name := pools[i].Name
-		jobs = append(jobs,
-			func(ctx context.Context) error {
-				return c.target.Client.Post(ctx, prefect.Path("/work_pools/%s/workers/filter", name), map[string]any{"limit": maxWorkersRead}, &workers[i])
-			},
-			func(ctx context.Context) error {
-				return c.target.Client.Post(ctx, prefect.Path("/work_pools/%s/queues/filter", name), map[string]any{"limit": maxLimitRows}, &queues[i])
-			},
-			c.countActiveRuns(map[string]any{"work_pools": map[string]any{"id": map[string]any{"any_": []string{pools[i].ID}}}}, &inUse[i]),
-		)
+	var (
+		pools      []prefect.WorkPoolDetail
+		more       bool
+		allQueues  []prefect.WorkQueue
+		workersOf  = make([][]prefect.Worker, len(names))
+		queuesOf   = make([][]prefect.WorkQueue, len(names))
+		jobs       []func(context.Context) error
+		byPoolName = func(name string, path string, body map[string]any, into any) func(context.Context) error {
+			return func(ctx context.Context) error {
+				err := c.target.Client.Post(ctx, prefect.Path(path, name), body, into)
+				if prefect.IsNotFound(err) {
+					return nil // no such pool: it is not in the page either
+				}
+				return err
+			}
+		}
+	)
+	jobs = append(jobs, func(ctx context.Context) error {
+		var err error
+		pools, more, err = fetchPage[prefect.WorkPoolDetail](ctx, c, listQuery{
+			path: "/work_pools/filter", key: "work_pools", component: "WorkPoolFilter",
+			filter: in.Filter, limit: limit, offset: offset,
+		})
+		return err
+	})
+	if detail {
+		for i, name := range names {
+			jobs = append(jobs,
+				byPoolName(name, "/work_pools/%s/workers/filter", map[string]any{"limit": maxWorkersRead}, &workersOf[i]),
+				byPoolName(name, "/work_pools/%s/queues/filter", map[string]any{"limit": maxLimitRows}, &queuesOf[i]))
+		}
+	} else {
+		// Every pool's queues in one request (each names its pool).
+		jobs = append(jobs, func(ctx context.Context) error {
+			return c.target.Client.Post(ctx, "/work_queues/filter", map[string]any{"limit": maxLimitRows}, &allQueues)
+		})
 	}
 	if err := parallel(ctx, poolListConcurrency, jobs...); err != nil {
 		return nil, err
 	}
 
+	var notes []string
+	queues := make([][]prefect.WorkQueue, len(pools))
 	rows := make([]workPoolRow, len(pools))
 	for i := range pools {
-		rows[i] = c.newWorkPoolRow(&pools[i], workers[i], queues[i], inUse[i])
+		p := &pools[i]
+		var workers []prefect.Worker
+		if j := slices.Index(names, p.Name); detail && j >= 0 {
+			queues[i], workers = queuesOf[j], workersOf[j]
+		} else {
+			for _, q := range allQueues {
+				if q.WorkPoolName == p.Name || (q.WorkPoolName == "" && q.WorkPoolID == p.ID) {
+					queues[i] = append(queues[i], q)
+				}
+			}
+			// As a pool's own queue list: by priority.
+			slices.SortStableFunc(queues[i], func(a, b prefect.WorkQueue) int { return a.Priority - b.Priority })
+		}
+		rows[i] = c.newWorkPoolRow(p, queues[i], workers, detail)
+	}
+	if len(allQueues) >= maxLimitRows {
+		notes = append(notes, fmt.Sprintf("more than %d queues exist: queues are shown for the first %d by name only; select pools by name to see all of theirs", maxLimitRows, maxLimitRows))
+	}
+	if !detail {
+		notes = append(notes, "workers are not listed here; select pools by name (filter name any_, up to 5) for their workers and queue health")
 	}
 	if detail {
 		if err := c.addQueueHealth(ctx, rows, queues); err != nil {
@@ -137,53 +183,74 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 	}
 	return struct {
 		WorkPools []workPoolRow `json:"work_pools"`
+		Notes     []string      `json:"notes,omitempty"`
 		page
-	}{rows, newPage(len(rows), offset, more)}, nil
+	}{rows, notes, newPage(len(rows), offset, more)}, nil
 }
 
-func (c *call) newWorkPoolRow(p *prefect.WorkPoolDetail, workers []prefect.Worker, queues []prefect.WorkQueue, inUse int) workPoolRow {
+// newWorkPoolRow summarizes a pool; workers are given in detail mode only.
+func (c *call) newWorkPoolRow(p *prefect.WorkPoolDetail, queues []prefect.WorkQueue, workers []prefect.Worker, detail bool) workPoolRow {
 	row := workPoolRow{
 		Name: p.Name, Type: p.Type, Status: p.Status, Paused: p.IsPaused, Description: clip(p.Description, 200),
-		ConcurrencyLimit: p.ConcurrencyLimit, RunsInUse: inUse, UIURL: c.uiURL(uiWorkPool, p.Name),
+		ConcurrencyLimit: p.ConcurrencyLimit, UIURL: c.uiURL(uiWorkPool, p.Name),
 	}
-	for _, w := range workers {
-		if w.Status == "ONLINE" {
-			row.Workers.Online++
-		} else {
-			row.Workers.Offline++
-		}
-		if hb := tsp(w.LastHeartbeatTime); hb > row.Workers.LastHeartbeat {
-			row.Workers.LastHeartbeat = hb
+	if p.ConcurrencyLimit != nil {
+		row.RunsInUse = p.ActiveSlots
+		if row.RunsInUse == nil {
+			zero := 0
+			row.RunsInUse = &zero
 		}
 	}
-	// The fake and Prefect return workers by last heartbeat, newest first;
-	// sort anyway so "recent" means what it says.
-	sorted := slices.Clone(workers)
-	slices.SortStableFunc(sorted, func(a, b prefect.Worker) int {
-		return strings.Compare(tsp(b.LastHeartbeatTime), tsp(a.LastHeartbeatTime))
-	})
-	for _, w := range sorted[:min(len(sorted), maxWorkersListed)] {
-		row.Workers.Recent = append(row.Workers.Recent, workerRow{Name: w.Name, Status: w.Status, LastHeartbeat: tsp(w.LastHeartbeatTime)})
-	}
-	row.Workers.Truncated = len(workers) >= maxWorkersRead
 	for _, q := range queues {
 		row.Queues = append(row.Queues, queueRow{
 			Name: q.Name, Priority: q.Priority, ConcurrencyLimit: q.ConcurrencyLimit, Paused: q.IsPaused,
 			Status: q.Status, LastPolled: tsp(q.LastPolled),
 		})
 	}
+	push := strings.HasSuffix(p.Type, ":push") || strings.HasSuffix(p.Type, ":managed")
+	if detail {
+		row.Workers = summarizeWorkers(workers)
+	}
 	switch {
 	case p.IsPaused:
 		row.Notes = append(row.Notes, "pool is paused: its runs will not be submitted")
-	case row.Workers.Online == 0 && len(workers) == 0 && !strings.HasSuffix(p.Type, ":push") && !strings.HasSuffix(p.Type, ":managed"):
+	case detail && len(workers) == 0 && !push:
 		row.Notes = append(row.Notes, "no worker has registered: runs in this pool will not start")
-	case row.Workers.Online == 0 && len(workers) > 0:
+	case detail && row.Workers.Online == 0 && !push:
 		row.Notes = append(row.Notes, "no worker is online: runs in this pool will not start")
+	case !detail && p.Status == "NOT_READY" && !push:
+		// Prefect sets NOT_READY when no worker of the pool is online.
+		row.Notes = append(row.Notes, "no worker is online (NOT_READY): runs in this pool will not start")
 	}
-	if p.ConcurrencyLimit != nil && inUse >= *p.ConcurrencyLimit {
-		row.Notes = append(row.Notes, fmt.Sprintf("at its concurrency limit (%d/%d)", inUse, *p.ConcurrencyLimit))
+	if p.ConcurrencyLimit != nil && *row.RunsInUse >= *p.ConcurrencyLimit {
+		row.Notes = append(row.Notes, fmt.Sprintf("at its concurrency limit (%d/%d)", *row.RunsInUse, *p.ConcurrencyLimit))
 	}
 	return row
+}
+
+// summarizeWorkers counts workers by status and lists the most recent.
+func summarizeWorkers(workers []prefect.Worker) *workersSummary {
+	s := &workersSummary{Truncated: len(workers) >= maxWorkersRead}
+	for _, w := range workers {
+		if w.Status == "ONLINE" {
+			s.Online++
+		} else {
+			s.Offline++
+		}
+		if hb := tsp(w.LastHeartbeatTime); hb > s.LastHeartbeat {
+			s.LastHeartbeat = hb
+		}
+	}
+	// Prefect returns workers by last heartbeat, newest first; sort anyway
+	// so "recent" means what it says.
+	sorted := slices.Clone(workers)
+	slices.SortStableFunc(sorted, func(a, b prefect.Worker) int {
+		return strings.Compare(tsp(b.LastHeartbeatTime), tsp(a.LastHeartbeatTime))
+	})
+	for _, w := range sorted[:min(len(sorted), maxWorkersListed)] {
+		s.Recent = append(s.Recent, workerRow{Name: w.Name, Status: w.Status, LastHeartbeat: tsp(w.LastHeartbeatTime)})
+	}
+	return s
 }
 
 // addQueueHealth reads GET /work_queues/{id}/status for up to
