@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/diagnosis"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
@@ -47,8 +48,8 @@ type diagnoseLateInput struct {
 func diagnoseLateRunsTool() Definition {
 	return define(Definition{
 		Name: ToolDiagnoseLateRuns, Title: "Diagnose late runs", Group: GroupDiagnosis,
-		Summary: "Why scheduled runs are not starting (Late / AwaitingConcurrencySlot): paused pool, no online worker, full pool/queue/deployment/global limit, paused queue or deployment; tag limits holding task runs reported separately.",
-	}, `Why runs are not starting: Late and AwaitingConcurrencySlot runs by deployment/pool/queue, each with its blocker (paused pool/queue/deployment, no online worker, a full pool/queue/deployment/global limit) and evidence. No argument: whole workspace.
+		Summary: "Why scheduled runs are not starting (Late / AwaitingConcurrencySlot): paused pool, no online worker, full pool/queue/deployment/global limit, paused queue or deployment; with a deployment, whether its schedule creates runs at all; tag limits holding task runs reported separately.",
+	}, `Why runs are not starting: Late and AwaitingConcurrencySlot runs by deployment/pool/queue, each with its blocker (paused pool/queue/deployment, no online worker, a full pool/queue/deployment/global limit) and evidence. With deployment_id it also answers "why are no new runs scheduled": paused, each schedule active or not, the next scheduled and latest run, and the conclusion. No argument: whole workspace.
 Example: {"work_pool_name":"k8s-pool"}`,
 		nil, diagnoseLateRuns)
 }
@@ -58,14 +59,17 @@ type lateResult struct {
 	Scope   string `json:"scope"`
 	// LateRuns counts state Late only, like get_dashboard's late; runs
 	// AwaitingConcurrencySlot are counted apart.
-	LateRuns  int           `json:"late_runs"`
-	Awaiting  int           `json:"awaiting_concurrency_slot"`
-	Groups    []lateGroup   `json:"groups,omitempty"`
-	TagHolds  []tagHold     `json:"tag_limits_holding_task_runs,omitempty"`
-	RuledOut  []string      `json:"ruled_out,omitempty"`
-	NextSteps []string      `json:"next_steps,omitempty"`
-	Truncated bool          `json:"truncated,omitempty"`
-	Checked   *checkedTotal `json:"checked,omitempty"`
+	LateRuns int `json:"late_runs"`
+	Awaiting int `json:"awaiting_concurrency_slot"`
+	// Scheduling answers "why are no new runs created" when a deployment
+	// is in scope: nothing is Late when the scheduler creates no runs.
+	Scheduling *diagnosis.Scheduling `json:"scheduling,omitempty"`
+	Groups     []lateGroup           `json:"groups,omitempty"`
+	TagHolds   []tagHold             `json:"tag_limits_holding_task_runs,omitempty"`
+	RuledOut   []string              `json:"ruled_out,omitempty"`
+	NextSteps  []string              `json:"next_steps,omitempty"`
+	Truncated  bool                  `json:"truncated,omitempty"`
+	Checked    *checkedTotal         `json:"checked,omitempty"`
 }
 
 type checkedTotal struct {
@@ -259,7 +263,8 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 	var late, active []prefect.FlowRun
 	var limits []prefect.GlobalConcurrencyLimit
 	var pending []prefect.TaskRun
-	err := parallel(ctx, diagnosisParallel,
+	var sched *diagnosis.SchedulingFacts
+	jobs := []func(context.Context) error{
 		func(ctx context.Context) error {
 			return c.target.Client.Post(ctx, "/flow_runs/filter", lateBody, &late)
 		},
@@ -275,11 +280,23 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 				"flow_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"RUNNING"}}}},
 				"sort":      "EXPECTED_START_TIME_ASC", "limit": maxDiagnosedRuns,
 			}, &pending)
-		})
+		}}
+	if in.DeploymentID != "" {
+		sched = &diagnosis.SchedulingFacts{Now: now}
+		jobs = append(jobs, diagnosis.SchedulingJobs(c.target.Client, in.DeploymentID, sched)...)
+	}
+	err := parallel(ctx, diagnosisParallel, jobs...)
+	if prefect.IsNotFound(err) && sched != nil {
+		return nil, &notFound{msg: "deployment " + in.DeploymentID + " was not found; list deployments with " + ToolGetDeployments}
+	}
 	if err != nil {
 		return nil, err
 	}
 	res := lateResult{Scope: scope}
+	if sched != nil {
+		s := diagnosis.DiagnoseScheduling(*sched)
+		res.Scheduling = &s
+	}
 	// Prefect serves at most 200 rows: a full page means there may be more.
 	res.Truncated = len(late) == maxDiagnosedRuns
 	for _, r := range late {
@@ -296,10 +313,15 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 	res.TagHolds = tagHolds(pending, active, limitByName, in.DeploymentID)
 
 	if len(late) == 0 {
-		if err := c.checkScopeExists(ctx, in); err != nil {
+		// The deployment's existence was read with its scheduling.
+		if err := c.checkScopeExists(ctx, diagnoseLateInput{WorkPoolName: in.WorkPoolName}); err != nil {
 			return nil, err
 		}
 		res.Summary = "No flow runs are Late or AwaitingConcurrencySlot in " + scope + "; nothing is waiting to start."
+		if s := res.Scheduling; s != nil {
+			res.Summary += " Scheduling of deployment " + s.Deployment + ": " + s.Conclusion + "."
+			res.NextSteps = diagnosis.SchedulingSteps(*s)
+		}
 		if len(res.TagHolds) > 0 {
 			res.Summary += fmt.Sprintf(" Separately, task runs inside running flows wait on %d full tag concurrency limit(s) (see tag_limits_holding_task_runs).", len(res.TagHolds))
 			res.NextSteps = []string{"Tag limits only hold task runs: wait for the slot holders or raise the limit (prefect concurrency-limit create <tag> <n>)."}
@@ -317,7 +339,7 @@ func diagnoseLateRuns(ctx context.Context, c *call, in diagnoseLateInput) (any, 
 	var deps []prefect.Deployment
 	var queues []prefect.WorkQueue
 	pools := map[string]*poolHealth{}
-	jobs := c.poolJobs(poolNames, pools)
+	jobs = c.poolJobs(poolNames, pools)
 	if len(depIDs) > 0 {
 		jobs = append(jobs, func(ctx context.Context) error {
 			return c.target.Client.Post(ctx, "/deployments/filter", map[string]any{

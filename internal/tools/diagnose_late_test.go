@@ -255,8 +255,8 @@ func TestDiagnoseLateRunsNoNPlusOne(t *testing.T) {
 		}
 		counts[runs] = n
 	}
-	if counts[1] != counts[30] || counts[1] != 8 {
-		t.Errorf("requests: %v; want 8 whatever the number of late runs", counts)
+	if counts[1] != counts[30] || counts[1] != 11 {
+		t.Errorf("requests: %v; want 11 (8, and 3 for the deployment's scheduling) whatever the number of late runs", counts)
 	}
 }
 
@@ -409,4 +409,82 @@ func TestDiagnoseLateRunsBounded(t *testing.T) {
 		t.Errorf("late_runs %v, truncated %v, %d requests", out["late_runs"], out["truncated"], n)
 	}
 	t.Logf("45 late runs in 15 deployments: %d bytes, %d requests", len(text), n)
+}
+
+// Nothing is Late when the scheduler creates no runs: with a deployment in
+// scope the answer says whether and why it schedules (gap seen on a real
+// Prefect 3.8 server: pausing a deployment deletes its scheduled runs).
+func TestDiagnoseLateRunsScheduling(t *testing.T) {
+	w := newDgWorld()
+	w.healthyPool("p", nil)
+	w.flow("f")
+	every15m := map[string]any{"interval": 900.0, "anchor_date": dgAt(-480 * time.Hour), "timezone": "UTC"}
+	cron := map[string]any{"cron": "0 3 * * *", "timezone": "Europe/Berlin", "day_or": true}
+	w.scheduledDeployment("paused", "f", "p", "default", true, nil, []any{schedule("paused", 0, true, every15m)})
+	w.scheduledDeployment("inactive", "f", "p", "default", false, nil, []any{schedule("inactive", 0, false, every15m), schedule("inactive", 1, false, cron)})
+	w.scheduledDeployment("manual", "f", "p", "default", false, nil, []any{})
+	w.scheduledDeployment("stalled", "f", "p", "default", false, nil, []any{schedule("stalled", 0, true, every15m)})
+	w.scheduledDeployment("healthy", "f", "p", "default", false, nil, []any{schedule("healthy", 0, true, every15m)})
+	w.completed("old-run", "f", "stalled", "p", "default", -3*time.Hour, 60)
+	w.run(dgRun{name: "next-run", flow: "f", deployment: "healthy", pool: "p", queue: "default", stateType: "SCHEDULED", expected: 10 * time.Minute, stateAt: -time.Hour})
+	e := w.env(t)
+	for _, tc := range []struct{ dep, want, step string }{
+		{"paused", "paused: the scheduler creates no runs", "Resume deployment paused"},
+		{"inactive", "all 2 schedule(s) are inactive", "get_deployments"},
+		{"manual", "no schedule: runs start only when triggered", "Add a schedule"},
+		{"stalled", "schedules are active but no run is scheduled", "get_server_status"},
+		{"healthy", "healthy: the scheduler creates runs; the next is", ""},
+	} {
+		out, text, n := dgCall(t, e, "diagnose_late_runs", map[string]any{"deployment_id": dgID("deployment", tc.dep)})
+		dgContains(t, tc.dep+" summary", dgStr(out["summary"]), "nothing is waiting to start", tc.want)
+		if tc.step != "" {
+			dgContains(t, tc.dep+" next steps", strings.Join(dgStrs(out["next_steps"]), " "), tc.step)
+		}
+		s, _ := out["scheduling"].(map[string]any)
+		if s == nil || s["deployment"] != tc.dep {
+			t.Fatalf("%s: scheduling = %v", tc.dep, out["scheduling"])
+		}
+		if n != 7 { // late, active, limits, pending tasks; deployment, next and latest run
+			t.Errorf("%s: %d requests, want 7", tc.dep, n)
+		}
+		t.Logf("%s: %s", tc.dep, text)
+	}
+}
+
+// A minutes-long flow is stuck after 10× its usual duration, not after a
+// fixed 30 minutes; a deployment with no completed run keeps the 30-minute
+// default, and the 2-minute floor holds for very short flows.
+func TestDiagnoseStuckRunsRelativeThreshold(t *testing.T) {
+	w := newDgWorld()
+	w.healthyPool("p", nil)
+	w.flow("quick")
+	w.deployment("quick-dep", "quick", "p", "default", false, nil)
+	w.deployment("tiny-dep", "quick", "p", "default", false, nil)
+	w.deployment("new-dep", "quick", "p", "default", false, nil)
+	for i, secs := range []float64{25, 30, 35} {
+		w.completed(fmt.Sprintf("quick-ok-%d", i), "quick", "quick-dep", "p", "default", -time.Duration(i+1)*time.Hour, secs)
+		w.completed(fmt.Sprintf("tiny-ok-%d", i), "quick", "tiny-dep", "p", "default", -time.Duration(i+1)*time.Hour, 2)
+	}
+	w.running("quick-stuck", "quick", "quick-dep", "p", "default", -6*time.Minute) // > 10×30s = 5m
+	w.running("quick-fine", "quick", "quick-dep", "p", "default", -4*time.Minute)  // < 5m
+	w.running("tiny-fine", "quick", "tiny-dep", "p", "default", -90*time.Second)   // 10×2s = 20s, but the floor is 2m
+	w.running("tiny-stuck", "quick", "tiny-dep", "p", "default", -3*time.Minute)
+	w.running("new-fine", "quick", "new-dep", "p", "default", -20*time.Minute) // no usual duration: 30m
+	e := w.env(t)
+	out, text, _ := dgCall(t, e, "diagnose_stuck_runs", map[string]any{})
+	got := map[string]string{}
+	for _, s := range out["stuck_runs"].([]any) {
+		m := s.(map[string]any)
+		got[dgStr(m["name"])] = dgStr(m["threshold"])
+	}
+	if len(got) != 2 || got["quick-stuck"] != "5m0s" || got["tiny-stuck"] != "2m0s" {
+		t.Errorf("stuck runs and thresholds = %v, want quick-stuck 5m0s and tiny-stuck 2m0s\n%s", got, text)
+	}
+	// An explicit floor holds for every run, and is the threshold of a run
+	// with no usual duration.
+	out, text, _ = dgCall(t, e, "diagnose_stuck_runs", map[string]any{"min_minutes": 10})
+	list, _ := out["stuck_runs"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["name"] != "new-fine" {
+		t.Errorf("min_minutes 10: stuck runs %v, want new-fine alone\n%s", list, text)
+	}
 }

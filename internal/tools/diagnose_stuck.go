@@ -15,13 +15,18 @@ import (
 )
 
 const (
+	// defaultStuckMinutes is the threshold of a run whose deployment has no
+	// completed run to compare with.
 	defaultStuckMinutes = 30
-	maxStuckMinutes     = 7 * 24 * 60
-	maxStuckCandidates  = 50
-	maxListedStuck      = 10
+	// relativeFloor is the least a run must last before it is stuck by its
+	// deployment's usual duration: minutes-long flows are judged in minutes.
+	relativeFloor      = 2 * time.Minute
+	maxStuckMinutes    = 7 * 24 * 60
+	maxStuckCandidates = 50
+	maxListedStuck     = 10
 	// stuckFactor: a run is stuck past this many times its deployment's
-	// median duration (and past min_minutes).
-	stuckFactor = 3
+	// median duration (and past relativeFloor and min_minutes).
+	stuckFactor = 10
 	// heartbeatRecent: a flow-run heartbeat this fresh means the process is
 	// alive (runner heartbeats are sent every 30s or more when enabled).
 	heartbeatRecent = 10 * time.Minute
@@ -39,7 +44,7 @@ const (
 type diagnoseStuckInput struct {
 	DeploymentID string `json:"deployment_id,omitempty" jsonschema:"id or flow/deployment"`
 	WorkPoolName string `json:"work_pool_name,omitempty"`
-	MinMinutes   int    `json:"min_minutes,omitempty" jsonschema:"minimum age in minutes, default 30"`
+	MinMinutes   int    `json:"min_minutes,omitempty" jsonschema:"floor in minutes; default 10x the usual duration (min 2), or 30 without history"`
 	Workspace
 }
 
@@ -47,7 +52,7 @@ func diagnoseStuckRunsTool() Definition {
 	return define(Definition{
 		Name: ToolDiagnoseStuckRuns, Title: "Diagnose stuck runs", Group: GroupDiagnosis,
 		Summary: "Runs Running or Pending far longer than their deployment usually takes, with their last flow-run heartbeat and whether a worker is online: orphaned, silent or just slow.",
-	}, `Runs Running or Pending far longer than their deployment usually takes, with heartbeat and worker evidence: likely_orphaned, no_heartbeat_worker_online, alive_but_slow, stuck_pending.
+	}, `Runs Running or Pending far longer than their deployment usually takes (10x its median, at least 2 min), with heartbeat and worker evidence: likely_orphaned, no_heartbeat_worker_online, alive_but_slow, stuck_pending.
 Example: {"min_minutes":60}`,
 		func(s *jsonschema.Schema) { bound(s, "min_minutes", 1, maxStuckMinutes) },
 		diagnoseStuckRuns)
@@ -82,10 +87,7 @@ type stuckRun struct {
 
 func diagnoseStuckRuns(ctx context.Context, c *call, in diagnoseStuckInput) (any, error) {
 	minMinutes := in.MinMinutes
-	if minMinutes == 0 {
-		minMinutes = defaultStuckMinutes
-	}
-	if minMinutes < 1 || minMinutes > maxStuckMinutes {
+	if minMinutes < 0 || minMinutes > maxStuckMinutes {
 		return nil, badInput("min_minutes must be between 1 and %d (got %d)", maxStuckMinutes, minMinutes)
 	}
 	scope := "the whole workspace"
@@ -110,7 +112,9 @@ func diagnoseStuckRuns(ctx context.Context, c *call, in diagnoseStuckInput) (any
 		return nil, err
 	}
 	now := c.deps.now()
-	floor := time.Duration(minMinutes) * time.Minute
+	// Candidates: past the floor given, else past the relative floor; each is
+	// then held against its own threshold.
+	floor := max(time.Duration(minMinutes)*time.Minute, relativeFloor)
 	res := stuckResult{Scope: scope, Checked: len(active)}
 	var cands []stuckRun
 	var runs []prefect.FlowRun
@@ -132,7 +136,7 @@ func diagnoseStuckRuns(ctx context.Context, c *call, in diagnoseStuckInput) (any
 				return nil, err
 			}
 		}
-		res.Summary = fmt.Sprintf("No run in %s is stuck: %d Running or Pending run(s) checked, none has been in that state for %d minutes.", scope, len(active), minMinutes)
+		res.Summary = fmt.Sprintf("No run in %s is stuck: %d Running or Pending run(s) checked, none has been in that state for %s.", scope, len(active), dur(floor.Seconds()))
 		return res, nil
 	}
 
@@ -179,10 +183,13 @@ func diagnoseStuckRuns(ctx context.Context, c *call, in diagnoseStuckInput) (any
 	}
 	for i, r := range runs {
 		s := &cands[i]
-		threshold := floor
+		threshold := floor // the caller's own floor
+		if in.MinMinutes == 0 {
+			threshold = defaultStuckMinutes * time.Minute
+		}
 		if m, ok := medians[r.DeploymentID]; ok {
 			s.Usual = dur(m.Seconds()) + " (median of recent completed runs)"
-			threshold = max(threshold, time.Duration(stuckFactor)*m)
+			threshold = max(floor, time.Duration(stuckFactor)*m)
 		}
 		s.Threshold = dur(threshold.Seconds())
 		if s.elapsed < threshold {
@@ -193,7 +200,7 @@ func diagnoseStuckRuns(ctx context.Context, c *call, in diagnoseStuckInput) (any
 		res.Stuck = append(res.Stuck, *s)
 	}
 	if len(res.Stuck) == 0 {
-		res.Summary = fmt.Sprintf("No run in %s is stuck: %d Running or Pending run(s) checked, none beyond %d× its deployment's usual duration (and %d minutes).", scope, len(active), stuckFactor, minMinutes)
+		res.Summary = fmt.Sprintf("No run in %s is stuck: %d Running or Pending run(s) checked, none beyond %d× its deployment's usual duration (at least %s; %d minutes when there is no usual duration).", scope, len(active), stuckFactor, dur(floor.Seconds()), defaultStuckMinutes)
 		return res, nil
 	}
 	sort.SliceStable(res.Stuck, func(i, j int) bool { return res.Stuck[i].elapsed > res.Stuck[j].elapsed })

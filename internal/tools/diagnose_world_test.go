@@ -66,6 +66,17 @@ func (w *dgWorld) worker(pool, name string, lastBeat time.Duration, status strin
 }
 
 func (w *dgWorld) deployment(name, flow, pool, queue string, paused bool, gcl map[string]any) {
+	w.scheduledDeployment(name, flow, pool, queue, paused, gcl, []any{})
+}
+
+// schedule is a deployment schedule row as Prefect 3.8 returns it.
+func schedule(deployment string, i int, active bool, sched map[string]any) map[string]any {
+	return map[string]any{"id": dgID("schedule", fmt.Sprintf("%s/%d", deployment, i)), "created": dgAt(-480 * time.Hour), "updated": dgAt(-24 * time.Hour),
+		"deployment_id": dgID("deployment", deployment), "schedule": sched, "active": active, "max_scheduled_runs": nil,
+		"parameters": map[string]any{}, "slug": nil}
+}
+
+func (w *dgWorld) scheduledDeployment(name, flow, pool, queue string, paused bool, gcl map[string]any, schedules []any) {
 	id := dgID("deployment", name)
 	var g any
 	if gcl != nil {
@@ -73,7 +84,7 @@ func (w *dgWorld) deployment(name, flow, pool, queue string, paused bool, gcl ma
 	}
 	w.d.Add(prefecttest.Deployments, map[string]any{
 		"id": id, "created": dgAt(-480 * time.Hour), "updated": dgAt(-24 * time.Hour), "name": name, "version": "1",
-		"description": nil, "flow_id": dgID("flow", flow), "paused": paused, "schedules": []any{}, "concurrency_limit": nil,
+		"description": nil, "flow_id": dgID("flow", flow), "paused": paused, "schedules": schedules, "concurrency_limit": nil,
 		"global_concurrency_limit": g, "concurrency_options": nil, "job_variables": map[string]any{}, "parameters": map[string]any{},
 		"tags": []any{}, "labels": map[string]any{}, "work_queue_name": queue, "work_queue_id": dgID("queue", pool+"/"+queue),
 		"last_polled": nil, "parameter_openapi_schema": map[string]any{"type": "object", "properties": map[string]any{}},
