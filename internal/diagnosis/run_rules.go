@@ -198,6 +198,7 @@ func ruleStuckCancelling(v *runView) bool {
 		return false
 	}
 	d := v.d
+	d.Liveness, live.Verdict = live, "stuck Cancelling: nobody to enforce the cancellation"
 	d.Cause = CauseStuckCancelling
 	d.Evidence.CancelledBy = cancelledBy(v.f.Run, v.f.States, v.f.Events)
 	d.Evidence.Exception = nil

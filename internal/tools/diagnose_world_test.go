@@ -111,6 +111,7 @@ type dgRun struct {
 	expected                            time.Duration
 	runTime                             float64
 	tags                                []any
+	runCount, retries                   int // 1 and none when zero
 }
 
 func dgDur(d time.Duration) *time.Duration { return &d }
@@ -138,6 +139,10 @@ func (w *dgWorld) run(o dgRun) string {
 	if tags == nil {
 		tags = []any{}
 	}
+	var retries any
+	if o.retries > 0 {
+		retries = o.retries
+	}
 	details := map[string]any{"flow_run_id": id, "task_run_id": nil, "child_flow_run_id": nil, "scheduled_time": nil,
 		"cache_key": nil, "cache_expiration": nil, "deferred": false, "untrackable_result": false, "pause_timeout": nil,
 		"pause_reschedule": false, "pause_key": nil, "run_input_keyset": nil, "refresh_cache": nil, "retriable": nil,
@@ -152,10 +157,10 @@ func (w *dgWorld) run(o dgRun) string {
 		"id": id, "created": dgAt(o.expected - time.Hour), "updated": dgAt(o.stateAt), "name": o.name, "flow_id": dgID("flow", o.flow),
 		"state_id": state["id"], "deployment_id": depID, "deployment_version": nil, "work_queue_id": queueID, "work_queue_name": dgNil(o.queue),
 		"flow_version": nil, "parameters": map[string]any{}, "idempotency_key": nil, "context": map[string]any{},
-		"empirical_policy": map[string]any{"max_retries": 0, "retry_delay_seconds": 0.0, "retries": nil, "retry_delay": nil,
+		"empirical_policy": map[string]any{"max_retries": 0, "retry_delay_seconds": 0.0, "retries": retries, "retry_delay": nil,
 			"pause_keys": []any{}, "resuming": false, "retry_type": nil},
 		"tags": tags, "labels": map[string]any{}, "parent_task_run_id": nil, "state_type": o.stateType, "state_name": o.stateName,
-		"run_count": 1, "expected_start_time": dgAt(o.expected), "next_scheduled_start_time": nil, "start_time": start, "end_time": end,
+		"run_count": max(o.runCount, 1), "expected_start_time": dgAt(o.expected), "next_scheduled_start_time": nil, "start_time": start, "end_time": end,
 		"total_run_time": o.runTime, "estimated_run_time": o.runTime, "estimated_start_time_delta": 0.0, "auto_scheduled": true,
 		"infrastructure_document_id": nil, "infrastructure_pid": nil, "created_by": nil, "work_pool_id": poolID,
 		"work_pool_name": dgNil(o.pool), "state": state, "job_variables": map[string]any{},
