@@ -42,7 +42,7 @@ const (
 	ToolSearch                   = toolname.Search
 )
 
-// toolNames lists every tool name; TestToolNameConstants checks it against
+// toolNames lists every tool name; TestToolNamesListsTheRegistry checks it against
 // the registry.
 func toolNames() []string {
 	return []string{
