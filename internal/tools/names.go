@@ -49,9 +49,9 @@ func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, e
 }
 
 // maxPathName bounds a name this server puts in a Prefect URL path.
-// Prefect does not limit these names, but its server (uvicorn's h11)
-// refuses request heads over 16 KiB, escapes can triple a name's length,
-// and a 900 KB argument must not travel upstream at all.
+// Prefect does not limit these names, but HTTP servers and proxies refuse
+// request heads of some 8-16 KiB, escapes can triple a name's length, and
+// a 900 KB argument must not travel upstream at all.
 const maxPathName = 4096
 
 // poolNameBanned are the characters Prefect refuses in flow, work pool and
@@ -65,7 +65,7 @@ const poolNameBanned = "/%&><"
 // read, so the answer is "no <kind> is named …", never a refused request.
 func pathName(kind, v, banned, list string) error {
 	if len(v) > maxPathName {
-		return badInput("the %s name is %d characters; this server sends names of at most %d in a URL path (Prefect's server refuses request heads over 16 KiB)", kind, len(v), maxPathName)
+		return badInput("the %s name is %d characters; this server sends Prefect names of at most %d characters in a URL path: check the name (list them with %s)", kind, len(v), maxPathName, list)
 	}
 	if banned != "" && strings.ContainsAny(v, banned) {
 		return &notFound{msg: fmt.Sprintf("no %s is named %q: Prefect %s names cannot contain any of %s; list them with %s",
