@@ -3,9 +3,13 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +96,9 @@ func TestUpstreamRequestsDoNotGrowWithWorkspace(t *testing.T) {
 	}
 	grew := map[string]bool{}
 	measured := map[string]bool{}
+	// figures[tool] = requests on {demo, large} for no arguments and for
+	// the representative call, from the first configuration offering it.
+	figures := map[string][2][2]int{}
 	for _, cfg := range configs {
 		// One fake and session per workspace size.
 		sessions := map[string]*env{}
@@ -133,6 +140,7 @@ func TestUpstreamRequestsDoNotGrowWithWorkspace(t *testing.T) {
 					calls = append(calls, args)
 				}
 			}
+			_, recorded := figures[tool.Name]
 			for _, args := range calls {
 				n := map[string]int{}
 				for ws, e := range sessions {
@@ -146,6 +154,15 @@ func TestUpstreamRequestsDoNotGrowWithWorkspace(t *testing.T) {
 					n[ws] = len(e.fake.Requests())
 				}
 				measured[tool.Name] = true
+				if f := figures[tool.Name]; !recorded {
+					if argsJSON(args) == "{}" {
+						f[0] = [2]int{n["demo"], n["large"]}
+					}
+					if argsJSON(args) == argsJSON(rep) {
+						f[1] = [2]int{n["demo"], n["large"]}
+					}
+					figures[tool.Name] = f
+				}
 				if n["large"] <= n["demo"] {
 					continue
 				}
@@ -170,6 +187,7 @@ func TestUpstreamRequestsDoNotGrowWithWorkspace(t *testing.T) {
 			t.Errorf("%s no longer grows with the workspace: remove it from knownGrowth", name)
 		}
 	}
+	checkREADMESection(t, "requests", requestsTable(figures))
 	for _, def := range tools.All() {
 		if !measured[def.Name] {
 			t.Errorf("%s is registered but was never measured", def.Name)
@@ -180,4 +198,56 @@ func TestUpstreamRequestsDoNotGrowWithWorkspace(t *testing.T) {
 func argsJSON(args map[string]any) string {
 	b, _ := json.Marshal(args)
 	return string(b)
+}
+
+// requestsTable is the README's table of Prefect API requests per call.
+func requestsTable(figures map[string][2][2]int) string {
+	cell := func(n [2]int) string {
+		if n[0] == n[1] {
+			return fmt.Sprint(n[0])
+		}
+		return fmt.Sprintf("%d (demo) → %d (large workspace)", n[0], n[1])
+	}
+	var b strings.Builder
+	b.WriteString("| tool | no arguments | selecting by id or name | call measured |\n|---|---|---|---|\n")
+	for _, def := range tools.All() {
+		f, ok := figures[def.Name]
+		if !ok {
+			continue
+		}
+		rep := uuidPattern.ReplaceAllString(argsJSON(representativeCalls[def.Name]), "<id>")
+		fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` |\n", def.Name, cell(f[0]), cell(f[1]), rep)
+	}
+	return b.String()
+}
+
+var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// checkREADMESection compares the README's section between
+// <!-- name:start --> and <!-- name:end --> with body; UPDATE_README=1
+// rewrites it.
+func checkREADMESection(t *testing.T, name, body string) {
+	t.Helper()
+	const path = "../../README.md"
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	start, end := "<!-- "+name+":start -->\n", "<!-- "+name+":end -->"
+	i, j := strings.Index(doc, start), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %s section (%s … %s)", name, strings.TrimSpace(start), end)
+	}
+	want := doc[:i+len(start)] + body + doc[j:]
+	if want == doc {
+		return
+	}
+	if os.Getenv("UPDATE_README") != "" {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md's %s table is out of date; run UPDATE_README=1 go test ./internal/tools/ -run TestUpstreamRequestsDoNotGrowWithWorkspace\nwant:\n%s", name, body)
 }
