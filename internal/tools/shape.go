@@ -18,14 +18,13 @@ const (
 	parameterBudget = 1500                // a run's parameters, JSON-encoded
 )
 
-// clip, ts, tsp, dur, stateLabel, titleState and levelName are package
+// clip, ts, tsp, dur, stateLabel and levelName are package
 // shape's, shared with the diagnosis rules.
 func clip(s string, max int) string       { return shape.Clip(s, max) }
 func ts(t time.Time) string               { return shape.TS(t) }
 func tsp(t *time.Time) string             { return shape.TSP(t) }
 func dur(seconds float64) string          { return shape.Dur(seconds) }
 func stateLabel(typ, name string) string  { return shape.StateLabel(typ, name) }
-func titleState(t string) string          { return shape.TitleState(t) }
 func levelName(n int) string              { return shape.LevelName(n) }
 func firstNonEmpty(vals ...string) string { return shape.FirstNonEmpty(vals...) }
 
