@@ -90,8 +90,8 @@ type runDeploymentAction struct {
 }
 
 // getDeploymentActivity costs 3 requests (deployments, flows, automations)
-// plus 8 per deployment (6 counts, last run, last completed run): it grows
-// with deployments, never with runs.
+// plus 3 per deployment on the page (its run history over the window, last
+// run, last completed run): it grows with the page, never with runs.
 func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any, error) {
 	window := in.WindowDays
 	if window == 0 {
@@ -121,16 +121,15 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 	}
 
 	var (
-		flows        map[string]string
-		flowsErr     error
-		automations  []automationActions
-		autoErr      error
-		lastRun      = make([][]prefect.FlowRun, len(deps))
-		lastDone     = make([][]prefect.FlowRun, len(deps))
-		lastRunErr   = make([]error, len(deps))
-		lastDoneErr  = make([]error, len(deps))
-		countErrs    = make([][]error, len(deps))
-		windowFilter = map[string]any{"after_": since.Format(time.RFC3339), "before_": now.Format(time.RFC3339)}
+		flows       map[string]string
+		flowsErr    error
+		automations []automationActions
+		autoErr     error
+		lastRun     = make([][]prefect.FlowRun, len(deps))
+		lastDone    = make([][]prefect.FlowRun, len(deps))
+		lastRunErr  = make([]error, len(deps))
+		lastDoneErr = make([]error, len(deps))
+		countErrs   = make([][]error, len(deps))
 	)
 	jobs := []func(context.Context) error{
 		func(ctx context.Context) error { flows, flowsErr = c.flowNames(ctx, deps); return nil },
@@ -142,34 +141,24 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 	for i := range deps {
 		byDep := map[string]any{"any_": []string{deps[i].ID}}
 		r := &rows[i]
-		counts := []struct {
-			into  **int
-			state map[string]any
-		}{
-			{&r.Runs.Completed, map[string]any{"type": map[string]any{"any_": []string{"COMPLETED"}}}},
-			{&r.Runs.Failed, map[string]any{"type": map[string]any{"any_": []string{"FAILED"}}}},
-			{&r.Runs.Crashed, map[string]any{"type": map[string]any{"any_": []string{"CRASHED"}}}},
-			{&r.Runs.Cancelled, map[string]any{"type": map[string]any{"any_": []string{"CANCELLED"}}}},
-			{&r.Runs.Late, map[string]any{"name": map[string]any{"any_": []string{"Late"}}}},
-			{&r.Runs.Total, nil},
-		}
-		countErrs[i] = make([]error, len(counts))
-		for j, q := range counts {
-			jobs = append(jobs, func(ctx context.Context) error {
-				var n int
-				filter := map[string]any{"deployment_id": byDep, "expected_start_time": windowFilter}
-				if q.state != nil {
-					filter["state"] = q.state
-				}
-				err := c.target.Client.Post(ctx, "/flow_runs/count", map[string]any{"flow_runs": filter}, &n)
-				if err != nil {
-					countErrs[i][j] = err
-				} else {
-					*q.into = &n
-				}
+		countErrs[i] = make([]error, 1)
+		// Every outcome count in one request: the run history over the
+		// window as a single interval, by state (runs bucketed by expected
+		// start time, as the window filter does).
+		jobs = append(jobs, func(ctx context.Context) error {
+			var hist []runHistoryInterval
+			err := c.target.Client.Post(ctx, "/flow_runs/history", map[string]any{
+				"history_start": since.Format(time.RFC3339), "history_end": now.Format(time.RFC3339),
+				"history_interval_seconds": now.Sub(since).Seconds(),
+				"flow_runs":                map[string]any{"deployment_id": byDep},
+			}, &hist)
+			if err != nil {
+				countErrs[i][0] = err
 				return nil
-			})
-		}
+			}
+			r.Runs = historyCounts(hist)
+			return nil
+		})
 		jobs = append(jobs,
 			func(ctx context.Context) error {
 				lastRunErr[i] = c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
@@ -207,7 +196,7 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 		}
 		for j, err := range countErrs[i] {
 			if err != nil {
-				r.Notes = append(r.Notes, fmt.Sprintf("a run count (%d of %d) is missing: %s", j+1, len(countErrs[i]), c.describe(err)))
+				r.Notes = append(r.Notes, fmt.Sprintf("run counts (%d of %d) are missing: %s", j+1, len(countErrs[i]), c.describe(err)))
 				break
 			}
 		}
@@ -327,4 +316,37 @@ func activityVerdict(r *activityRow, lastRun *prefect.FlowRun, since time.Time, 
 		return "healthy", "its runs are in progress; none failed"
 	}
 	return "healthy", fmt.Sprintf("%d of %d finished run(s) completed", completed, finished)
+}
+
+// runHistoryInterval is one interval of POST /flow_runs/history.
+type runHistoryInterval struct {
+	States []struct {
+		StateType string `json:"state_type"`
+		StateName string `json:"state_name"`
+		CountRuns int    `json:"count_runs"`
+	} `json:"states"`
+}
+
+// historyCounts sums run history intervals into outcome counts.
+func historyCounts(hist []runHistoryInterval) activityCounts {
+	var completed, failed, crashed, cancelled, late, total int
+	for _, h := range hist {
+		for _, st := range h.States {
+			total += st.CountRuns
+			switch st.StateType {
+			case "COMPLETED":
+				completed += st.CountRuns
+			case "FAILED":
+				failed += st.CountRuns
+			case "CRASHED":
+				crashed += st.CountRuns
+			case "CANCELLED":
+				cancelled += st.CountRuns
+			}
+			if st.StateName == "Late" {
+				late += st.CountRuns
+			}
+		}
+	}
+	return activityCounts{Completed: &completed, Failed: &failed, Crashed: &crashed, Cancelled: &cancelled, Late: &late, Total: &total}
 }

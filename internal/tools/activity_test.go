@@ -61,10 +61,11 @@ func TestGetDeploymentActivity(t *testing.T) {
 	if deps[2]["expected_runs"] != 20.0 || deps[2]["why"] != "its schedule expects 20 run(s) in the window, 2 exist" {
 		t.Errorf("nightly %v", deps[2])
 	}
-	// 3 fixed requests + 8 per deployment, whatever the number of runs.
+	// 3 fixed requests + 3 per deployment (run history, last run, last
+	// completed run), whatever the number of runs.
 	base := len(e.fake.Requests())
-	if base != 3+8*5 || e.fake.Count("POST /automations/filter") != 1 {
-		t.Errorf("%d requests, want %d", base, 3+8*5)
+	if base != 3+3*5 || e.fake.Count("POST /automations/filter") != 1 || e.fake.Count("POST /flow_runs/history") != 5 || e.fake.Count("POST /flow_runs/count") != 0 {
+		t.Errorf("%d requests, want %d", base, 3+3*5)
 	}
 	putInfraRuns(e, 30, "etl-hourly", prefecttest.DemoProcessPool, "default", "FAILED", "Failed")
 	e.fake.ResetLog()
@@ -87,7 +88,7 @@ func TestGetDeploymentActivityWindowAndPaging(t *testing.T) {
 	if len(deps) != 2 || out["truncated"] != true || out["next_offset"] != 2.0 || out["since"] != ts(-24*time.Hour) {
 		t.Errorf("page: %v", out)
 	}
-	if len(e.fake.Requests()) != 3+8*2 {
+	if len(e.fake.Requests()) != 3+3*2 {
 		t.Errorf("%d requests for 2 deployments", len(e.fake.Requests()))
 	}
 	// A deployment that never ran is dormant.
