@@ -49,6 +49,7 @@ type bench struct {
 	large           *prefecttest.Data   // the large workspace (demo + generated)
 	fakeSerialDemo  *prefecttest.Server // demo, one request at a time
 	fakeSerialLarge *prefecttest.Server // large workspace, one request at a time
+	fakeLarge       *prefecttest.Server // large workspace, in parallel, no added latency (P2, P4)
 	toolRuns        []toolRun           // P3 and P7 measurements
 
 	srv *httpProc // shared prefect-mcp HTTP server (P2, P3, P6, P7)
@@ -161,6 +162,7 @@ func (b *bench) run(ctx context.Context, bin string, selected map[string]bool) e
 	b.fakeSlow = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.demo), wall, prefecttest.WithLatency(upstreamLatency),
 		prefecttest.WithFaultHook(b.waves.hook))
 	b.serialFakes()
+	b.fakeLarge = prefecttest.New(prefecttest.WithSpec(b.spec), prefecttest.WithData(b.large), wall)
 
 	sections := map[string]func(context.Context) error{
 		"P1": b.p1Start, "P2": b.p2Overhead, "P3": b.p3FanOut, "P4": b.p4Throughput, "P5": b.p5Memory, "P6": b.p6Size, "P7": b.p7PerTool,
@@ -184,7 +186,7 @@ func (b *bench) close() {
 	if b.srv != nil {
 		b.srv.stop()
 	}
-	for _, f := range []*prefecttest.Server{b.fakeDemo, b.fakeBig, b.fakeSlow, b.fakeSerialDemo, b.fakeSerialLarge} {
+	for _, f := range []*prefecttest.Server{b.fakeDemo, b.fakeBig, b.fakeSlow, b.fakeSerialDemo, b.fakeSerialLarge, b.fakeLarge} {
 		if f != nil {
 			f.Close()
 		}
@@ -200,7 +202,7 @@ func (b *bench) shared(ctx context.Context) (*httpProc, error) {
 		return b.srv, nil
 	}
 	var err error
-	b.srv, err = b.startHTTP(ctx, b.fakeDemo.URL, b.fakeBig.URL, b.fakeSlow.URL, b.fakeSerialDemo.URL, b.fakeSerialLarge.URL)
+	b.srv, err = b.startHTTP(ctx, b.fakeDemo.URL, b.fakeBig.URL, b.fakeSlow.URL, b.fakeSerialDemo.URL, b.fakeSerialLarge.URL, b.fakeLarge.URL)
 	return b.srv, err
 }
 
