@@ -305,3 +305,30 @@ func callText(ctx context.Context, cs *mcp.ClientSession, name string, args map[
 	}
 	return sb.String(), res.IsError, nil
 }
+
+// cpuTime sums the user + system CPU time of processes so far, from
+// /proc/<pid>/stat (utime and stime, in clock ticks of 1/100 s: USER_HZ is
+// 100 on every Linux architecture Go supports).
+func cpuTime(pids []int) (time.Duration, error) {
+	var ticks int64
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0, err
+		}
+		// Fields after the command name, which is in parentheses and may hold spaces.
+		i := strings.LastIndexByte(string(raw), ')')
+		f := strings.Fields(string(raw[i+1:]))
+		if i < 0 || len(f) < 13 {
+			return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		}
+		for _, s := range f[11:13] { // utime, stime (fields 14 and 15)
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+			}
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
