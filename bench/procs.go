@@ -318,8 +318,11 @@ func cpuTime(pids []int) (time.Duration, error) {
 		}
 		// Fields after the command name, which is in parentheses and may hold spaces.
 		i := strings.LastIndexByte(string(raw), ')')
+		if i < 0 {
+			return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		}
 		f := strings.Fields(string(raw[i+1:]))
-		if i < 0 || len(f) < 13 {
+		if len(f) < 13 {
 			return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 		}
 		for _, s := range f[11:13] { // utime, stime (fields 14 and 15)

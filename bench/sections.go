@@ -373,7 +373,10 @@ func (b *bench) p4ScaleOut(ctx context.Context, clients int, dur time.Duration) 
 	}
 	args := map[string]any{"limit": 50}
 	b.fakeLarge.ResetLog()
-	if _, err := mustOK(ctx, mustSession(ctx, replicas[0].endpoint, b.fakeLarge.URL), "get_flow_runs", args); err != nil {
+	cs := mustSession(ctx, replicas[0].endpoint, b.fakeLarge.URL)
+	_, err := mustOK(ctx, cs, "get_flow_runs", args)
+	_ = cs.Close()
+	if err != nil {
 		return err
 	}
 	reqs := recorded(b.fakeLarge)
