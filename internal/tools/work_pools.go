@@ -82,9 +82,12 @@ type workPoolRow struct {
 	ConcurrencyLimit *int   `json:"concurrency_limit,omitempty"`
 	// RunsInUse is Prefect's count of Pending and Running runs, given for
 	// pools with a concurrency limit.
-	RunsInUse   *int                `json:"runs_in_use,omitempty"`
-	Workers     *workersSummary     `json:"workers,omitempty"`
-	Queues      []queueRow          `json:"queues,omitempty"`
+	RunsInUse *int            `json:"runs_in_use,omitempty"`
+	Workers   *workersSummary `json:"workers,omitempty"`
+	Queues    []queueRow      `json:"queues,omitempty"` // detail mode
+	// QueueNames is the list mode's compact view: "name", with what
+	// deserves attention in brackets.
+	QueueNames  []string            `json:"queue_names,omitempty"`
 	JobTemplate *jobTemplateSummary `json:"job_template,omitempty"`
 	Notes       []string            `json:"notes,omitempty"`
 	UIURL       string              `json:"ui_url,omitempty"`
@@ -190,9 +193,13 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 
 // newWorkPoolRow summarizes a pool; workers are given in detail mode only.
 func (c *call) newWorkPoolRow(p *prefect.WorkPoolDetail, queues []prefect.WorkQueue, workers []prefect.Worker, detail bool) workPoolRow {
+	// The list stays compact (50 pools within 12 KB); detail says more.
 	row := workPoolRow{
-		Name: p.Name, Type: p.Type, Status: p.Status, Paused: p.IsPaused, Description: clip(p.Description, 200),
-		ConcurrencyLimit: p.ConcurrencyLimit, UIURL: c.uiURL(uiWorkPool, p.Name),
+		Name: p.Name, Type: p.Type, Status: p.Status, Paused: p.IsPaused, Description: clip(p.Description, 80),
+		ConcurrencyLimit: p.ConcurrencyLimit,
+	}
+	if detail {
+		row.Description, row.UIURL = clip(p.Description, 200), c.uiURL(uiWorkPool, p.Name)
 	}
 	if p.ConcurrencyLimit != nil {
 		row.RunsInUse = p.ActiveSlots
@@ -202,6 +209,10 @@ func (c *call) newWorkPoolRow(p *prefect.WorkPoolDetail, queues []prefect.WorkQu
 		}
 	}
 	for _, q := range queues {
+		if !detail {
+			row.QueueNames = append(row.QueueNames, queueBrief(q))
+			continue
+		}
 		row.Queues = append(row.Queues, queueRow{
 			Name: q.Name, Priority: q.Priority, ConcurrencyLimit: q.ConcurrencyLimit, Paused: q.IsPaused,
 			Status: q.Status, LastPolled: tsp(q.LastPolled),
@@ -226,6 +237,22 @@ func (c *call) newWorkPoolRow(p *prefect.WorkPoolDetail, queues []prefect.WorkQu
 		row.Notes = append(row.Notes, fmt.Sprintf("at its concurrency limit (%d/%d)", *row.RunsInUse, *p.ConcurrencyLimit))
 	}
 	return row
+}
+
+// queueBrief is a queue's name with its limit, and its status when not
+// READY (PAUSED, or NOT_READY: not polled lately).
+func queueBrief(q prefect.WorkQueue) string {
+	var notes []string
+	if q.Status != "" && q.Status != "READY" {
+		notes = append(notes, q.Status)
+	}
+	if q.ConcurrencyLimit != nil {
+		notes = append(notes, fmt.Sprintf("limit %d", *q.ConcurrencyLimit))
+	}
+	if len(notes) == 0 {
+		return q.Name
+	}
+	return q.Name + " (" + strings.Join(notes, ", ") + ")"
 }
 
 // summarizeWorkers counts workers by status and lists the most recent.

@@ -39,19 +39,12 @@ func TestGetWorkPools(t *testing.T) {
 	if local["status"] != "READY" || local["concurrency_limit"] != 5.0 || local["runs_in_use"] != 2.0 {
 		t.Errorf("local pool %v", local)
 	}
-	var queues []string
-	for _, q := range local["queues"].([]any) {
-		m := q.(map[string]any)
-		queues = append(queues, m["name"].(string))
-		if m["name"] == "high-priority" && (m["concurrency_limit"] != 2.0 || m["priority"] != 1.0 || m["status"] != "READY") {
-			t.Errorf("high-priority queue %v", m)
-		}
-		if _, ok := m["healthy"]; ok {
-			t.Errorf("list mode reads no queue health: %v", m)
-		}
+	// The list names the queues by priority, with their limits.
+	if q, _ := json.Marshal(local["queue_names"]); string(q) != `["high-priority (limit 2)","default","low-priority"]` {
+		t.Errorf("queues by priority: %s", q)
 	}
-	if strings.Join(queues, ",") != "high-priority,default,low-priority" {
-		t.Errorf("queues by priority: %v", queues)
+	if q, _ := json.Marshal(k8s["queue_names"]); string(q) != `["default (NOT_READY)"]` {
+		t.Errorf("k8s queues: %s", q)
 	}
 	// The pools and every queue: two requests whatever the number of pools
 	// or runs (runs in use come with the pool).
@@ -178,4 +171,22 @@ func TestGetConcurrencyLimits(t *testing.T) {
 		t.Errorf("pool limit after adding runs %v", pool)
 	}
 	noWrites(t, e.fake)
+}
+
+// TestGetWorkPoolsLargeWorkspace: on the large workspace (60 pools, 240
+// queues) the default page stays within 12 KB and says there is more.
+func TestGetWorkPoolsLargeWorkspace(t *testing.T) {
+	e := newEnv(t, prefecttest.WithData(prefecttest.Large(now)))
+	out := e.ok(t, "get_work_pools", nil)
+	size := resultSize(t, out)
+	t.Logf("get_work_pools on the large workspace: %d bytes, %d requests", size, len(e.fake.Requests()))
+	if size > 12<<10 {
+		t.Errorf("result is %d bytes, budget 12 KB", size)
+	}
+	if len(rows(t, out, "work_pools")) != 50 || out["truncated"] != true || out["next_offset"] != 50.0 {
+		t.Errorf("page of 50 of 60 pools not signalled: truncated %v, next_offset %v", out["truncated"], out["next_offset"])
+	}
+	if notes, _ := json.Marshal(out["notes"]); !strings.Contains(string(notes), "more than 200 queues") {
+		t.Errorf("240 queues, one read of 200: notes %s", notes)
+	}
 }
