@@ -477,3 +477,15 @@ func TestSystemdUnit(t *testing.T) {
 		t.Errorf("systemd-analyze security exposure %s %s, want ≤ 2.0\n%s", m[1], m[2], out)
 	}
 }
+
+// TestLicenseFile: the licence the image label and the plugin manifest
+// declare is the one the repository ships.
+func TestLicenseFile(t *testing.T) {
+	text, err := os.ReadFile("LICENSE")
+	if err != nil {
+		t.Fatalf("the labels declare %s but the repository has no LICENSE: %v", projectLicense, err)
+	}
+	if projectLicense != "Apache-2.0" || !bytes.Contains(text, []byte("Apache License")) || !bytes.Contains(text, []byte("Version 2.0, January 2004")) {
+		t.Errorf("LICENSE is not the %s text the labels declare", projectLicense)
+	}
+}
