@@ -15,10 +15,13 @@ import (
 )
 
 // Bounds of the late/stuck diagnoses. Reads are a fixed set of filter
-// calls plus one workers call per involved pool (at most maxDiagnosedPools).
+// calls plus the workers of one pool, whatever the number of pools involved.
 const (
-	maxDiagnosedRuns   = 200
-	maxDiagnosedPools  = 10
+	maxDiagnosedRuns = 200
+	// workerReadPools: pools whose workers are read (the first involved);
+	// the others are judged by their status, which Prefect derives from
+	// their workers' heartbeats (READY: a worker is online).
+	workerReadPools    = 1
 	maxLateGroups      = 12
 	maxExamples        = 3
 	defaultBeatSeconds = 30 // a worker's default heartbeat interval
@@ -113,7 +116,7 @@ type poolHealth struct {
 	online  []prefect.Worker
 	window  time.Duration
 	last    *prefect.Worker // most recent heartbeat
-	skipped bool            // beyond maxDiagnosedPools: status only
+	skipped bool            // beyond workerReadPools: status only
 }
 
 // pushPool reports pools that need no worker (push and managed pools).
@@ -160,7 +163,7 @@ func (p *poolHealth) workerEvidence(now time.Time) string {
 	}
 	switch {
 	case p.skipped:
-		return fmt.Sprintf("work pool %s status %s (workers not read: too many pools)", p.name, status)
+		return fmt.Sprintf("work pool %s status %s (from the pool; READY means a worker is online)", p.name, status)
 	case len(p.workers) == 0:
 		return fmt.Sprintf("work pool %s status %s; no worker has ever registered with it", p.name, status)
 	case len(p.online) > 0:
@@ -174,14 +177,14 @@ func (p *poolHealth) workerEvidence(now time.Time) string {
 }
 
 // poolJobs reads the named pools (one request) and their workers (one
-// request per pool, at most maxDiagnosedPools).
+// request for the first pool only).
 func (c *call) poolJobs(names []string, into map[string]*poolHealth) []func(context.Context) error {
 	if len(names) == 0 {
 		return nil
 	}
 	var pools []prefect.WorkPool
 	for i, n := range names {
-		into[n] = &poolHealth{name: n, skipped: i >= maxDiagnosedPools}
+		into[n] = &poolHealth{name: n, skipped: i >= workerReadPools}
 	}
 	jobs := []func(context.Context) error{func(ctx context.Context) error {
 		if err := c.target.Client.Post(ctx, "/work_pools/filter", map[string]any{
@@ -197,7 +200,7 @@ func (c *call) poolJobs(names []string, into map[string]*poolHealth) []func(cont
 		return nil
 	}}
 	for i, n := range names {
-		if i >= maxDiagnosedPools {
+		if i >= workerReadPools {
 			break
 		}
 		h := into[n]

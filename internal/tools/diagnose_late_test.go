@@ -82,8 +82,8 @@ func TestDiagnoseLateRunsDemo(t *testing.T) {
 			t.Errorf("a group blames a tag or unrelated global limit: %v", g)
 		}
 	}
-	if n != 9 { // 4 + deployments, queues, pools, 2 × workers
-		t.Errorf("%d requests, want 9", n)
+	if n != 8 { // 4 + deployments, queues, pools, workers of the first pool
+		t.Errorf("%d requests, want 8", n)
 	}
 }
 
@@ -486,5 +486,34 @@ func TestDiagnoseStuckRunsRelativeThreshold(t *testing.T) {
 	list, _ := out["stuck_runs"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["name"] != "new-fine" {
 		t.Errorf("min_minutes 10: stuck runs %v, want new-fine alone\n%s", list, text)
+	}
+}
+
+// The number of requests does not grow with the number of pools involved:
+// workers are read for the first pool, the others answer by their status.
+func TestDiagnoseLateRunsPoolsConstant(t *testing.T) {
+	counts := map[int]int{}
+	for _, pools := range []int{1, 12} {
+		w := newDgWorld()
+		w.flow("f")
+		for i := range pools {
+			p := fmt.Sprintf("pool-%d", i)
+			w.pool(p, "NOT_READY", false, nil)
+			w.queue(p, "default", false, nil, nil)
+			w.deployment("d-"+p, "f", p, "default", false, nil)
+			w.late("late-"+p, "f", "d-"+p, p, "default", -time.Duration(i+1)*time.Minute)
+		}
+		e := w.env(t)
+		out, text, n := dgCall(t, e, "diagnose_late_runs", map[string]any{})
+		counts[pools] = n
+		if pools > 1 {
+			dgContains(t, "answer", text, "status NOT_READY (from the pool; READY means a worker is online)")
+		}
+		if out["late_runs"] != float64(pools) {
+			t.Errorf("late_runs %v, want %d", out["late_runs"], pools)
+		}
+	}
+	if counts[1] != counts[12] {
+		t.Errorf("requests by number of pools: %v; want the same", counts)
 	}
 }
