@@ -311,7 +311,11 @@ func ruleInfraCrash(v *runView) bool {
 	d.Cause = CauseCrashedInfra
 	code := exitCode(v.msg)
 	d.Evidence.ExitCode = code
-	d.Evidence.ExitMeaning = exitMeanings[code]
+	// The meaning is Prefect's only where the message is the worker's or the
+	// runner's own exit report.
+	if strings.HasPrefix(v.msg, infraExitMessage) || strings.HasPrefix(v.msg, processExitMessage) {
+		d.Evidence.ExitMeaning = exitMeanings[code]
+	}
 	d.Summary = fmt.Sprintf("%s crashed: its infrastructure stopped without reporting a final state (%s).", v.name, shape.FirstNonEmpty(shape.Clip(v.msg, 200), "no message"))
 	switch code {
 	case "137", "-9":

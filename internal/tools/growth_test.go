@@ -64,8 +64,6 @@ var representativeCalls = map[string]map[string]any{
 var knownGrowth = map[string]string{
 	tools.ToolGetDeploymentActivity: "3 requests per deployment on the page: its run history over the window, last run, last completed run (Prefect has no per-deployment aggregate)",
 	tools.ToolGetAutomations:        "Prefect cannot filter automations by enabled or id: pages of 200 are read and filtered here, at most 10",
-	tools.ToolDiagnoseLateRuns:      "diagnosis tools move to their own package (issue 15); reads grow with late runs",
-	tools.ToolDiagnoseStuckRuns:     "diagnosis tools move to their own package (issue 15); reads grow with stuck runs",
 }
 
 // TestUpstreamRequestsDoNotGrowWithWorkspace calls every tool of every
