@@ -69,6 +69,8 @@ func offlineText(l *Liveness, pool string) string {
 	switch {
 	case l.PoolStatus == "deleted":
 		return "its work pool " + pool + " was deleted"
+	case l.Worker != "" && strings.HasPrefix(l.WorkerStatus, "not registered"):
+		return "the worker " + l.Worker + " that picked it up is no longer registered in work pool " + pool
 	case l.Worker != "":
 		return "the worker " + l.Worker + " that picked it up is " + strings.ToLower(strings.Fields(l.WorkerStatus + " offline")[0])
 	}

@@ -106,6 +106,8 @@ func TestRunRules(t *testing.T) {
 					l.ZombieAutomation = "crash-zombies"
 					return l
 				}()}},
+		{name: "9 orphaned: worker gone from the pool", cause: CauseOrphaned, want: []string{"worker w2", "no longer registered in work pool k8s"},
+			f: RunFacts{Run: run("RUNNING", "Running", "", -time.Hour), Events: []prefect.Event{workerEvent("w2")}, Live: onlinePool()}},
 		{name: "9 orphaned", cause: CauseOrphaned, want: []string{"worker w1", "offline"},
 			f: RunFacts{Run: run("RUNNING", "Running", "", -time.Hour), Events: []prefect.Event{workerEvent("w1")}, Live: offlineWorker}},
 		{name: "silent", cause: CauseSilent, want: []string{"logged nothing for 50m0s"},
