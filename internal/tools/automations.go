@@ -259,34 +259,25 @@ func (c *call) automationNames(ctx context.Context, autos []prefect.Automation) 
 			}
 		}
 	}
-	var deps []prefect.Deployment
-	var flows []prefect.Flow
+	var deps, flows map[string]string
 	err := parallel(ctx, 2,
-		func(ctx context.Context) error {
-			if len(depIDs) == 0 {
-				return nil
-			}
-			return c.target.Client.Post(ctx, "/deployments/filter", map[string]any{
-				"deployments": map[string]any{"id": map[string]any{"any_": depIDs}}, "limit": min(len(depIDs), maxLimit),
-			}, &deps)
+		func(ctx context.Context) (err error) {
+			deps, err = c.namesByID(ctx, "deployments", depIDs)
+			return err
 		},
-		func(ctx context.Context) error {
-			if len(flowIDs) == 0 {
-				return nil
-			}
-			return c.target.Client.Post(ctx, "/flows/filter", map[string]any{
-				"flows": map[string]any{"id": map[string]any{"any_": flowIDs}}, "limit": min(len(flowIDs), maxLimit),
-			}, &flows)
+		func(ctx context.Context) (err error) {
+			flows, err = c.namesByID(ctx, "flows", flowIDs)
+			return err
 		})
 	if err != nil {
 		return nil, err
 	}
 	names := map[string]string{}
-	for _, d := range deps {
-		names["prefect.deployment."+d.ID] = d.Name
+	for id, name := range deps {
+		names["prefect.deployment."+id] = name
 	}
-	for _, f := range flows {
-		names["prefect.flow."+f.ID] = f.Name
+	for id, name := range flows {
+		names["prefect.flow."+id] = name
 	}
 	return names, nil
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
@@ -109,7 +108,6 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 	res := limitsResult{truncated: len(v2) >= maxLimitRows || len(v1) >= maxLimitRows || len(pools) >= maxLimitRows || len(queues) >= maxLimitRows}
 
 	var jobs []func(context.Context) error
-	var mu sync.Mutex
 
 	// Deployment limits are v2 limits named deployment:<id>; one call names them.
 	var depIDs []string
@@ -118,22 +116,11 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 			depIDs = append(depIDs, id)
 		}
 	}
-	depNames := map[string]string{}
+	var depNames map[string]string
 	if len(depIDs) > 0 {
-		jobs = append(jobs, func(ctx context.Context) error {
-			var deps []prefect.Deployment
-			err := c.target.Client.Post(ctx, "/deployments/filter", map[string]any{
-				"deployments": map[string]any{"id": map[string]any{"any_": depIDs}}, "limit": min(len(depIDs), maxLimitRows),
-			}, &deps)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, d := range deps {
-				depNames[strings.ToLower(d.ID)] = d.Name
-			}
-			return nil
+		jobs = append(jobs, func(ctx context.Context) (err error) {
+			depNames, err = c.namesByID(ctx, "deployments", depIDs)
+			return err
 		})
 	}
 

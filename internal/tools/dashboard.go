@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
@@ -210,27 +211,17 @@ func (c *call) recentFailures(ctx context.Context) ([]failureRow, error) {
 	}, &runs); err != nil {
 		return nil, err
 	}
-	var flowIDs []string
-	for _, r := range runs {
-		if !slices.Contains(flowIDs, r.FlowID) {
-			flowIDs = append(flowIDs, r.FlowID)
-		}
+	flowIDs := make([]string, len(runs))
+	for i, r := range runs {
+		flowIDs[i] = r.FlowID
 	}
-	names := map[string]string{}
-	if len(flowIDs) > 0 {
-		var flows []prefect.Flow
-		if err := c.target.Client.Post(ctx, "/flows/filter", map[string]any{
-			"flows": map[string]any{"id": map[string]any{"any_": flowIDs}}, "limit": len(flowIDs),
-		}, &flows); err != nil {
-			return nil, err
-		}
-		for _, f := range flows {
-			names[f.ID] = f.Name
-		}
+	names, err := c.namesByID(ctx, "flows", flowIDs)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]failureRow, len(runs))
 	for i, r := range runs {
-		out[i] = failureRow{ID: r.ID, Name: r.Name, Flow: names[r.FlowID], State: stateLabel(r.StateType, r.StateName), At: tsp(r.EndTime), UIURL: c.uiURL(uiFlowRun, r.ID)}
+		out[i] = failureRow{ID: r.ID, Name: r.Name, Flow: names[strings.ToLower(r.FlowID)], State: stateLabel(r.StateType, r.StateName), At: tsp(r.EndTime), UIURL: c.uiURL(uiFlowRun, r.ID)}
 		if r.State != nil {
 			out[i].Message = clip(r.State.Message, 200)
 		}

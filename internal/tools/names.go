@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
@@ -152,4 +153,38 @@ func cmpOr(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// idsFilter is a Prefect filter on id: {"id":{"any_":ids}}.
+func idsFilter(ids []string) map[string]any {
+	return map[string]any{"id": map[string]any{"any_": ids}}
+}
+
+// namesByID reads the names of flows or deployments (kind "flows" or
+// "deployments") by id in one request, keyed by lower-case id. Repeated and
+// empty ids are dropped; beyond Prefect's page of apiMaxLimit, the first
+// ids are read.
+func (c *call) namesByID(ctx context.Context, kind string, ids []string) (map[string]string, error) {
+	names := map[string]string{}
+	var unique []string
+	for _, id := range ids {
+		if id = strings.ToLower(id); id != "" && !slices.Contains(unique, id) {
+			unique = append(unique, id)
+		}
+	}
+	if len(unique) == 0 {
+		return names, nil
+	}
+	unique = unique[:min(len(unique), apiMaxLimit)]
+	var objs []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := c.target.Client.Post(ctx, "/"+kind+"/filter", map[string]any{kind: idsFilter(unique), "limit": len(unique)}, &objs); err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		names[strings.ToLower(o.ID)] = o.Name
+	}
+	return names, nil
 }
