@@ -317,12 +317,42 @@ func ruleInfraCrash(v *runView) bool {
 		d.Evidence.ExitMeaning = exitMeanings[code]
 	}
 	d.Summary = fmt.Sprintf("%s crashed: its infrastructure stopped without reporting a final state (%s).", v.name, shape.FirstNonEmpty(shape.Clip(v.msg, 200), "no message"))
+	// The Kubernetes worker does not report the pod's end in the run's state:
+	// its observer logs the diagnosis ("Container 'x' was killed due to
+	// out-of-memory (OOMKilled)", "Container 'x' was evicted") and emits
+	// prefect.kubernetes.pod.* events with kubernetes.reason
+	// (prefect-kubernetes: diagnostics.py, observer.py).
+	reason, podEvent := podReason(v.f.Events)
+	d.Evidence.PodEvent = podEvent
+	if l, ok := findLogEntry(v.f.ErrorLogs, func(m string) bool { return strings.Contains(m, "(OOMKilled)") || strings.Contains(m, "was evicted") }); ok {
+		d.Evidence.Log = logLine(l)
+		if reason == "" && strings.Contains(l.Message, "(OOMKilled)") {
+			reason = "OOMKilled"
+		} else if reason == "" {
+			reason = "Evicted"
+		}
+	}
+	// The pod's reason decides the summary; evidence.exit_code keeps the
+	// code that was reported.
+	switch {
+	case reason == "OOMKilled":
+		code = "137"
+	case reason == "Evicted":
+		code = "143"
+	}
 	switch code {
 	case "137", "-9":
 		d.Summary = fmt.Sprintf("%s crashed: its process was killed (exit code %s, SIGKILL, usually out of memory).", v.name, code)
+		if reason == "OOMKilled" {
+			d.Summary = fmt.Sprintf("%s crashed: Kubernetes killed its container for exceeding its memory limit (OOMKilled).", v.name)
+		}
 		d.NextSteps = []string{"Raise the memory of the run's infrastructure (the job's memory limit in the work pool's job template or the deployment's job_variables)."}
 	case "143", "-15":
 		d.Summary = fmt.Sprintf("%s crashed: its process was terminated (exit code %s, SIGTERM: pod eviction, scale-down, node drain or a manual stop).", v.name, code)
+		if reason == "Evicted" {
+			d.Summary = fmt.Sprintf("%s crashed: Kubernetes evicted its pod (node resource pressure: memory, disk or PIDs).", v.name)
+			d.NextSteps = []string{"Check the node's conditions for resource pressure, and raise the job's resource requests so it lands on a node with room."}
+		}
 	case "125", "126", "127":
 		d.Summary = fmt.Sprintf("%s crashed: its container could not run its command (exit code %s: %s).", v.name, code, exitMeanings[code])
 		d.NextSteps = []string{"Check the image name and tag, the image pull secret, and the command in the work pool's job template."}
@@ -865,4 +895,20 @@ func clipHeadKeep(s string, n int) string {
 		return ""
 	}
 	return shape.ClipHead(s, n)
+}
+
+// podReason finds the Kubernetes observer's pod event of the run with a
+// termination reason (OOMKilled, Evicted, …).
+func podReason(events []prefect.Event) (string, string) {
+	for _, e := range events {
+		if !strings.HasPrefix(e.Event, "prefect.kubernetes.pod.") {
+			continue
+		}
+		reason := shape.FirstNonEmpty(e.Resource["kubernetes.reason"], e.Resource["kubernetes.diagnosis"])
+		if reason == "" {
+			continue
+		}
+		return reason, shape.TS(e.Occurred) + " " + e.Event + " (pod " + e.Resource["prefect.resource.name"] + ", reason " + reason + ")"
+	}
+	return "", ""
 }

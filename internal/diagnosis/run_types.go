@@ -33,6 +33,7 @@ type RunEvidence struct {
 	CancelledBy  string         `json:"cancelled_by,omitempty"`
 	ExitCode     string         `json:"exit_code,omitempty"`
 	ExitMeaning  string         `json:"exit_code_meaning,omitempty"`
+	PodEvent     string         `json:"infrastructure_event,omitempty"`
 	Retries      string         `json:"retries,omitempty"`
 	Attempts     []Attempt      `json:"attempts,omitempty"`
 	RootTask     *TaskBrief     `json:"root_task_run,omitempty"`

@@ -94,6 +94,17 @@ func TestDiagnoseFlowRunClasses(t *testing.T) {
 	// 1 infrastructure crash: the worker's Crashed state for exit code 137.
 	oom := crashed("oom", "Flow run infrastructure exited with non-zero status code 137. Process was killed, likely due to an out-of-memory (OOM) condition.")
 	evicted := crashed("evicted", "Flow run infrastructure exited with non-zero status code 143. Process received SIGTERM via the container runtime. This is the containerized equivalent of exit code -15.")
+	// 1 on Kubernetes: a generic crash, the pod's OOMKilled only in the
+	// observer's event and log (prefect-kubernetes observer.py, diagnostics.py).
+	k8sOOM := crashed("k8s-oom", "Flow run infrastructure exited with non-zero status code 1. Process exited with a general error.")
+	w.d.Add(prefecttest.Events, map[string]any{
+		"occurred": dgAt(-31 * time.Minute), "event": "prefect.kubernetes.pod.evicted",
+		"resource": map[string]any{"prefect.resource.id": "prefect.kubernetes.pod.5d1c", "prefect.resource.name": "k8s-oom-x7k2p",
+			"kubernetes.namespace": "prefect", "kubernetes.reason": "OOMKilled"},
+		"related": []any{map[string]any{"prefect.resource.id": "prefect.flow-run." + k8sOOM, "prefect.resource.role": "flow-run", "prefect.resource.name": "k8s-oom"}},
+		"payload": map[string]any{}, "id": dgID("event", "k8s-oom/pod"), "follows": nil, "received": dgAt(-31 * time.Minute),
+	})
+	w.log(k8sOOM, "k8s-oom", 40, "Container 'prefect-job' was killed due to out-of-memory (OOMKilled): The container exceeded its memory limit and was terminated by the kernel OOM killer. Resolution: Increase the container's memory limit in the job manifest, or reduce the memory footprint of the workload. Check for memory leaks if usage grows unboundedly.", -31*time.Minute, "")
 	// 2 pull step: engine.py logs the load failure with the StepExecutionError.
 	pull := crashed("pull-failed", "Flow run infrastructure exited with non-zero status code 1. Process exited with a general error.")
 	w.log(pull, "pull-failed", 40, "Unexpected exception encountered when trying to load flow\n"+pyTB+"prefect.deployments.steps.core.StepExecutionError: Encountered error while running prefect.deployments.steps.git_clone", -31*time.Minute, "")
@@ -155,6 +166,7 @@ func TestDiagnoseFlowRunClasses(t *testing.T) {
 	}{
 		{"1 OOM", oom, "crashed_infrastructure", `"exit_code":"137"`, []string{"exit code 137", "out of memory"}, 6},
 		{"1 eviction", evicted, "crashed_infrastructure", `"exit_code":"143"`, []string{"pod eviction"}, 6},
+		{"1 Kubernetes OOMKilled", k8sOOM, "crashed_infrastructure", "prefect.kubernetes.pod.evicted (pod k8s-oom-x7k2p, reason OOMKilled)", []string{"OOMKilled"}, 6},
 		{"2 pull step", pull, "code_fetch_failed", "StepExecutionError", []string{"git_clone"}, 6},
 		{"3 flow load", load, "flow_load_failed", "Unexpected exception encountered when trying to load flow", []string{"ModuleNotFoundError: No module named 'pandas'"}, 6},
 		{"4 parameters", params, "parameter_validation_failed", "Validation of flow parameters failed with error: 1 validation error", []string{"before its code ran"}, 6},
