@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,8 +17,8 @@ type concurrencyInput struct {
 func concurrencyLimitsTool() Definition {
 	return define(Definition{
 		Name: ToolGetConcurrencyLimits, Title: "Get concurrency limits", Group: GroupInfrastructure,
-		Summary: "Every concurrency limit in one table (global, tag, deployment, work pool, work queue) with slots in use; limits at capacity first.",
-	}, `Every concurrency limit, at capacity first: global, tag (with the task runs holding slots), deployment, work pool and queue (in use = Running+Pending runs). Use when runs wait as AwaitingConcurrencySlot or Late, or tasks stay Pending.
+		Summary: "Concurrency limits of every kind in one table (global, tag, deployment, work pool, work queue) with slots in use; limits at capacity first, up to 100.",
+	}, `Concurrency limits (first 100), at capacity first: global, tag (with the task runs holding slots), deployment, work pool and queue (in use = Running+Pending runs). Use when runs wait as AwaitingConcurrencySlot or Late, or tasks stay Pending.
 Example: {}`,
 		nil, getConcurrencyLimits)
 }
@@ -77,8 +78,17 @@ func getConcurrencyLimits(ctx context.Context, c *call, _ concurrencyInput) (any
 	if res.truncated {
 		out.Note = "more than 200 limits of one kind exist; only the first 200 of that kind are shown"
 	}
+	// At capacity first, so what is cut is the limits with room.
+	if len(out.Limits) > maxLimitsShown {
+		out.Limits, out.Truncated = out.Limits[:maxLimitsShown], true
+		out.Note = strings.TrimPrefix(out.Note+"; ", "; ") + fmt.Sprintf("showing %d of %d limits, those at capacity first", maxLimitsShown, out.Count)
+	}
 	return out, nil
 }
+
+// maxLimitsShown keeps the answer within 12 KB on a workspace with
+// hundreds of limits; the count and at_capacity cover them all.
+const maxLimitsShown = 100
 
 // collectLimits reads every kind of limit. Requests: four list calls, then
 // one /deployments/filter for deployment-limit names: never per limit.

@@ -190,3 +190,23 @@ func TestGetWorkPoolsLargeWorkspace(t *testing.T) {
 		t.Errorf("240 queues, one read of 200: notes %s", notes)
 	}
 }
+
+// TestGetConcurrencyLimitsLargeWorkspace: 150+ limits stay within 12 KB,
+// those at capacity first, and the cut is signalled.
+func TestGetConcurrencyLimitsLargeWorkspace(t *testing.T) {
+	e := newEnv(t, prefecttest.WithData(prefecttest.Large(now)))
+	out := e.ok(t, "get_concurrency_limits", nil)
+	size := resultSize(t, out)
+	t.Logf("get_concurrency_limits on the large workspace: %d bytes, %d requests", size, len(e.fake.Requests()))
+	if size > 12<<10 {
+		t.Errorf("result is %d bytes, budget 12 KB", size)
+	}
+	limits := rows(t, out, "limits")
+	count, _ := out["count"].(float64)
+	if len(limits) != 100 || count <= 100 || out["truncated"] != true || !strings.Contains(out["note"].(string), "showing 100 of") {
+		t.Errorf("%d limits shown of %v, truncated %v, note %v", len(limits), out["count"], out["truncated"], out["note"])
+	}
+	if full, _ := out["at_capacity"].(float64); full < 1 || limits[0]["at_capacity"] != true {
+		t.Errorf("limits at capacity not first: %v", limits[0])
+	}
+}
