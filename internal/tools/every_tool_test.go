@@ -3,7 +3,6 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +10,6 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy"
-	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy/docstest"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
@@ -82,19 +79,7 @@ func sampleValue(name string, p *jsonschema.Schema) any {
 func TestEveryToolIsReadOnly(t *testing.T) {
 	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	t.Cleanup(fake.Close)
-	docs := docstest.New()
-	t.Cleanup(docs.Close)
-	hc, err := prefect.NewHTTPClient(prefect.TLSOptions{}, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgt, err := target.Builder{HTTPClient: hc}.Build(target.Credentials{APIURL: fake.URL}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc := docsproxy.New(docs.URL, &http.Client{}, 5*time.Second)
-	t.Cleanup(func() { _ = dc.Close() })
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow, Docs: dc}
+	deps, _ := staticDeps(t, httpClient(t, prefect.TLSOptions{}, 10*time.Second), target.Credentials{APIURL: fake.URL}, docsClient(t))
 
 	called := map[string]int{}
 	// KindKnown false offers Cloud-only and self-hosted-only tools together;

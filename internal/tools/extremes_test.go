@@ -3,7 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +12,6 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy"
-	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy/docstest"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
@@ -39,27 +37,12 @@ func (g oneGrant) Grant(context.Context, target.Request) (*target.Grant, error) 
 // each on the demo workspace with the docs tools on.
 func extremesConfigs(t *testing.T) []extremesConfig {
 	t.Helper()
-	docs := docstest.New()
-	t.Cleanup(docs.Close)
-	dc := docsproxy.New(docs.URL, &http.Client{}, 5*time.Second)
-	t.Cleanup(func() { _ = dc.Close() })
+	dc := docsClient(t)
 	hc := httpClient(t, prefect.TLSOptions{}, 10*time.Second)
 	var out []extremesConfig
 	for _, mode := range []string{"self-hosted", "cloud", "oauth"} {
-		opts := []prefecttest.Option{prefecttest.WithData(prefecttest.Demo(now)), prefecttest.WithSpec(spec)}
-		creds := target.Credentials{}
-		if mode != "self-hosted" {
-			opts = append(opts, prefecttest.WithCloud(cloudAccount, cloudWorkspace), prefecttest.WithAPIKey(cloudKey))
-			creds.APIKey = cloudKey
-		}
-		fake := prefecttest.New(opts...)
-		t.Cleanup(fake.Close)
-		creds.APIURL = fake.URL
-		tgt, err := target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/test"}.Build(creds, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow, Docs: dc}
+		fake, creds := fakeWorkspace(t, mode != "self-hosted", prefecttest.WithData(prefecttest.Demo(now)), prefecttest.WithSpec(spec))
+		deps, tgt := staticDeps(t, hc, creds, dc)
 		sel := tools.Selection{Kind: tgt.Kind, KindKnown: true, Docs: true}
 		if mode == "oauth" {
 			sel.OAuth = true
@@ -178,7 +161,7 @@ func TestEveryArgumentAtItsExtremes(t *testing.T) {
 			slices.Sort(names)
 			for _, name := range names {
 				for _, v := range props[name] {
-					args := clone(base)
+					args := maps.Clone(base)
 					args[name] = v
 					calls++
 					if text, isErr := callText(ctx, t, e, tool.Name, args); isErr {
@@ -188,7 +171,7 @@ func TestEveryArgumentAtItsExtremes(t *testing.T) {
 				if s.Properties[name].Type != "integer" {
 					continue
 				}
-				args := clone(base)
+				args := maps.Clone(base)
 				args[name] = 1e20
 				text, isErr := callText(ctx, t, e, tool.Name, args)
 				if !isErr || !strings.Contains(text, name) || strings.Contains(text, "json:") || strings.Contains(text, "Go ") || strings.Contains(text, "unmarshal") {
@@ -205,20 +188,9 @@ func TestEveryArgumentAtItsExtremes(t *testing.T) {
 	}
 }
 
-func clone(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-// TestHugeStringArguments gives every string argument of every tool 900 KB:
-// the answer must not echo it whole, and no upstream request may carry it
-// in its path.
-func TestHugeStringArguments(t *testing.T) {
-	huge := strings.Repeat("n", 900<<10)
-	calls := 0
+// eachStringArgument calls visit for every free-text string argument of
+// every tool in every configuration, with arguments that otherwise succeed.
+func eachStringArgument(t *testing.T, visit func(cfg extremesConfig, e *env, tool *mcp.Tool, prop string, base map[string]any)) {
 	for _, cfg := range extremesConfigs(t) {
 		e := connect(t, cfg.fake, cfg.deps, cfg.sel)
 		list, err := e.session.ListTools(context.Background(), nil)
@@ -228,28 +200,38 @@ func TestHugeStringArguments(t *testing.T) {
 		for _, tool := range list.Tools {
 			s := schemaOf(t, tool)
 			base := baseArgs(tool, s)
-			for name, p := range s.Properties {
-				if p.Type != "string" || len(p.Enum) > 0 {
-					continue
-				}
-				args := clone(base)
-				args[name] = huge
-				cfg.fake.ResetLog()
-				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-				text, isErr := callText(ctx, t, e, tool.Name, args)
-				cancel()
-				calls++
-				if len(text) > 16<<10 || strings.Contains(text, huge[:4096]) {
-					t.Errorf("%s/%s: %s of 900 KB: the answer (error %v) is %d bytes and echoes it", cfg.name, tool.Name, name, isErr, len(text))
-				}
-				for _, r := range cfg.fake.Requests() {
-					if len(r.Path)+len(r.Query) > 4096 {
-						t.Errorf("%s/%s: %s of 900 KB went upstream in a %d-byte path: %.80s", cfg.name, tool.Name, name, len(r.Path)+len(r.Query), r.Path)
-					}
+			for prop, p := range s.Properties {
+				if p.Type == "string" && len(p.Enum) == 0 {
+					visit(cfg, e, tool, prop, base)
 				}
 			}
 		}
 	}
+}
+
+// TestHugeStringArguments gives every string argument of every tool 900 KB:
+// the answer must not echo it whole, and no upstream request may carry it
+// in its path.
+func TestHugeStringArguments(t *testing.T) {
+	huge := strings.Repeat("n", 900<<10)
+	calls := 0
+	eachStringArgument(t, func(cfg extremesConfig, e *env, tool *mcp.Tool, name string, base map[string]any) {
+		args := maps.Clone(base)
+		args[name] = huge
+		cfg.fake.ResetLog()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		text, isErr := callText(ctx, t, e, tool.Name, args)
+		cancel()
+		calls++
+		if len(text) > 16<<10 || strings.Contains(text, huge[:4096]) {
+			t.Errorf("%s/%s: %s of 900 KB: the answer (error %v) is %d bytes and echoes it", cfg.name, tool.Name, name, isErr, len(text))
+		}
+		for _, r := range cfg.fake.Requests() {
+			if len(r.Path)+len(r.Query) > 4096 {
+				t.Errorf("%s/%s: %s of 900 KB went upstream in a %d-byte path: %.80s", cfg.name, tool.Name, name, len(r.Path)+len(r.Query), r.Path)
+			}
+		}
+	})
 	if calls < 30 {
 		t.Errorf("only %d calls: the schemas were not walked", calls)
 	}
@@ -261,38 +243,24 @@ func TestHugeStringArguments(t *testing.T) {
 func TestNamesWithSlashesOrDots(t *testing.T) {
 	names := []string{"a/b", "..", ".", "../../flows", `x\y`, "etl-pipeline/../x", "etl-pipeline/a/b"}
 	calls := 0
-	for _, cfg := range extremesConfigs(t) {
-		e := connect(t, cfg.fake, cfg.deps, cfg.sel)
-		list, err := e.session.ListTools(context.Background(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tool := range list.Tools {
-			s := schemaOf(t, tool)
-			base := baseArgs(tool, s)
-			for prop, p := range s.Properties {
-				if p.Type != "string" || len(p.Enum) > 0 {
-					continue
-				}
-				for _, v := range names {
-					args := clone(base)
-					args[prop] = v
-					ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-					text, isErr := callText(ctx, t, e, tool.Name, args)
-					cancel()
-					calls++
-					for _, bad := range []string{"Unexpected error", "encoded slash", "dot segments", "prefect: GET", "prefect: POST"} {
-						if strings.Contains(text, bad) {
-							t.Errorf("%s/%s: %s=%q: %.300s", cfg.name, tool.Name, prop, v, text)
-						}
-					}
-					if (prop == "work_pool_name" || (tool.Name == tools.ToolGetVariables && prop == "name")) && (!isErr || !strings.Contains(text, "is named")) {
-						t.Errorf("%s/%s: %s=%q: want \"no … is named …\", got %.300s", cfg.name, tool.Name, prop, v, text)
-					}
+	eachStringArgument(t, func(cfg extremesConfig, e *env, tool *mcp.Tool, prop string, base map[string]any) {
+		for _, v := range names {
+			args := maps.Clone(base)
+			args[prop] = v
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			text, isErr := callText(ctx, t, e, tool.Name, args)
+			cancel()
+			calls++
+			for _, bad := range []string{"Unexpected error", "encoded slash", "dot segments", "prefect: GET", "prefect: POST"} {
+				if strings.Contains(text, bad) {
+					t.Errorf("%s/%s: %s=%q: %.300s", cfg.name, tool.Name, prop, v, text)
 				}
 			}
+			if (prop == "work_pool_name" || (tool.Name == tools.ToolGetVariables && prop == "name")) && (!isErr || !strings.Contains(text, "is named")) {
+				t.Errorf("%s/%s: %s=%q: want \"no … is named …\", got %.300s", cfg.name, tool.Name, prop, v, text)
+			}
 		}
-	}
+	})
 	if calls < 100 {
 		t.Errorf("only %d calls", calls)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -15,11 +14,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy"
-	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy/docstest"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
-	"github.com/prefect-mcp/prefect-mcp/internal/target"
 	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
@@ -73,10 +69,7 @@ var knownGrowth = map[string]string{
 // large one: the number of upstream requests must be the same.
 func TestUpstreamRequestsDoNotGrowWithWorkspace(t *testing.T) {
 	demo, large := prefecttest.Demo(now), prefecttest.Large(now)
-	docs := docstest.New()
-	t.Cleanup(docs.Close)
-	dc := docsproxy.New(docs.URL, &http.Client{}, 5*time.Second)
-	t.Cleanup(func() { _ = dc.Close() })
+	dc := docsClient(t)
 	hc, err := prefect.NewHTTPClient(prefect.TLSOptions{}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -104,20 +97,8 @@ func TestUpstreamRequestsDoNotGrowWithWorkspace(t *testing.T) {
 			name string
 			data *prefecttest.Data
 		}{{"demo", demo}, {"large", large}} {
-			opts := []prefecttest.Option{clock, prefecttest.WithData(ws.data)}
-			creds := target.Credentials{}
-			if cfg.cloud {
-				opts = append(opts, prefecttest.WithCloud(cloudAccount, cloudWorkspace), prefecttest.WithAPIKey(cloudKey))
-				creds.APIKey = cloudKey
-			}
-			fake := prefecttest.New(opts...)
-			t.Cleanup(fake.Close)
-			creds.APIURL = fake.URL
-			tgt, err := target.Builder{HTTPClient: hc}.Build(creds, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow, Docs: dc}
+			fake, creds := fakeWorkspace(t, cfg.cloud, clock, prefecttest.WithData(ws.data))
+			deps, tgt := staticDeps(t, hc, creds, dc)
 			sel := cfg.sel
 			sel.Kind, sel.KindKnown = tgt.Kind, true
 			sessions[ws.name] = connect(t, fake, deps, sel)

@@ -3,12 +3,15 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy"
+	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy/docstest"
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
@@ -66,13 +69,45 @@ func newEnvWithTarget(t testing.TB, fake *prefecttest.Server, creds target.Crede
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/test"}
-	tgt, err := b.Build(creds, "")
+	deps, tgt := staticDeps(t, hc, creds, nil)
+	return connect(t, fake, deps, tools.Selection{Kind: tgt.Kind, KindKnown: true})
+}
+
+// docsClient proxies the docs tools to an in-process fake docs server.
+func docsClient(t testing.TB) *docsproxy.Client {
+	t.Helper()
+	docs := docstest.New()
+	t.Cleanup(docs.Close)
+	dc := docsproxy.New(docs.URL, &http.Client{}, 5*time.Second)
+	t.Cleanup(func() { _ = dc.Close() })
+	return dc
+}
+
+// fakeWorkspace starts a fake serving data, Cloud-shaped (account,
+// workspace, API key) when cloud, and returns it with the credentials
+// that read it.
+func fakeWorkspace(t testing.TB, cloud bool, opts ...prefecttest.Option) (*prefecttest.Server, target.Credentials) {
+	t.Helper()
+	creds := target.Credentials{}
+	if cloud {
+		opts = append(opts, prefecttest.WithCloud(cloudAccount, cloudWorkspace), prefecttest.WithAPIKey(cloudKey))
+		creds.APIKey = cloudKey
+	}
+	fake := prefecttest.New(opts...)
+	t.Cleanup(fake.Close)
+	creds.APIURL = fake.URL
+	return fake, creds
+}
+
+// staticDeps are the tools' dependencies reading creds through hc at the
+// tests' clock, with the docs tools on dc (nil: none).
+func staticDeps(t testing.TB, hc *http.Client, creds target.Credentials, dc tools.DocsClient) (*tools.Deps, *target.Target) {
+	t.Helper()
+	tgt, err := target.Builder{HTTPClient: hc, UserAgent: "prefect-mcp/test"}.Build(creds, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow}
-	return connect(t, fake, deps, tools.Selection{Kind: tgt.Kind, KindKnown: true})
+	return &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: clockNow, Docs: dc}, tgt
 }
 
 func connect(t testing.TB, fake *prefecttest.Server, deps *tools.Deps, sel tools.Selection) *env {

@@ -19,8 +19,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy"
-	"github.com/prefect-mcp/prefect-mcp/internal/docsproxy/docstest"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
@@ -75,19 +73,7 @@ var mentionConfigs = []struct {
 func TestToolMentions(t *testing.T) {
 	fake := prefecttest.New(prefecttest.WithData(prefecttest.Demo(now)))
 	t.Cleanup(fake.Close)
-	docs := docstest.New()
-	t.Cleanup(docs.Close)
-	hc, err := prefect.NewHTTPClient(prefect.TLSOptions{}, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgt, err := target.Builder{HTTPClient: hc}.Build(target.Credentials{APIURL: fake.URL}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc := docsproxy.New(docs.URL, &http.Client{}, 5*time.Second)
-	t.Cleanup(func() { _ = dc.Close() })
-	deps := &tools.Deps{Resolver: target.Static{Target: tgt}, Spec: spec, Now: func() time.Time { return now }, Docs: dc}
+	deps, _ := staticDeps(t, httpClient(t, prefect.TLSOptions{}, 10*time.Second), target.Credentials{APIURL: fake.URL}, docsClient(t))
 
 	mentioned := map[string]bool{}
 	for _, cfg := range mentionConfigs {
