@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,21 +135,10 @@ func TestBrokenSettingsOverHTTP(t *testing.T) {
 	path := filepath.Join(sys.HomeDir, tc.file)
 	old := time.Now().Add(-time.Hour)
 	writeFile(t, path, tc.content, old)
-	port := freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() {
-		done <- Run(ctx, []string{"--transport", "http", "--port", strconv.Itoa(port), "--no-docs"}, sys)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("server exit code %d: %s", code, errOut)
-		}
-	}()
-	waitHTTP(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/healthz")
+	base, stop := runHTTP(t, sys, errOut, "--no-docs")
+	defer stop()
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "broken-http", Version: "1"}, nil).Connect(context.Background(),
-		&mcp.StreamableClientTransport{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port) + "/mcp", HTTPClient: &http.Client{}}, nil)
+		&mcp.StreamableClientTransport{Endpoint: base + "/mcp", HTTPClient: &http.Client{}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,6 +245,30 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// runHTTP runs the command in-process over HTTP on a free port with args
+// added, waits for /healthz, and returns its base URL and a stop that ends
+// it and checks its exit code (stop also runs at cleanup; once is enough).
+func runHTTP(t *testing.T, sys System, errOut *bytes.Buffer, args ...string) (base string, stop func()) {
+	t.Helper()
+	port := strconv.Itoa(freePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- Run(ctx, append([]string{"--transport", "http", "--port", port}, args...), sys) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("server exit code %d: %s", code, errOut)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	base = "http://127.0.0.1:" + port
+	waitHTTP(t, base+"/healthz")
+	return base, stop
+}
+
 // TestHTTPHeaderCredentials serves HTTP in-process and checks that the
 // caller's X-Prefect-* headers choose the Prefect, within the allowlist.
 func TestHTTPHeaderCredentials(t *testing.T) {
@@ -251,24 +276,15 @@ func TestHTTPHeaderCredentials(t *testing.T) {
 	fake := prefecttest.New(prefecttest.WithAuthString(secret), prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
-	port := freePort(t)
 	sys, _, errOut := testSystem(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() {
-		done <- Run(ctx, []string{"--transport", "http", "--port", strconv.Itoa(port), "--no-docs", "--allowed-api-url", fake.URL}, sys)
-	}()
+	base, stop := runHTTP(t, sys, errOut, "--no-docs", "--allowed-api-url", fake.URL)
 	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("server exit code %d: %s", code, errOut)
-		}
+		stop()
 		if strings.Contains(errOut.String(), "header-canary") {
 			t.Error("a header credential reached the logs")
 		}
 	}()
-	endpoint := "http://127.0.0.1:" + strconv.Itoa(port) + "/mcp"
-	waitHTTP(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/healthz")
+	endpoint := base + "/mcp"
 
 	call := func(headers map[string]string) (string, bool) {
 		hc := &http.Client{Transport: headerTransport{headers}}
@@ -296,7 +312,7 @@ func TestHTTPHeaderCredentials(t *testing.T) {
 	if !isErr || !strings.Contains(text, "PREFECT_API_URL") {
 		t.Fatalf("no headers and no server settings: %s", text)
 	}
-	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/metrics")
+	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

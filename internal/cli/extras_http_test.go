@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -21,21 +20,11 @@ func TestHTTPPromptsResourcesCompletion(t *testing.T) {
 	fake := prefecttest.New(prefecttest.WithAuthString(secret), prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
-	port := freePort(t)
 	sys, _, errOut := testSystem(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() {
-		done <- Run(ctx, []string{"--transport", "http", "--port", strconv.Itoa(port), "--no-docs", "--allowed-api-url", fake.URL}, sys)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("server exit code %d: %s", code, errOut)
-		}
-	}()
-	endpoint := "http://127.0.0.1:" + strconv.Itoa(port) + "/mcp"
-	waitHTTP(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/healthz")
+	base, stop := runHTTP(t, sys, errOut, "--no-docs", "--allowed-api-url", fake.URL)
+	defer stop()
+	endpoint := base + "/mcp"
+	ctx := context.Background()
 	session := func(headers map[string]string) *mcp.ClientSession {
 		c := mcp.NewClient(&mcp.Implementation{Name: "extras-test", Version: "1"}, nil)
 		cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: &http.Client{Transport: headerTransport{headers}}}, nil)

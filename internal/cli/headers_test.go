@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -27,22 +26,10 @@ func TestHTTPHeaderEdgeCases(t *testing.T) {
 	fake := prefecttest.New(prefecttest.WithAuthString(operator), prefecttest.WithData(prefecttest.Demo(now)))
 	defer fake.Close()
 	t.Cleanup(func() { noWritesTo(t, fake) })
-	port := freePort(t)
 	sys, _, errOut := testSystem(t, map[string]string{"PREFECT_API_URL": fake.URL, "PREFECT_API_AUTH_STRING": operator})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() {
-		done <- Run(ctx, []string{"--transport", "http", "--port", strconv.Itoa(port), "--no-docs"}, sys)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("server exit code %d: %s", code, errOut)
-		}
-	}()
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	base, stop := runHTTP(t, sys, errOut, "--no-docs")
+	defer stop()
 	endpoint := base + "/mcp"
-	waitHTTP(t, base+"/healthz")
 
 	call := func(headers map[string]string) (string, bool) {
 		t.Helper()
