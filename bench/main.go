@@ -7,7 +7,7 @@
 // Every comparison is made side by side in the same run; nothing is checked
 // against a fixed time except the documented targets shown next to results.
 //
-//	go run ./bench                 # full run (several minutes; -quick about 40 s)
+//	go run ./bench                 # full run (-quick takes about 40 s; this longer)
 //	go run ./bench -quick          # few iterations (smoke)
 //	go run ./bench -only P1,P3 -runs 40
 //
