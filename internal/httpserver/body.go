@@ -32,11 +32,31 @@ func boundBody(timeout time.Duration, next http.Handler) http.Handler {
 		r.Body = body
 		next.ServeHTTP(w, r)
 		if !body.eof.Load() {
-			// Whatever is left is never read: answer, then close.
-			w.Header().Set("Connection", "close")
-			_ = rc.SetReadDeadline(time.Now())
+			lingeringClose(rc, body, min(timeout, maxLinger))
 		}
 	})
+}
+
+// Bounds of the lingering close: how long and how much of an unread body is
+// discarded after the answer.
+const (
+	maxLinger      = 2 * time.Second
+	maxLingerBytes = 16 << 20
+)
+
+// lingeringClose delivers an answer given before the body was read, then
+// discards what the client is still sending, within bounds, before the
+// connection closes. Closing with unread bytes in the receive buffer makes
+// the kernel send RST, and the client, still writing, loses the answer in
+// flight ("connection reset by peer" instead of a 413). nginx does the same
+// (lingering_close).
+func lingeringClose(rc *http.ResponseController, body io.Reader, linger time.Duration) {
+	// Before the flush: writing the header may itself read up to 256 KiB of
+	// the body (net/http's keep-alive check).
+	_ = rc.SetReadDeadline(time.Now().Add(linger))
+	_ = rc.Flush()
+	_, _ = io.CopyN(io.Discard, body, maxLingerBytes)
+	_ = rc.SetReadDeadline(time.Now())
 }
 
 // eofReader records whether the body was read to its end.

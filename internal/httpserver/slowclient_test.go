@@ -161,3 +161,32 @@ func openFDs(t *testing.T) int {
 	}
 	return len(entries)
 }
+
+// TestOversizedBodiesGetTheirAnswer reproduces a CI failure: a client still
+// writing a body far over the limit got "connection reset by peer" instead of
+// the 413, because the server closed with unread bytes in its receive buffer
+// (the kernel then sends RST, which discards the answer in flight). Each
+// attempt must read the 413, declared length or chunked.
+func TestOversizedBodiesGetTheirAnswer(t *testing.T) {
+	r := startServer(t, newMCPServer(nil), Options{Stateless: true, MaxBodyBytes: 1 << 20})
+	hc := newHTTPClient(t)
+	huge := strings.Repeat("x", 3<<20) // well past loopback socket buffers
+	for i := range 20 {
+		for _, chunked := range []bool{false, true} {
+			req := newRequest(t, http.MethodPost, r.baseURL+"/mcp", huge, nil)
+			if chunked {
+				req.Body = io.NopCloser(strings.NewReader(huge))
+				req.ContentLength = -1
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatalf("attempt %d (chunked %v): no answer: %v", i, chunked, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("attempt %d (chunked %v): status %d, want 413", i, chunked, resp.StatusCode)
+			}
+		}
+	}
+}
