@@ -55,7 +55,15 @@ func lingeringClose(rc *http.ResponseController, body io.Reader, linger time.Dur
 	// the body (net/http's keep-alive check).
 	_ = rc.SetReadDeadline(time.Now().Add(linger))
 	_ = rc.Flush()
-	_, _ = io.CopyN(io.Discard, body, maxLingerBytes)
+	_, err := io.CopyN(io.Discard, body, maxLingerBytes)
+	if errors.Is(err, io.EOF) || errors.Is(err, http.ErrBodyReadAfterClose) {
+		// The whole body arrived (net/http closes it only at its end), and
+		// net/http now reads ahead for the next request: a deadline in the
+		// past would fail that read and cancel the connection's context,
+		// so the next request on it would arrive cancelled.
+		_ = rc.SetReadDeadline(time.Time{})
+		return
+	}
 	_ = rc.SetReadDeadline(time.Now())
 }
 

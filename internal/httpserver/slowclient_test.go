@@ -190,3 +190,45 @@ func TestOversizedBodiesGetTheirAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionAfterAnUnreadBodyServesTheNextRequest reproduces an e2e
+// failure: a 401 given without reading the body, the body then discarded to
+// its end, and the next request on the same keep-alive connection (the
+// client's retry with its token) got a cancelled context and no answer,
+// because a read deadline set after the body's end had also failed
+// net/http's background read, which cancels the connection's context.
+func TestConnectionAfterAnUnreadBodyServesTheNextRequest(t *testing.T) {
+	opts := Options{Stateless: true, Wrap: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer ok" {
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			if err := r.Context().Err(); err != nil {
+				http.Error(w, "the request arrived cancelled: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}}
+	r := startServer(t, newMCPServer(nil), opts)
+	tr := &http.Transport{MaxConnsPerHost: 1}
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	for i := range 20 {
+		resp, err := hc.Do(newRequest(t, http.MethodPost, r.baseURL+"/mcp", toolsListBody, nil))
+		if err != nil {
+			t.Fatalf("round %d without a token: %v", i, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("round %d without a token: status %d, want 401", i, resp.StatusCode)
+		}
+		resp, err = hc.Do(newRequest(t, http.MethodPost, r.baseURL+"/mcp", toolsListBody, map[string]string{"Authorization": "Bearer ok"}))
+		if err != nil {
+			t.Fatalf("round %d with the token: %v", i, err)
+		}
+		assertToolsListed(t, resp)
+	}
+}

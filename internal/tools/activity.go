@@ -226,7 +226,7 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 		Since       string        `json:"since"`
 		Deployments []activityRow `json:"deployments"`
 		Notes       []string      `json:"notes,omitempty"`
-		page
+		Page
 	}{window, ts(since), rows, notes, newPage(len(rows), offset, more)}, nil
 }
 

@@ -104,9 +104,9 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (any, error) 
 	}
 	out := struct {
 		Artifacts []artifactRow `json:"artifacts"`
-		page
+		Page
 		Note string `json:"note,omitempty"`
-	}{Artifacts: rows, page: newPage(len(rows), offset, more)}
+	}{Artifacts: rows, Page: newPage(len(rows), offset, more)}
 	if latest {
 		out.Note = "the latest artifact with key " + strconv.Quote(key) + "; add flow_run_id to read the versions a given run created"
 	}

@@ -161,7 +161,7 @@ func getAutomations(ctx context.Context, c *call, in automationsInput) (any, err
 		}
 		return struct {
 			Automations []automationDetail `json:"automations"`
-			page
+			Page
 		}{out, pg}, nil
 	}
 	rows := make([]automationRow, len(autos))
@@ -170,7 +170,7 @@ func getAutomations(ctx context.Context, c *call, in automationsInput) (any, err
 	}
 	return struct {
 		Automations []automationRow `json:"automations"`
-		page
+		Page
 	}{rows, pg}, nil
 }
 

@@ -39,12 +39,14 @@ type call struct {
 	offered Offered
 }
 
-// handler is the typed body of a tool. It returns the value to encode as the
-// result, or an error: *inputError and *prefect errors become isError results.
-type handler[In any] func(ctx context.Context, c *call, in In) (any, error)
+// handler is the typed body of a tool. It returns its result, encoded as
+// compact JSON text, or an error: *inputError and *prefect errors become
+// isError results.
+type handler[In, Out any] func(ctx context.Context, c *call, in In) (Out, error)
 
-// define builds a Definition for a tool with typed input In.
-func define[In any](def Definition, description string, tweak func(*jsonschema.Schema), h handler[In]) Definition {
+// define builds a Definition for a tool with typed input In and result Out.
+func define[In, Out any](def Definition, description string, tweak func(*jsonschema.Schema), h handler[In, Out]) Definition {
+	def.result = reflect.TypeFor[Out]()
 	no, openWorld := false, def.Group == GroupDocs // only the docs tools reach beyond Prefect
 	tool := &mcp.Tool{
 		Name:        def.Name,
@@ -105,7 +107,7 @@ func decodeArgs(raw json.RawMessage, in any) error {
 // run resolves the target, calls the handler and turns its outcome into a
 // result. Errors the model can act on are isError results, never protocol
 // errors. One deadline covers the whole call, waiting for a slot included.
-func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, noTarget bool, offered Offered, h handler[In]) *mcp.CallToolResult {
+func run[In, Out any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, noTarget bool, offered Offered, h handler[In, Out]) *mcp.CallToolResult {
 	ctx, cancel := context.WithTimeoutCause(ctx, d.callTimeout(), errCallDeadline)
 	defer cancel()
 	ctx, releaseAnswers := prefect.Hold(ctx) // decoded answers count against the budget until the call ends
@@ -126,10 +128,11 @@ func run[In any](ctx context.Context, d *Deps, req *mcp.CallToolRequest, in In, 
 		c.target = t
 		trace.SpanFromContext(ctx).SetAttributes(attribute.String("prefect.tenant.kind", t.Kind.String()))
 	}
-	out, err := h(ctx, c, in)
+	result, err := h(ctx, c, in)
 	if err != nil {
 		return errorResult(offered.Prune(d.describeStop(ctx, err, c.target, false)))
 	}
+	var out any = result
 	if n, ok := out.(namingTools); ok {
 		out = n.forOffered(offered)
 	}

@@ -87,7 +87,7 @@ func (x *completer) kindOf(ref *mcp.CompleteReference, name string) (completeKin
 // values never fails: completion helps typing, so an unreachable or
 // unconfigured Prefect yields no suggestions rather than an error.
 func (x *completer) values(ctx context.Context, extra *mcp.RequestExtra, kind completeKind, value string) ([]string, bool) {
-	var h handler[string]
+	var h handler[string, []string]
 	switch kind {
 	case completeSince:
 		return rank(sinceSuggestions(), value)
@@ -109,7 +109,7 @@ func (x *completer) values(ctx context.Context, extra *mcp.RequestExtra, kind co
 		}
 		return []string{}, false
 	}
-	return rank(out.([]string), value)
+	return rank(out, value)
 }
 
 // rank keeps the names containing value (any case), those starting with it
@@ -142,7 +142,7 @@ func rank(names []string, value string) ([]string, bool) {
 const completeScan = 50
 
 // completeFlowRuns: the latest runs whose name contains value.
-func completeFlowRuns(ctx context.Context, c *call, value string) (any, error) {
+func completeFlowRuns(ctx context.Context, c *call, value string) ([]string, error) {
 	body := map[string]any{"sort": "START_TIME_DESC", "limit": completeScan}
 	if value != "" {
 		body["flow_runs"] = map[string]any{"name": map[string]any{"like_": value}}
@@ -160,7 +160,7 @@ func completeFlowRuns(ctx context.Context, c *call, value string) (any, error) {
 
 // completeDeployments: "flow/deployment" slugs, as search builds them. A
 // value with a slash matches the deployment part after it.
-func completeDeployments(ctx context.Context, c *call, value string) (any, error) {
+func completeDeployments(ctx context.Context, c *call, value string) ([]string, error) {
 	query := value
 	if _, after, ok := strings.Cut(value, "/"); ok {
 		query = after
@@ -179,7 +179,7 @@ func completeDeployments(ctx context.Context, c *call, value string) (any, error
 
 // completeWorkPools: pool names, matched locally (Prefect has no partial
 // match for pools), as search does.
-func completeWorkPools(ctx context.Context, c *call, value string) (any, error) {
+func completeWorkPools(ctx context.Context, c *call, value string) ([]string, error) {
 	s := &searcher{c: c, query: value, lower: strings.ToLower(value), limit: searchScan,
 		rows: map[string][]searchRow{}, kinds: map[string]kindResult{}}
 	if err := s.pools(ctx); err != nil {
@@ -194,7 +194,7 @@ func completeWorkPools(ctx context.Context, c *call, value string) (any, error) 
 
 // completeAutomations: automation names, matched locally (Prefect filters
 // automations by exact name only).
-func completeAutomations(ctx context.Context, c *call, _ string) (any, error) {
+func completeAutomations(ctx context.Context, c *call, _ string) ([]string, error) {
 	var autos []prefect.Automation
 	if err := c.target.Client.Post(ctx, "/automations/filter", map[string]any{"limit": searchScan}, &autos); err != nil {
 		return nil, err

@@ -131,7 +131,7 @@ func getDeployments(ctx context.Context, c *call, in deploymentsInput) (any, err
 		}
 		return struct {
 			Deployments []deploymentDetail `json:"deployments"`
-			page
+			Page
 		}{details, pg}, nil
 	}
 	rows := make([]deploymentRow, len(deps))
@@ -140,7 +140,7 @@ func getDeployments(ctx context.Context, c *call, in deploymentsInput) (any, err
 	}
 	return struct {
 		Deployments []deploymentRow `json:"deployments"`
-		page
+		Page
 	}{rows, pg}, nil
 }
 

@@ -30,9 +30,9 @@ const (
 // defineLocal is define for tools that never read Prefect (docs, schemas):
 // no target is resolved, so they answer before Prefect is configured and
 // cost no Prefect request.
-func defineLocal[In any](def Definition, description string, tweak func(*jsonschema.Schema), h func(ctx context.Context, d *Deps, in In) (any, error)) Definition {
+func defineLocal[In, Out any](def Definition, description string, tweak func(*jsonschema.Schema), h func(ctx context.Context, d *Deps, in In) (Out, error)) Definition {
 	def.noTarget = true
-	return define(def, description, tweak, func(ctx context.Context, c *call, in In) (any, error) {
+	return define(def, description, tweak, func(ctx context.Context, c *call, in In) (Out, error) {
 		return h(ctx, c.deps, in)
 	})
 }

@@ -77,7 +77,7 @@ type countResult struct {
 	Total     int        `json:"total"`
 	Distinct  int        `json:"distinct,omitempty"`
 	Rows      []countRow `json:"rows"`
-	page
+	Page
 	Note string `json:"note,omitempty"`
 }
 
@@ -143,7 +143,7 @@ func countEvents(ctx context.Context, c *call, in countEventsInput) (any, error)
 		for i, n := range counts {
 			res.Rows[i] = countRow{Start: ts(n.StartTime), Count: n.Count}
 		}
-		res.page = page{Count: len(res.Rows)}
+		res.Page = Page{Count: len(res.Rows)}
 		if res.Total == 0 {
 			res.Note = "no events matched in the window"
 		}
@@ -163,7 +163,7 @@ func countEvents(ctx context.Context, c *call, in countEventsInput) (any, error)
 		}
 		res.Rows[i] = r
 	}
-	res.page = page{Count: len(res.Rows), Truncated: more}
+	res.Page = Page{Count: len(res.Rows), Truncated: more}
 	switch {
 	case more:
 		res.Note = fmt.Sprintf("%d more %s values with smaller counts are left out; narrow with event_type_prefix or resource_id", res.Distinct-len(counts), countable)

@@ -82,7 +82,7 @@ type eventsResult struct {
 	Events    []eventRow                `json:"events"`
 	Resources map[string]*eventResource `json:"resources,omitempty"`
 	Total     int                       `json:"total"`
-	page
+	Page
 	Note string `json:"note,omitempty"`
 }
 
@@ -131,7 +131,7 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (any, error) {
 	if len(keys.res) > 0 {
 		res.Resources = keys.res
 	}
-	res.page = page{Count: len(events), Truncated: more}
+	res.Page = Page{Count: len(events), Truncated: more}
 	if len(events) == 0 && window.Defaulted && note == "" {
 		res.Note = "no events in the default one-hour window; widen it with occurred_after (e.g. \"-24h\" or \"-7d\")"
 	}

@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,10 @@ func TestEveryToolIsReadOnly(t *testing.T) {
 	deps, _ := staticDeps(t, httpClient(t, prefect.TLSOptions{}, 10*time.Second), target.Credentials{APIURL: fake.URL}, docsClient(t))
 
 	called := map[string]int{}
+	defs := map[string]tools.Definition{}
+	for _, def := range tools.All() {
+		defs[def.Name] = def
+	}
 	// KindKnown false offers Cloud-only and self-hosted-only tools together;
 	// OAuth mode adds the OAuth-only ones.
 	for _, sel := range []tools.Selection{{Docs: true}, {Docs: true, OAuth: true}} {
@@ -102,7 +107,9 @@ func TestEveryToolIsReadOnly(t *testing.T) {
 				called[tool.Name]++
 				if res.IsError {
 					t.Logf("%s(%v): tool error: %.120s", tool.Name, args, res.Content[0].(*mcp.TextContent).Text)
+					continue
 				}
+				decodesAsItsType(t, defs[tool.Name], res)
 			}
 		}
 	}
@@ -116,4 +123,20 @@ func TestEveryToolIsReadOnly(t *testing.T) {
 	}
 	noWrites(t, fake)
 	t.Logf("%d tools, %d upstream requests, 0 writes", len(called), len(fake.Requests()))
+}
+
+// decodesAsItsType checks that a result's text is exactly its tool's result
+// type: it decodes into it with no field left over.
+func decodesAsItsType(t *testing.T, def tools.Definition, res *mcp.CallToolResult) {
+	t.Helper()
+	typ := def.ResultType()
+	if typ == nil || typ.Kind() == reflect.Interface {
+		return // reported by TestToolResultShapesGolden
+	}
+	text := res.Content[0].(*mcp.TextContent).Text
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(reflect.New(typ).Interface()); err != nil {
+		t.Errorf("%s: the result does not decode into %v: %v: %.200s", def.Name, typ, err, text)
+	}
 }

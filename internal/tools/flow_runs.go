@@ -78,7 +78,7 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (any, error) {
 	}
 	out := struct {
 		FlowRuns []flowRunRow `json:"flow_runs"`
-		page
+		Page
 	}{rows, newPage(len(rows), offset, more)}
 	if ids := selectedIDs(in.Filter); len(ids) > 0 && len(runs) <= maxDetailRuns {
 		details, err := c.flowRunDetails(ctx, runs, names)
@@ -87,8 +87,8 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (any, error) {
 		}
 		return struct {
 			FlowRuns []flowRunDetail `json:"flow_runs"`
-			page
-		}{details, out.page}, nil
+			Page
+		}{details, out.Page}, nil
 	}
 	return out, nil
 }

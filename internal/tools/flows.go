@@ -51,6 +51,6 @@ func getFlows(ctx context.Context, c *call, in flowsInput) (any, error) {
 	}
 	return struct {
 		Flows []flowRow `json:"flows"`
-		page
+		Page
 	}{rows, newPage(len(rows), offset, more)}, nil
 }

@@ -48,7 +48,7 @@ type logsResult struct {
 	Level     string   `json:"min_level,omitempty"`
 	Order     string   `json:"order"`
 	Lines     []string `json:"lines"`
-	page
+	Page
 	Note string `json:"note,omitempty"`
 }
 
@@ -90,12 +90,12 @@ func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, err
 	lines, cut := formatLogLines(logs, logsBudget, in.Tail)
 	res.Lines = lines
 	if in.Tail {
-		res.page = page{Count: len(lines), Truncated: more || cut > 0}
+		res.Page = Page{Count: len(lines), Truncated: more || cut > 0}
 		if res.Truncated {
 			res.Note = "earlier lines exist; call again without tail (offset 0) to read from the start"
 		}
 	} else {
-		res.page = newPage(len(lines), offset, more || cut > 0)
+		res.Page = newPage(len(lines), offset, more || cut > 0)
 	}
 	if len(logs) == 0 {
 		res.Note = "no log lines matched; the run may not have started, or its logs were not sent to the API"

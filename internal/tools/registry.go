@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -84,8 +85,14 @@ type Definition struct {
 	Summary string
 	// noTarget tools run without resolving a Prefect target (c.target is nil).
 	noTarget bool
-	add      func(s *mcp.Server, d *Deps, offered Offered)
+	// result is the type the handler returns, encoded as the result text.
+	result reflect.Type
+	add    func(s *mcp.Server, d *Deps, offered Offered)
 }
+
+// ResultType is the Go type of the tool's result: its JSON encoding is the
+// result text, so tests decode results into it and snapshot its shape.
+func (d Definition) ResultType() reflect.Type { return d.result }
 
 // Selection chooses which definitions a server offers.
 type Selection struct {

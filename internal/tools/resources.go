@@ -171,15 +171,14 @@ func (e *calledError) Unwrap() error { return e.err }
 // invoke runs h exactly as a tool call runs (a concurrency slot, this
 // request's target) for resources and completion, and returns h's value
 // unencoded.
-func invoke[In any](ctx context.Context, d *Deps, offered Offered, extra *mcp.RequestExtra, in In, h handler[In]) (any, error) {
-	var out any
-	var herr error
-	res := run(ctx, d, &mcp.CallToolRequest{Extra: extra}, in, false, offered, func(ctx context.Context, c *call, in In) (any, error) {
+func invoke[In, Out any](ctx context.Context, d *Deps, offered Offered, extra *mcp.RequestExtra, in In, h handler[In, Out]) (Out, error) {
+	var (
+		out  Out
+		herr error
+	)
+	res := run(ctx, d, &mcp.CallToolRequest{Extra: extra}, in, false, offered, func(ctx context.Context, c *call, in In) (struct{}, error) {
 		out, herr = h(ctx, c, in)
-		if herr != nil {
-			return nil, herr
-		}
-		return struct{}{}, nil // the caller encodes out
+		return struct{}{}, herr // the caller encodes out
 	})
 	if res.IsError {
 		msg := "the request failed"
@@ -188,7 +187,8 @@ func invoke[In any](ctx context.Context, d *Deps, offered Offered, extra *mcp.Re
 				msg = t.Text
 			}
 		}
-		return nil, &calledError{msg: msg, err: herr}
+		var zero Out
+		return zero, &calledError{msg: msg, err: herr}
 	}
 	return out, nil
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/server"
@@ -137,5 +139,94 @@ func TestToolsListBudget(t *testing.T) {
 		}
 		_ = cs.Close()
 		_ = ss.Close()
+	}
+}
+
+// untypedResults are the tools whose handler still returns any; the test
+// fails when one of them gets a type, so this list only shrinks.
+var untypedResults = map[string]bool{
+	"count_events":               true,
+	"diagnose_automation":        true,
+	"diagnose_flow_run":          true,
+	"diagnose_late_runs":         true,
+	"diagnose_stuck_runs":        true,
+	"docs_get_release_notes":     true,
+	"docs_search_prefect":        true,
+	"get_artifacts":              true,
+	"get_automations":            true,
+	"get_concurrency_limits":     true,
+	"get_dashboard":              true,
+	"get_deployment_activity":    true,
+	"get_deployments":            true,
+	"get_flow_run_logs":          true,
+	"get_flow_runs":              true,
+	"get_flows":                  true,
+	"get_identity":               true,
+	"get_object_schema":          true,
+	"get_run_state_history":      true,
+	"get_server_status":          true,
+	"get_task_runs":              true,
+	"get_work_pools":             true,
+	"get_work_queues":            true,
+	"list_authorized_workspaces": true,
+	"read_events":                true,
+	"review_rate_limits":         true,
+	"search":                     true,
+}
+
+// TestToolResultShapesGolden snapshots the shape of each tool's result (the
+// JSON Schema of its Go result type) beside its input schema, so a change to
+// what a tool answers is reviewed like a change to what it accepts. Refresh
+// with UPDATE_GOLDEN=1.
+func TestToolResultShapesGolden(t *testing.T) {
+	update := os.Getenv("UPDATE_GOLDEN") != ""
+	dir := filepath.Join("testdata", "results")
+	want := map[string]bool{}
+	for _, def := range tools.All() {
+		typ := def.ResultType()
+		if typ == nil || typ.Kind() == reflect.Interface {
+			if !untypedResults[def.Name] {
+				t.Errorf("%s returns %v: give its handler a result type", def.Name, typ)
+			}
+			continue
+		}
+		if untypedResults[def.Name] {
+			t.Errorf("%s now has a typed result: remove it from untypedResults", def.Name)
+		}
+		want[def.Name+".json"] = true
+		schema, err := jsonschema.ForType(typ, nil)
+		if err != nil {
+			t.Errorf("%s: result shape of %v: %v", def.Name, typ, err)
+			continue
+		}
+		got, err := json.MarshalIndent(schema, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, '\n')
+		path := filepath.Join(dir, def.Name+".json")
+		if update {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		snap, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%s: no result snapshot (%v); run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff", def.Name, err)
+			continue
+		}
+		if !bytes.Equal(snap, got) {
+			t.Errorf("%s: result shape changed; run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff\ngot:\n%s", def.Name, got)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !want[e.Name()] && !update {
+			t.Errorf("stale result snapshot %s: the tool no longer exists or lost its type; delete it", e.Name())
+		}
 	}
 }

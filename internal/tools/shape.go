@@ -44,15 +44,15 @@ func clipJSON(v any, max int) any {
 	return clip(string(b), max)
 }
 
-// page is the standard paging trailer of list results.
-type page struct {
+// Page is the paging part of every list result.
+type Page struct {
 	Count      int  `json:"count"`
 	Truncated  bool `json:"truncated,omitempty"`
 	NextOffset int  `json:"next_offset,omitempty"`
 }
 
-func newPage(n, offset int, more bool) page {
-	p := page{Count: n}
+func newPage(n, offset int, more bool) Page {
+	p := Page{Count: n}
 	if more {
 		p.Truncated, p.NextOffset = true, offset+n
 	}

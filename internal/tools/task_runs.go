@@ -63,7 +63,7 @@ type taskRunsResult struct {
 	FlowRuns  map[string]string `json:"flow_runs,omitempty"` // id -> name when rows span flow runs
 	TaskKeys  map[string]string `json:"task_keys,omitempty"` // task name -> task key
 	TaskRuns  []taskRunRow      `json:"task_runs"`
-	page
+	Page
 }
 
 func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
@@ -107,7 +107,7 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := taskRunsResult{TaskRuns: make([]taskRunRow, len(runs)), page: newPage(len(runs), offset, more)}
+	res := taskRunsResult{TaskRuns: make([]taskRunRow, len(runs)), Page: newPage(len(runs), offset, more)}
 	single := len(flowRunIDs) == 1
 	if single {
 		res.FlowRunID, res.FlowRun = flowRunIDs[0], names[flowRunIDs[0]]

@@ -43,7 +43,16 @@ type variableRow struct {
 	Value   any      `json:"value,omitempty"`
 }
 
-func getVariables(ctx context.Context, c *call, in variablesInput) (any, error) {
+// variablesResult is the list, or one variable (with its value) when a name
+// is given.
+type variablesResult struct {
+	Variables []variableRow `json:"variables,omitzero"`
+	Variable  *variableRow  `json:"variable,omitempty"`
+	*Page
+	Note string `json:"note"`
+}
+
+func getVariables(ctx context.Context, c *call, in variablesInput) (*variablesResult, error) {
 	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
 	if err != nil {
 		return nil, err
@@ -59,17 +68,13 @@ func getVariables(ctx context.Context, c *call, in variablesInput) (any, error) 
 	for i, v := range vars {
 		rows[i] = variableRow{ID: v.ID, Name: v.Name, Tags: v.Tags, Created: ts(v.Created), Updated: ts(v.Updated)}
 	}
-	res := struct {
-		Variables []variableRow `json:"variables"`
-		page
-		Note string `json:"note"`
-	}{rows, newPage(len(rows), offset, more), "values are not listed; call again with name=<exact name> to read one"}
-	return res, nil
+	p := newPage(len(rows), offset, more)
+	return &variablesResult{Variables: rows, Page: &p, Note: "values are not listed; call again with name=<exact name> to read one"}, nil
 }
 
 // getVariable reads one variable by exact name; a miss names the variables
 // whose names contain it, so a near guess still leads somewhere.
-func (c *call) getVariable(ctx context.Context, name string) (any, error) {
+func (c *call) getVariable(ctx context.Context, name string) (*variablesResult, error) {
 	if len(name) > 255 {
 		return nil, badInput("name is %d characters; Prefect variable names have at most 255", len(name))
 	}
@@ -103,10 +108,7 @@ func (c *call) getVariable(ctx context.Context, name string) (any, error) {
 		return nil, err
 	}
 	row := variableRow{ID: v.ID, Name: v.Name, Tags: v.Tags, Created: ts(v.Created), Updated: ts(v.Updated), Value: variableValue(v.Value)}
-	return struct {
-		Variable variableRow `json:"variable"`
-		Note     string      `json:"note"`
-	}{row, "variable values may be sensitive: quote them only when needed"}, nil
+	return &variablesResult{Variable: &row, Note: "variable values may be sensitive: quote them only when needed"}, nil
 }
 
 // variableValue keeps a value as JSON when it fits the budget, else a cut

@@ -187,7 +187,7 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 	return struct {
 		WorkPools []workPoolRow `json:"work_pools"`
 		Notes     []string      `json:"notes,omitempty"`
-		page
+		Page
 	}{rows, notes, newPage(len(rows), offset, more)}, nil
 }
 

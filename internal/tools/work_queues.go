@@ -83,9 +83,9 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error
 	}
 	res := struct {
 		WorkQueues []workQueueRow `json:"work_queues"`
-		page
+		Page
 		Note string `json:"note,omitempty"`
-	}{WorkQueues: rows, page: newPage(len(rows), offset, more)}
+	}{WorkQueues: rows, Page: newPage(len(rows), offset, more)}
 	if len(unpolled) > 0 {
 		res.Note = "never polled by a worker: " + strings.Join(unpolled, ", ") + "; runs sent there wait until a worker serves the queue"
 	}
