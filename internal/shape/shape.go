@@ -4,6 +4,7 @@
 package shape
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -130,4 +131,21 @@ func FirstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// ClipJSON encodes v compactly and keeps it raw when it fits max bytes, so
+// small parameter objects stay structured and large ones are cut; nil for
+// nothing, an empty object or an empty list.
+func ClipJSON(v any, max int) any {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "{}" || string(b) == "null" || string(b) == "[]" {
+		return nil
+	}
+	if len(b) <= max {
+		return json.RawMessage(b)
+	}
+	return Clip(string(b), max)
 }

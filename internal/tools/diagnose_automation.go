@@ -12,6 +12,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+	"github.com/prefect-mcp/prefect-mcp/internal/trigger"
 )
 
 const (
@@ -118,7 +119,7 @@ func parseEventTrigger(t map[string]any) (eventTrigger, bool) {
 	}
 	et := eventTrigger{threshold: 1}
 	et.posture, _ = t["posture"].(string)
-	et.expect, et.after, et.forEach = triggerStrings(t["expect"]), triggerStrings(t["after"]), triggerStrings(t["for_each"])
+	et.expect, et.after, et.forEach = trigger.Strings(t["expect"]), trigger.Strings(t["after"]), trigger.Strings(t["for_each"])
 	et.match, _ = t["match"].(map[string]any)
 	switch x := t["match_related"].(type) {
 	case map[string]any:
@@ -198,9 +199,9 @@ func diagnoseAutomation(ctx context.Context, c *call, in diagnoseAutomationInput
 	if err := parallel(ctx, diagnosisParallel, jobs...); err != nil {
 		return nil, err
 	}
-	d := automationDiagnosis{Automation: automationBrief{ID: a.ID, Name: a.Name, Enabled: a.Enabled, Trigger: triggerSummary(a.Trigger, names)}}
+	d := automationDiagnosis{Automation: automationBrief{ID: a.ID, Name: a.Name, Enabled: a.Enabled, Trigger: trigger.Summary(a.Trigger, names)}}
 	for _, act := range a.Actions {
-		d.Automation.Actions = append(d.Automation.Actions, actionText(act, names))
+		d.Automation.Actions = append(d.Automation.Actions, trigger.Action(act, names))
 	}
 	ev := &d.Evidence
 	span := fmt.Sprintf("%d h", int(lookback.Hours()))
@@ -234,7 +235,7 @@ func diagnoseAutomation(ctx context.Context, c *call, in diagnoseAutomationInput
 		d.NextSteps = []string{"If its effect is not visible, check the objects its actions target (listed under automation.actions)."}
 	case !isEvent:
 		d.Cause = autoNotEventTrigger
-		d.Conclusion = fmt.Sprintf("%s has a %s trigger and has not fired in the last %s; only event triggers are evaluated here.", name, triggerKind(a.Trigger), span)
+		d.Conclusion = fmt.Sprintf("%s has a %s trigger and has not fired in the last %s; only event triggers are evaluated here.", name, trigger.Kind(a.Trigger), span)
 		d.NextSteps = []string{"Check each sub-trigger's events with " + ToolReadEvents + " (event_type_prefix, occurred_after)."}
 	default:
 		d.Cause, d.Conclusion = verdict, name+" has not fired: "+triggerConclusion(et, ev, verdict)
@@ -309,7 +310,7 @@ func nameMatches(patterns []string, name string) bool {
 // match one of its values; a trailing * is a prefix, a leading ! negates.
 func specMatches(spec map[string]any, labels map[string]string) bool {
 	for label, want := range spec {
-		values := triggerStrings(want)
+		values := trigger.Strings(want)
 		if s, ok := want.(string); ok {
 			values = []string{s}
 		}
@@ -485,7 +486,7 @@ func triggerConclusion(et eventTrigger, ev *automationEvidence, verdict string) 
 	}
 	within := "in the window"
 	if et.within > 0 {
-		within = "within " + triggerSeconds(et.within.Seconds())
+		within = "within " + trigger.Seconds(et.within.Seconds())
 	}
 	per := ""
 	if len(et.forEach) > 0 {
@@ -549,7 +550,7 @@ func summarizeOwnEvents(ev *automationEvidence, own []prefect.Event, a prefect.A
 			f.Type, _ = e.Payload["action_type"].(string)
 			f.Action = f.Type
 			if idx, ok := e.Payload["action_index"].(float64); ok && int(idx) >= 0 && int(idx) < len(a.Actions) {
-				f.Action = actionText(a.Actions[int(idx)], names)
+				f.Action = trigger.Action(a.Actions[int(idx)], names)
 			}
 			reason, _ := e.Payload["reason"].(string)
 			validation, _ := e.Payload["validation_error"].(string)

@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -18,7 +17,7 @@ const (
 	parameterBudget = 1500                // a run's parameters, JSON-encoded
 )
 
-// clip, ts, tsp, dur, stateLabel and levelName are package
+// clip, ts, tsp, dur, stateLabel, levelName and clipJSON are package
 // shape's, shared with the diagnosis rules.
 func clip(s string, max int) string       { return shape.Clip(s, max) }
 func ts(t time.Time) string               { return shape.TS(t) }
@@ -27,22 +26,7 @@ func dur(seconds float64) string          { return shape.Dur(seconds) }
 func stateLabel(typ, name string) string  { return shape.StateLabel(typ, name) }
 func levelName(n int) string              { return shape.LevelName(n) }
 func firstNonEmpty(vals ...string) string { return shape.FirstNonEmpty(vals...) }
-
-// clipJSON encodes v compactly and keeps it raw when it fits the budget,
-// so small parameter objects stay structured and large ones are cut.
-func clipJSON(v any, max int) any {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil || string(b) == "{}" || string(b) == "null" || string(b) == "[]" {
-		return nil
-	}
-	if len(b) <= max {
-		return json.RawMessage(b)
-	}
-	return clip(string(b), max)
-}
+func clipJSON(v any, max int) any         { return shape.ClipJSON(v, max) }
 
 // Page is the paging part of every list result.
 type Page struct {

@@ -1,9 +1,12 @@
-package tools
+package trigger
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
 func decodeTrigger(t *testing.T, s string) map[string]any {
@@ -15,7 +18,7 @@ func decodeTrigger(t *testing.T, s string) map[string]any {
 	return m
 }
 
-func TestTriggerSummary(t *testing.T) {
+func TestSummary(t *testing.T) {
 	names := map[string]string{"prefect.deployment.d1": "etl-hourly", "prefect.flow.f1": "etl-pipeline"}
 	cases := []struct{ name, trigger, want string }{
 		{"reactive threshold per resource",
@@ -46,33 +49,33 @@ func TestTriggerSummary(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := triggerSummary(decodeTrigger(t, tc.trigger), names); got != tc.want {
-				t.Errorf("triggerSummary =\n%s\nwant\n%s", got, tc.want)
+			if got := Summary(decodeTrigger(t, tc.trigger), names); got != tc.want {
+				t.Errorf("Summary =\n%s\nwant\n%s", got, tc.want)
 			}
 		})
 	}
 }
 
-func TestTriggerSummaryIsBounded(t *testing.T) {
+func TestSummaryIsBounded(t *testing.T) {
 	// Nested compounds stop at a depth; long event lists are cut.
 	inner := `{"type":"event","posture":"Reactive","expect":["` + strings.Repeat("x", 400) + `","y"]}`
 	nested := inner
 	for range 6 {
 		nested = `{"type":"compound","require":"any","within":60,"triggers":[` + nested + `,` + inner + `]}`
 	}
-	got := triggerSummary(decodeTrigger(t, nested), nil)
-	if len(got) > triggerSummaryBudget+40 || !strings.Contains(got, "more chars cut") {
+	got := Summary(decodeTrigger(t, nested), nil)
+	if len(got) > SummaryBudget+40 || !strings.Contains(got, "more chars cut") {
 		t.Errorf("summary of %d bytes is not bounded: %q", len(got), got)
 	}
-	if !strings.Contains(triggerSummary(decodeTrigger(t, `{"type":"compound","triggers":[{"type":"compound","triggers":[{"type":"compound","triggers":[{"type":"event"}]}]}]}`), nil), "[…]") {
+	if !strings.Contains(Summary(decodeTrigger(t, `{"type":"compound","triggers":[{"type":"compound","triggers":[{"type":"compound","triggers":[{"type":"event"}]}]}]}`), nil), "[…]") {
 		t.Error("depth limit not marked")
 	}
-	if triggerSummary(nil, nil) != "reactive: each any event" {
-		t.Errorf("nil trigger: %q", triggerSummary(nil, nil))
+	if Summary(nil, nil) != "reactive: each any event" {
+		t.Errorf("nil trigger: %q", Summary(nil, nil))
 	}
 }
 
-func TestActionText(t *testing.T) {
+func TestAction(t *testing.T) {
 	names := map[string]string{"prefect.deployment.d1": "backfill"}
 	cases := []struct{ action, want string }{
 		{`{"type":"run-deployment","source":"selected","deployment_id":"d1","parameters":{"batch_size":"500"},"job_variables":null}`,
@@ -92,8 +95,36 @@ func TestActionText(t *testing.T) {
 		if err := json.Unmarshal([]byte(tc.action), &a); err != nil {
 			t.Fatal(err)
 		}
-		if got := actionText(a, names); got != tc.want {
-			t.Errorf("actionText(%s) = %q, want %q", tc.action, got, tc.want)
+		if got := Action(a, names); got != tc.want {
+			t.Errorf("Action(%s) = %q, want %q", tc.action, got, tc.want)
+		}
+	}
+}
+
+func TestRefsAndKind(t *testing.T) {
+	const d1, d2, f1 = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"
+	a := prefect.Automation{
+		Trigger:          decodeTrigger(t, `{"type":"compound","triggers":[{"type":"event","posture":"Reactive","match_related":{"prefect.resource.id":["prefect.deployment.`+d1+`","prefect.flow.`+f1+`"]}},{"type":"event","match_related":[{"prefect.resource.id":"prefect.deployment.not-a-uuid"}]}]}`),
+		Actions:          []map[string]any{decodeTrigger(t, `{"type":"run-deployment","source":"selected","deployment_id":"`+d2+`"}`)},
+		ActionsOnResolve: []map[string]any{decodeTrigger(t, `{"type":"pause-deployment","source":"selected","deployment_id":"`+d1+`"}`)},
+	}
+	deps, flows := Refs(a)
+	slices.Sort(deps)
+	if !slices.Equal(deps, []string{d1, d2}) || !slices.Equal(flows, []string{f1}) {
+		t.Errorf("Refs = %v, %v", deps, flows)
+	}
+	names := Names(map[string]string{d2: "backfill"}, map[string]string{f1: "etl"})
+	if got := Action(a.Actions[0], names); got != "run-deployment backfill ("+d2+")" {
+		t.Errorf("Action with Names = %q", got)
+	}
+	for trig, want := range map[string]string{
+		`{"type":"event","posture":"Proactive"}`: "proactive",
+		`{"posture":"Reactive"}`:                 "reactive",
+		`{"type":"compound"}`:                    "compound",
+		`{"type":"metric","posture":"Metric"}`:   "metric",
+	} {
+		if got := Kind(decodeTrigger(t, trig)); got != want {
+			t.Errorf("Kind(%s) = %q, want %q", trig, got, want)
 		}
 	}
 }
