@@ -68,26 +68,26 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	filter := map[string]any{"type": map[string]any{"any_": artifactTypes}}
+	filter := where{"type": anyOf(artifactTypes...)}
 	if in.FlowRunID != "" {
 		id, err := c.resolveFlowRun(ctx, "flow_run_id", in.FlowRunID)
 		if err != nil {
 			return nil, err
 		}
-		filter["flow_run_id"] = map[string]any{"any_": []string{id}}
+		filter["flow_run_id"] = anyOf(id)
 	}
 	key := strings.TrimSpace(in.Key)
 	if in.Key != "" && key == "" {
 		return nil, badInput("key is blank; give an artifact key such as etl-report, or omit it")
 	}
 	if key != "" {
-		filter["key"] = map[string]any{"any_": []string{key}}
+		filter["key"] = anyOf(key)
 	}
 	path, latest := "/artifacts/filter", key != "" && in.FlowRunID == ""
 	if latest {
 		path = "/artifacts/latest/filter"
 	}
-	arts, more, err := postPage[prefect.Artifact](ctx, c, path, map[string]any{"artifacts": filter, "sort": "CREATED_DESC"}, limit, offset)
+	arts, more, err := postPage[prefect.Artifact](ctx, c, path, filterBody{"artifacts": filter, "sort": "CREATED_DESC"}, limit, offset)
 	if err != nil {
 		return nil, err
 	}

@@ -97,24 +97,24 @@ func countEvents(ctx context.Context, c *call, in countEventsInput) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	filter := map[string]any{"occurred": map[string]any{"since": w.Since, "until": w.Until}}
+	filter := where{"occurred": occurred(w.since, w.until)}
 	var described []string
 	if p := strings.TrimSpace(in.EventTypePrefix); p != "" {
 		if len(p) > maxEventName {
 			return nil, badInput("event_type_prefix is %d characters; Prefect event names have at most %d", len(p), maxEventName)
 		}
-		filter["event"] = map[string]any{"prefix": []string{p}}
+		filter["event"] = eventPrefix(p)
 		described = append(described, "event type "+clip(p, 120)+"*")
 	}
 	if r := strings.TrimSpace(in.ResourceID); r != "" {
 		if prefix, ok := strings.CutSuffix(r, "*"); ok {
-			filter["resource"] = map[string]any{"id_prefix": []string{prefix}}
+			filter["resource"] = resourceIDPrefix(prefix)
 		} else {
-			filter["resource"] = map[string]any{"id": []string{r}}
+			filter["resource"] = resourceID(r)
 		}
 		described = append(described, "resource "+clip(r, 120))
 	}
-	body := map[string]any{"filter": filter}
+	body := filterBody{"filter": filter}
 	res := countResult{Countable: countable, Window: w, Filter: strings.Join(described, ", ")}
 	if countable == "time" {
 		unit, interval, err := bucketSize(in.TimeUnit, in.TimeInterval, w)

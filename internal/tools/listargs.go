@@ -52,8 +52,6 @@ func (c *call) checkFilters(b bodyFilters) error {
 	return nil
 }
 
-func anyValues(v ...string) map[string]any { return map[string]any{"any_": v} }
-
 // runShortcuts are the arguments people type to narrow runs, shared by the
 // flow-run and task-run lists. get_flow_runs' description documents them
 // (property descriptions would cost every client twice).
@@ -93,12 +91,14 @@ func (s runShortcuts) apply(ctx context.Context, c *call, b bodyFilters, runKey 
 			return err
 		}
 		// since alone has no upper bound: upcoming scheduled runs stay in.
-		window := map[string]any{}
-		if strings.TrimSpace(s.Since) != "" {
-			window["after_"] = w.Since
-		}
-		if strings.TrimSpace(s.Until) != "" {
-			window["before_"] = w.Until
+		var window where
+		switch {
+		case strings.TrimSpace(s.Until) == "":
+			window = after(w.since)
+		case strings.TrimSpace(s.Since) == "":
+			window = before(w.until)
+		default:
+			window = between(w.since, w.until)
 		}
 		if err := b.set("since/until", runKey, "expected_start_time", window); err != nil {
 			return err
@@ -121,13 +121,13 @@ func nameArg(arg, v string) (string, error) {
 // flowShortcut narrows by flow: its id or its name.
 func flowShortcut(b bodyFilters, ref string) error {
 	if prefect.IsUUID(ref) {
-		return b.set("flow", "flows", "id", anyValues(strings.ToLower(ref)))
+		return b.set("flow", "flows", "id", anyOf(strings.ToLower(ref)))
 	}
 	name, err := nameArg("flow", ref)
 	if err != nil {
 		return err
 	}
-	return b.set("flow", "flows", "name", anyValues(name))
+	return b.set("flow", "flows", "name", anyOf(name))
 }
 
 // workPoolShortcut narrows by work pool name.
@@ -140,7 +140,7 @@ func workPoolShortcut(b bodyFilters, pool string) error {
 	if err != nil {
 		return err
 	}
-	return b.set("work_pool", "work_pools", "name", anyValues(name))
+	return b.set("work_pool", "work_pools", "name", anyOf(name))
 }
 
 // deploymentShortcut narrows by deployment: an id or a flow/deployment slug
@@ -151,13 +151,13 @@ func deploymentShortcut(ctx context.Context, c *call, b bodyFilters, ref string)
 		if err != nil {
 			return err
 		}
-		return b.set("deployment", "deployments", "id", anyValues(id))
+		return b.set("deployment", "deployments", "id", anyOf(id))
 	}
 	name, err := nameArg("deployment", ref)
 	if err != nil {
 		return err
 	}
-	return b.set("deployment", "deployments", "name", anyValues(name))
+	return b.set("deployment", "deployments", "name", anyOf(name))
 }
 
 // Prefect's state types and the state names its client sets
@@ -198,15 +198,11 @@ func stateFilter(values []string) (map[string]any, error) {
 			names = append(names, n)
 		}
 	}
-	out := map[string]any{}
-	if len(types) > 0 {
-		out["type"] = anyValues(types...)
+	switch {
+	case len(names) == 0:
+		return stateTypeIn(types...), nil
+	case len(types) == 0:
+		return nameIn(names...), nil
 	}
-	if len(names) > 0 {
-		out["name"] = anyValues(names...)
-	}
-	if len(types) > 0 && len(names) > 0 {
-		out["operator"] = "or_"
-	}
-	return out, nil
+	return either(where{"type": anyOf(types...), "name": anyOf(names...)}), nil
 }

@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
@@ -24,10 +23,7 @@ func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, e
 		return strings.ToLower(ref), nil
 	}
 	var runs []prefect.FlowRun
-	body := map[string]any{
-		"flow_runs": map[string]any{"name": map[string]any{"any_": []string{ref}}},
-		"sort":      "START_TIME_DESC", "limit": maxCandidates + 1,
-	}
+	body := filterBody{"flow_runs": nameIn(ref), "sort": "START_TIME_DESC", "limit": maxCandidates + 1}
 	if err := c.target.Client.Post(ctx, "/flow_runs/filter", body, &runs); err != nil {
 		return "", err
 	}
@@ -104,7 +100,7 @@ func (c *call) resolveDeployment(ctx context.Context, field, ref string) (string
 		return d.ID, nil
 	}
 	var deps []prefect.Deployment
-	body := map[string]any{"deployments": map[string]any{"name": map[string]any{"any_": []string{ref}}}, "limit": maxCandidates + 1}
+	body := filterBody{"deployments": nameIn(ref), "limit": maxCandidates + 1}
 	if err := c.target.Client.Post(ctx, "/deployments/filter", body, &deps); err != nil {
 		return "", err
 	}
@@ -131,7 +127,7 @@ func (c *call) resolveAutomation(ctx context.Context, field, ref string) (string
 		return strings.ToLower(ref), nil
 	}
 	var found []prefect.Automation
-	body := map[string]any{"automations": map[string]any{"name": map[string]any{"any_": []string{ref}}}, "limit": maxCandidates + 1}
+	body := filterBody{"automations": nameIn(ref), "limit": maxCandidates + 1}
 	if err := c.target.Client.Post(ctx, "/automations/filter", body, &found); err != nil {
 		return "", err
 	}
@@ -153,38 +149,4 @@ func cmpOr(s, fallback string) string {
 		return fallback
 	}
 	return s
-}
-
-// idsFilter is a Prefect filter on id: {"id":{"any_":ids}}.
-func idsFilter(ids []string) map[string]any {
-	return map[string]any{"id": map[string]any{"any_": ids}}
-}
-
-// namesByID reads the names of flows or deployments (kind "flows" or
-// "deployments") by id in one request, keyed by lower-case id. Repeated and
-// empty ids are dropped; beyond Prefect's page of apiMaxLimit, the first
-// ids are read.
-func (c *call) namesByID(ctx context.Context, kind string, ids []string) (map[string]string, error) {
-	names := map[string]string{}
-	var unique []string
-	for _, id := range ids {
-		if id = strings.ToLower(id); id != "" && !slices.Contains(unique, id) {
-			unique = append(unique, id)
-		}
-	}
-	if len(unique) == 0 {
-		return names, nil
-	}
-	unique = unique[:min(len(unique), apiMaxLimit)]
-	var objs []struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := c.target.Client.Post(ctx, "/"+kind+"/filter", map[string]any{kind: idsFilter(unique), "limit": len(unique)}, &objs); err != nil {
-		return nil, err
-	}
-	for _, o := range objs {
-		names[strings.ToLower(o.ID)] = o.Name
-	}
-	return names, nil
 }

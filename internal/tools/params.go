@@ -2,10 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"maps"
-	"math"
 	"reflect"
 	"strings"
 
@@ -112,7 +108,7 @@ func fetchPage[T any](ctx context.Context, c *call, q listQuery) (rows []T, more
 	if err := c.checkFilters(q.siblings); err != nil {
 		return nil, false, err
 	}
-	body := map[string]any{}
+	body := filterBody{}
 	for key, f := range q.siblings {
 		body[key] = f
 	}
@@ -123,39 +119,4 @@ func fetchPage[T any](ctx context.Context, c *call, q listQuery) (rows []T, more
 		body[q.key] = q.filter
 	}
 	return postPage[T](ctx, c, q.path, body, q.limit, q.offset)
-}
-
-// apiMaxLimit is Prefect's cap on `limit` in every filter body: its
-// LimitBody dependency answers 422 "Invalid limit: must be less than or
-// equal to 200." above PREFECT_API_DEFAULT_LIMIT (src/prefect/server/api/
-// dependencies.py; /events/filter has its own cap of 50).
-const apiMaxLimit = 200
-
-// postPage reads rows [offset, offset+limit) of a Prefect filter endpoint
-// (body holds the filter and sort) and whether more rows follow, never
-// asking Prefect for more than apiMaxLimit rows. Below the cap one request
-// asks for one row more than wanted; at the cap a full page costs a second
-// request for the next single row. Every list tool pages through here.
-func postPage[T any](ctx context.Context, c *call, path string, body map[string]any, limit, offset int) ([]T, bool, error) {
-	if limit < 1 || limit > apiMaxLimit {
-		return nil, false, fmt.Errorf("internal error: page of %d rows asked of %s (1 to %d)", limit, path, apiMaxLimit)
-	}
-	page := maps.Clone(body)
-	page["limit"], page["offset"] = min(limit+1, apiMaxLimit), offset
-	var rows []T
-	if err := c.target.Client.Post(ctx, path, page, &rows); err != nil {
-		return nil, false, err
-	}
-	if len(rows) > limit {
-		return rows[:limit], true, nil
-	}
-	if len(rows) < limit || limit < apiMaxLimit || offset > math.MaxInt-limit {
-		return rows, false, nil
-	}
-	page["limit"], page["offset"] = 1, offset+limit
-	var next []json.RawMessage
-	if err := c.target.Client.Post(ctx, path, page, &next); err != nil {
-		return nil, false, err
-	}
-	return rows, len(next) > 0, nil
 }

@@ -308,13 +308,9 @@ func (c *call) correlateThrottling(ctx context.Context, periods []*throttledPeri
 	spanEnd = spanEnd.Add(throttleGrace)
 	corr := &rateCorrelation{Searched: fmt.Sprintf("failed and crashed flow runs that ended during a throttled period (or within %s after it), between %s and %s", throttleGrace, ts(spanStart), ts(spanEnd))}
 	var runs []prefect.FlowRun
-	err := c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
-		"flow_runs": map[string]any{
-			"state":    map[string]any{"type": map[string]any{"any_": []string{"FAILED", "CRASHED"}}},
-			"end_time": map[string]any{"after_": spanStart.Format(time.RFC3339), "before_": spanEnd.Format(time.RFC3339)},
-		},
-		"sort":  "END_TIME_DESC",
-		"limit": correlationRunsPerPage,
+	err := c.target.Client.Post(ctx, "/flow_runs/filter", filterBody{
+		"flow_runs": where{"state": stateTypeIn("FAILED", "CRASHED"), "end_time": between(spanStart, spanEnd)},
+		"sort":      "END_TIME_DESC", "limit": correlationRunsPerPage,
 	}, &runs)
 	if err != nil {
 		return nil, err
@@ -359,13 +355,9 @@ func (c *call) correlateThrottling(ctx context.Context, periods []*throttledPeri
 			return err
 		},
 		func(ctx context.Context) error {
-			return c.target.Client.Post(ctx, "/logs/filter", map[string]any{
-				"logs": map[string]any{
-					"flow_run_id": map[string]any{"any_": ids},
-					"level":       map[string]any{"ge_": 30},
-				},
-				"sort":  "TIMESTAMP_ASC",
-				"limit": logsPerPage,
+			return c.target.Client.Post(ctx, "/logs/filter", filterBody{
+				"logs": where{"flow_run_id": anyOf(ids...), "level": atLeast(30)},
+				"sort": "TIMESTAMP_ASC", "limit": logsPerPage,
 			}, &logs)
 		})
 	if err != nil {

@@ -46,7 +46,7 @@ func allResources() []resourceDef {
 				if err != nil {
 					return nil, err
 				}
-				return getFlowRuns(ctx, c, flowRunsInput{Filter: anyOf("id", id)})
+				return getFlowRuns(ctx, c, flowRunsInput{Filter: selectOne("id", id)})
 			},
 		},
 		{
@@ -66,7 +66,7 @@ func allResources() []resourceDef {
 				if err != nil {
 					return nil, err
 				}
-				return getDeployments(ctx, c, deploymentsInput{Filter: anyOf("id", id)})
+				return getDeployments(ctx, c, deploymentsInput{Filter: selectOne("id", id)})
 			},
 		},
 		{
@@ -74,7 +74,7 @@ func allResources() []resourceDef {
 			template: &mcp.ResourceTemplate{Name: "work-pool", Title: "Work pool", URITemplate: "prefect://work-pools/{name}",
 				Description: "A work pool by name in detail: status, workers and last heartbeats, queues and their health, concurrency, job template; as " + ToolGetWorkPools + " shows it."},
 			read: func(ctx context.Context, c *call, ref string) (any, error) {
-				return getWorkPools(ctx, c, workPoolsInput{Filter: anyOf("name", ref)})
+				return getWorkPools(ctx, c, workPoolsInput{Filter: selectOne("name", ref)})
 			},
 		},
 	}
@@ -84,10 +84,10 @@ func allResources() []resourceDef {
 	return defs
 }
 
-// anyOf is a filter selecting one value, shaped as a decoded JSON argument
-// so the tools see a selection (and answer with their detail view).
-func anyOf(field, value string) map[string]any {
-	return map[string]any{field: map[string]any{"any_": []any{value}}}
+// selectOne is a filter selecting one value, shaped as a decoded JSON
+// argument so the tools see a selection (and answer with their detail view).
+func selectOne(field, value string) where {
+	return where{field: anyOf[any](value)}
 }
 
 // offeredResources are the templates whose tool is offered.

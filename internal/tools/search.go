@@ -153,18 +153,18 @@ func (s *searcher) done(kind string, rows []searchRow, stoppedEarly bool, scanne
 	s.kinds[kind] = kindResult{Count: len(rows), StoppedEarly: stoppedEarly, Scanned: scanned}
 }
 
-func (s *searcher) nameOrTag(tagOp string) map[string]any {
-	f := map[string]any{"name": map[string]any{"like_": s.query}}
-	if s.tag {
-		f["operator"] = "or_"
-		f["tags"] = map[string]any{tagOp: []string{s.query}}
+// nameOrTag matches the query in names, and as a tag when it can be one;
+// tags is the tag criterion (FlowFilterTags has all_ only, deployments any_).
+func (s *searcher) nameOrTag(tags func(...string) where) where {
+	if !s.tag {
+		return where{"name": like(s.query)}
 	}
-	return f
+	return either(where{"name": like(s.query), "tags": tags(s.query)})
 }
 
 func (s *searcher) flows(ctx context.Context) error {
 	// FlowFilterTags has no any_; all_ with one tag is the same test.
-	body := map[string]any{"flows": s.nameOrTag("all_"), "sort": "NAME_ASC"}
+	body := filterBody{"flows": s.nameOrTag(allOf), "sort": "NAME_ASC"}
 	flows, more, err := postPage[prefect.Flow](ctx, s.c, "/flows/filter", body, s.limit, 0)
 	if err != nil {
 		return err
@@ -180,37 +180,27 @@ func (s *searcher) flows(ctx context.Context) error {
 }
 
 func (s *searcher) deployments(ctx context.Context) error {
-	body := map[string]any{"deployments": s.nameOrTag("any_"), "sort": "NAME_ASC"}
+	body := filterBody{"deployments": s.nameOrTag(anyOf[string]), "sort": "NAME_ASC"}
 	deps, more, err := postPage[prefect.Deployment](ctx, s.c, "/deployments/filter", body, s.limit, 0)
 	if err != nil {
 		return err
 	}
 	var rows []searchRow
-	var flowIDs, rowFlow []string // rowFlow[i] is the flow id of rows[i]
+	var rowFlow []string // rowFlow[i] is the flow id of rows[i]
 	for _, d := range deps {
 		if m := s.matched(d.Name, d.Tags); m != "" {
 			rows = append(rows, searchRow{Kind: "deployment", Name: d.Name, ID: d.ID, Matched: m})
 			rowFlow = append(rowFlow, strings.ToLower(d.FlowID))
-			if !slices.Contains(flowIDs, d.FlowID) {
-				flowIDs = append(flowIDs, d.FlowID)
-			}
 		}
 	}
 	// The slug needs flow names: one request for all of them, not one each.
-	if len(flowIDs) > 0 {
-		var flows []prefect.Flow
-		body := map[string]any{"flows": map[string]any{"id": map[string]any{"any_": flowIDs}}, "limit": len(flowIDs)}
-		if err := s.c.target.Client.Post(ctx, "/flows/filter", body, &flows); err != nil {
-			return err
-		}
-		names := map[string]string{}
-		for _, f := range flows {
-			names[strings.ToLower(f.ID)] = f.Name
-		}
-		for i := range rows {
-			if flow, ok := names[rowFlow[i]]; ok {
-				rows[i].Slug = flow + "/" + rows[i].Name
-			}
+	names, err := s.c.namesByID(ctx, "flows", rowFlow)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if flow, ok := names[rowFlow[i]]; ok {
+			rows[i].Slug = flow + "/" + rows[i].Name
 		}
 	}
 	s.done("deployment", rows, more, 0)
@@ -219,7 +209,7 @@ func (s *searcher) deployments(ctx context.Context) error {
 
 func (s *searcher) pools(ctx context.Context) error {
 	var pools []prefect.WorkPool
-	if err := s.c.target.Client.Post(ctx, "/work_pools/filter", map[string]any{"limit": searchScan}, &pools); err != nil {
+	if err := s.c.target.Client.Post(ctx, "/work_pools/filter", filterBody{"limit": searchScan}, &pools); err != nil {
 		return err
 	}
 	var rows []searchRow
@@ -240,7 +230,7 @@ func (s *searcher) pools(ctx context.Context) error {
 
 func (s *searcher) queues(ctx context.Context) error {
 	var queues []prefect.WorkQueue
-	if err := s.c.target.Client.Post(ctx, "/work_queues/filter", map[string]any{"limit": searchScan}, &queues); err != nil {
+	if err := s.c.target.Client.Post(ctx, "/work_queues/filter", filterBody{"limit": searchScan}, &queues); err != nil {
 		return err
 	}
 	var rows []searchRow

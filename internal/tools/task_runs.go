@@ -81,7 +81,7 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := b.set("flow_run", "task_runs", "flow_run_id", anyValues(id)); err != nil {
+		if err := b.set("flow_run", "task_runs", "flow_run_id", anyOf(id)); err != nil {
 			return nil, err
 		}
 	}

@@ -60,7 +60,7 @@ func getVariables(ctx context.Context, c *call, in variablesInput) (*variablesRe
 	if in.Name != "" {
 		return c.getVariable(ctx, in.Name)
 	}
-	vars, more, err := postPage[prefect.Variable](ctx, c, "/variables/filter", map[string]any{"sort": "NAME_ASC"}, limit, offset)
+	vars, more, err := postPage[prefect.Variable](ctx, c, "/variables/filter", filterBody{"sort": "NAME_ASC"}, limit, offset)
 	if err != nil {
 		return nil, err
 	}
@@ -85,10 +85,7 @@ func (c *call) getVariable(ctx context.Context, name string) (*variablesResult, 
 	err := c.target.Client.Get(ctx, prefect.Path("/variables/name/%s", name), nil, &v)
 	if prefect.IsNotFound(err) {
 		var near []prefect.Variable
-		body := map[string]any{
-			"variables": map[string]any{"name": map[string]any{"like_": name}},
-			"sort":      "NAME_ASC", "limit": variableSuggestions,
-		}
+		body := filterBody{"variables": where{"name": like(name)}, "sort": "NAME_ASC", "limit": variableSuggestions}
 		if err := c.target.Client.Post(ctx, "/variables/filter", body, &near); err != nil {
 			return nil, err
 		}

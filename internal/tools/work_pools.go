@@ -107,7 +107,7 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 	if err := c.checkFilter("WorkPoolFilter", in.Filter); err != nil {
 		return nil, err
 	}
-	names := filterAnyOf(in.Filter, "name")
+	names := selected(in.Filter, "name")
 	detail := len(names) > 0 && len(names) <= maxDetailPools
 
 	var (
@@ -364,17 +364,4 @@ func jsonText(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-// filterAnyOf returns filter.<key>.any_ as strings.
-func filterAnyOf(f map[string]any, key string) []string {
-	k, _ := f[key].(map[string]any)
-	vals, _ := k["any_"].([]any)
-	var out []string
-	for _, v := range vals {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
