@@ -706,3 +706,48 @@ func TestEveryFilterCapsLimit(t *testing.T) {
 		t.Errorf("only %d filter routes served", served)
 	}
 }
+
+// TestDeploymentsHavingRuns: POST /deployments/filter with a flow_runs
+// filter selects the deployments having a run that matches it (an EXISTS on
+// the deployment's runs, _apply_deployment_filters in
+// src/prefect/server/models/deployments.py), which get_deployment_activity
+// relies on: the same set as the deployment ids of the matching runs.
+func TestDeploymentsHavingRuns(t *testing.T) {
+	s := New(WithData(Demo(now)))
+	defer s.Close()
+	late := DemoID("deployment", "train-every-15m")
+	for _, tc := range []struct {
+		name string
+		runs map[string]any
+		want int // deployments at least
+	}{
+		{"failed or crashed", map[string]any{"state": map[string]any{"type": map[string]any{"any_": []any{"FAILED", "CRASHED"}}}}, 2},
+		{"Late", map[string]any{"state": map[string]any{"name": map[string]any{"any_": []any{"Late"}}}}, 1},
+		{"started in the last day", map[string]any{"start_time": map[string]any{"after_": now.Add(-24 * time.Hour).Format(time.RFC3339)}}, 1},
+		{"no run matches", map[string]any{"name": map[string]any{"any_": []any{"no-such-run"}}}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := map[string]bool{}
+			for _, r := range do(t, "POST", s.URL+"/flow_runs/filter", map[string]any{"flow_runs": tc.runs}).body.([]any) {
+				if dep, _ := r.(map[string]any)["deployment_id"].(string); dep != "" {
+					want[dep] = true
+				}
+			}
+			got := map[string]bool{}
+			for _, id := range ids(do(t, "POST", s.URL+"/deployments/filter", map[string]any{"flow_runs": tc.runs}).body) {
+				got[id] = true
+			}
+			if !reflect.DeepEqual(got, want) || len(got) < tc.want {
+				t.Errorf("deployments %v, want those of the matching runs %v (at least %d)", got, want, tc.want)
+			}
+			if n := do(t, "POST", s.URL+"/deployments/count", map[string]any{"flow_runs": tc.runs}).body; n != float64(len(want)) {
+				t.Errorf("count %v, want %d", n, len(want))
+			}
+			// Narrowed to a page of ids, as the tool asks.
+			page := map[string]any{"deployments": map[string]any{"id": map[string]any{"any_": []any{late}}}, "flow_runs": tc.runs}
+			if n := len(ids(do(t, "POST", s.URL+"/deployments/filter", page).body)); (n == 1) != want[late] {
+				t.Errorf("narrowed to %s: %d deployments, has a matching run: %v", late, n, want[late])
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -15,11 +16,13 @@ import (
 
 // Bounds of get_deployment_activity.
 const (
-	activityDefaultLimit  = 50
+	activityDefaultLimit  = 20
 	activityMaxLimit      = 100
 	activityDefaultWindow = 30
 	activityMaxWindow     = 90
-	activityConcurrency   = 8
+	// activitySample is the runs read per call: the page's latest runs in
+	// the window (Prefect's cap on one filter request).
+	activitySample = apiMaxLimit
 	// failingRatio is the share of failed or crashed finished runs above
 	// which a deployment counts as failing.
 	failingRatio = 0.5
@@ -39,7 +42,7 @@ func deploymentActivityTool() Definition {
 	return define(Definition{
 		Name: ToolGetDeploymentActivity, Title: "Get deployment activity", Group: GroupDeployments,
 		Summary: "Per deployment over a window: run outcomes against what its schedule expects, last run, last success, whether an automation runs it, and a verdict (healthy, failing, stuck, behind_schedule, not_completing, dormant).",
-	}, `Per deployment over window_days: runs by outcome vs runs its schedule expects, last run/success, automations running it; verdict and why: failing, stuck, behind_schedule, not_completing (Cancelled is no success), dormant, healthy.
+	}, `Per deployment over window_days: runs by outcome vs what its schedule expects, last run/success, automations running it; verdict and why: failing, stuck, behind_schedule, not_completing (Cancelled is no success), dormant, healthy. Counts: the page's latest 200 runs (see counted_since); verdicts: the whole window.
 Example: {"window_days":7}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "window_days", 1, activityMaxWindow)
@@ -54,7 +57,8 @@ type activityCounts struct {
 	Crashed   *int `json:"crashed,omitempty"`
 	Cancelled *int `json:"cancelled,omitempty"`
 	Late      *int `json:"late,omitempty"`
-	// Total is every run expected to start in the window, whatever its state.
+	// Total is every run expected to start in the counted interval,
+	// whatever its state.
 	Total *int `json:"total,omitempty"`
 }
 
@@ -64,13 +68,24 @@ type activityRow struct {
 	Paused        bool              `json:"paused,omitempty"`
 	Scheduled     bool              `json:"scheduled,omitempty"` // has an active schedule
 	Runs          activityCounts    `json:"runs"`
-	ExpectedRuns  *int              `json:"expected_runs,omitempty"` // from the active schedules, since the deployment exists
+	ExpectedRuns  *int              `json:"expected_runs,omitempty"` // from the active schedules, over the counted interval since the deployment exists
 	LastRun       *deploymentRunRow `json:"last_run,omitempty"`
 	LastCompleted string            `json:"last_completed,omitempty"`
 	Automations   []string          `json:"run_by_automations,omitempty"`
 	Verdict       string            `json:"verdict"`
 	Why           string            `json:"why"`
 	Notes         []string          `json:"notes,omitempty"`
+}
+
+type activityResult struct {
+	WindowDays int    `json:"window_days"`
+	Since      string `json:"since"`
+	// CountedSince is set when the window held more runs of the page's
+	// deployments than one sample: run counts cover runs expected after it.
+	CountedSince string        `json:"counted_since,omitempty"`
+	Deployments  []activityRow `json:"deployments"`
+	Notes        []string      `json:"notes,omitempty"`
+	Page
 }
 
 // automationActions is the part of an automation this tool reads.
@@ -89,10 +104,30 @@ type runDeploymentAction struct {
 	DeploymentID string `json:"deployment_id"`
 }
 
-// getDeploymentActivity costs 3 requests (deployments, flows, automations)
-// plus 3 per deployment on the page (its run history over the window, last
-// run, last completed run): it grows with the page, never with runs.
-func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any, error) {
+// windowFacts are what the whole window holds for a deployment, whatever
+// the sample covers: each is one "deployments having a run matching"
+// request for the page; nil when it could not be read.
+type windowFacts struct {
+	failed, completed, finished, late, started *bool
+}
+
+// activityFact is one membership question: which of the page's
+// deployments have a flow run matching runs.
+type activityFact struct {
+	into func(*windowFacts, *bool)
+	what string
+	runs map[string]any
+}
+
+// getDeploymentActivity costs 9 requests in two rounds, whatever the
+// workspace and the page: the deployments page and the automations; then
+// the flow names, the page's latest runs in the window (one sample of
+// 200, exact for the interval it covers) and five membership questions
+// over the whole window (Prefect has no per-deployment run aggregate, but
+// POST /deployments/filter with a flow_runs filter answers "deployments
+// having a run matching": an EXISTS on the deployment's runs, see
+// _apply_deployment_filters in src/prefect/server/models/deployments.py).
+func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*activityResult, error) {
 	window := in.WindowDays
 	if window == 0 {
 		window = activityDefaultWindow
@@ -107,127 +142,192 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (any,
 	now := c.deps.now()
 	since := now.Add(-time.Duration(window) * 24 * time.Hour)
 
-	deps, more, err := postPage[prefect.DeploymentDetail](ctx, c, "/deployments/filter", map[string]any{"sort": "NAME_ASC"}, limit, offset)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]activityRow, len(deps))
-	for i, d := range deps {
-		rows[i] = activityRow{ID: d.ID, Deployment: d.Name, Paused: d.Paused}
-		for _, s := range d.Schedules {
-			rows[i].Scheduled = rows[i].Scheduled || s.Active
-		}
-		rows[i].ExpectedRuns = scheduledRuns(d, since, now)
-	}
-
+	// Round 1: the page and the automations.
 	var (
-		flows       map[string]string
-		flowsErr    error
+		deps        []prefect.DeploymentDetail
+		more        bool
+		depsErr     error
 		automations []automationActions
 		autoErr     error
-		lastRun     = make([][]prefect.FlowRun, len(deps))
-		lastDone    = make([][]prefect.FlowRun, len(deps))
-		lastRunErr  = make([]error, len(deps))
-		lastDoneErr = make([]error, len(deps))
-		countErrs   = make([][]error, len(deps))
+	)
+	if err := parallel(ctx, 2,
+		func(ctx context.Context) error {
+			deps, more, depsErr = postPage[prefect.DeploymentDetail](ctx, c, "/deployments/filter", map[string]any{"sort": "NAME_ASC"}, limit, offset)
+			return nil
+		},
+		func(ctx context.Context) error {
+			autoErr = c.target.Client.Post(ctx, "/automations/filter", map[string]any{"limit": apiMaxLimit}, &automations)
+			return nil
+		}); err != nil {
+		return nil, err
+	}
+	if depsErr != nil {
+		return nil, depsErr
+	}
+	res := &activityResult{WindowDays: window, Since: ts(since), Deployments: make([]activityRow, len(deps)), Page: newPage(len(deps), offset, more)}
+	if len(deps) == 0 {
+		return res, ctx.Err()
+	}
+	ids := make([]string, len(deps))
+	for i, d := range deps {
+		ids[i] = d.ID
+	}
+
+	// Round 2: flow names, the sample, the window facts.
+	byPage := map[string]any{"any_": ids}
+	inWindow := map[string]any{"after_": since.Format(time.RFC3339), "before_": now.Format(time.RFC3339)}
+	stateType := func(types ...string) map[string]any {
+		return map[string]any{"type": map[string]any{"any_": types}}
+	}
+	facts := []activityFact{
+		{func(w *windowFacts, b *bool) { w.failed = b }, "failed or crashed runs", map[string]any{"expected_start_time": inWindow, "state": stateType("FAILED", "CRASHED")}},
+		{func(w *windowFacts, b *bool) { w.completed = b }, "completed runs", map[string]any{"expected_start_time": inWindow, "state": stateType("COMPLETED")}},
+		{func(w *windowFacts, b *bool) { w.finished = b }, "finished runs", map[string]any{"expected_start_time": inWindow, "state": stateType("COMPLETED", "FAILED", "CRASHED", "CANCELLED")}},
+		{func(w *windowFacts, b *bool) { w.late = b }, "Late runs", map[string]any{"expected_start_time": inWindow, "state": map[string]any{"name": map[string]any{"any_": []string{"Late"}}}}},
+		{func(w *windowFacts, b *bool) { w.started = b }, "started runs", map[string]any{"start_time": map[string]any{"after_": since.Format(time.RFC3339)}}},
+	}
+	var (
+		flows     map[string]string
+		flowsErr  error
+		sample    []prefect.FlowRun
+		sampleErr error
+		having    = make([][]prefect.Deployment, len(facts))
+		factErrs  = make([]error, len(facts))
 	)
 	jobs := []func(context.Context) error{
 		func(ctx context.Context) error { flows, flowsErr = c.flowNames(ctx, deps); return nil },
 		func(ctx context.Context) error {
-			autoErr = c.target.Client.Post(ctx, "/automations/filter", map[string]any{"limit": maxLimitRows}, &automations)
+			sampleErr = c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
+				"flow_runs": map[string]any{"deployment_id": byPage, "expected_start_time": inWindow},
+				"sort":      "EXPECTED_START_TIME_DESC", "limit": activitySample,
+			}, &sample)
 			return nil
 		},
 	}
-	for i := range deps {
-		byDep := map[string]any{"any_": []string{deps[i].ID}}
-		r := &rows[i]
-		countErrs[i] = make([]error, 1)
-		// Every outcome count in one request: the run history over the
-		// window as a single interval, by state (runs bucketed by expected
-		// start time, as the window filter does).
+	for i, f := range facts {
+		runs := maps.Clone(f.runs)
+		runs["deployment_id"] = byPage // the same answer; lets Prefect start from the page's runs
 		jobs = append(jobs, func(ctx context.Context) error {
-			var hist []runHistoryInterval
-			err := c.target.Client.Post(ctx, "/flow_runs/history", map[string]any{
-				"history_start": since.Format(time.RFC3339), "history_end": now.Format(time.RFC3339),
-				"history_interval_seconds": now.Sub(since).Seconds(),
-				"flow_runs":                map[string]any{"deployment_id": byDep},
-			}, &hist)
-			if err != nil {
-				countErrs[i][0] = err
-				return nil
-			}
-			r.Runs = historyCounts(hist)
+			factErrs[i] = c.target.Client.Post(ctx, "/deployments/filter", map[string]any{
+				"deployments": map[string]any{"id": byPage}, "flow_runs": runs, "limit": len(ids),
+			}, &having[i])
 			return nil
 		})
-		jobs = append(jobs,
-			func(ctx context.Context) error {
-				lastRunErr[i] = c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
-					"flow_runs": map[string]any{"deployment_id": byDep, "start_time": map[string]any{"is_null_": false}},
-					"sort":      "START_TIME_DESC", "limit": 1,
-				}, &lastRun[i])
-				return nil
-			},
-			func(ctx context.Context) error {
-				lastDoneErr[i] = c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
-					"flow_runs": map[string]any{"deployment_id": byDep, "state": map[string]any{"type": map[string]any{"any_": []string{"COMPLETED"}}}},
-					"sort":      "END_TIME_DESC", "limit": 1,
-				}, &lastDone[i])
-				return nil
-			})
 	}
-	if err := parallel(ctx, activityConcurrency, jobs...); err != nil {
+	if err := parallel(ctx, len(jobs), jobs...); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
-	var notes []string
 	if flowsErr != nil {
-		notes = append(notes, "flow names unavailable, deployments shown by name: "+c.describe(flowsErr))
+		res.Notes = append(res.Notes, "flow names unavailable, deployments shown by name: "+c.describe(flowsErr))
 	}
 	if autoErr != nil {
-		notes = append(notes, "automations unavailable, run_by_automations left out: "+c.describe(autoErr))
+		res.Notes = append(res.Notes, "automations unavailable, run_by_automations left out: "+c.describe(autoErr))
+	} else if len(automations) >= apiMaxLimit {
+		res.Notes = append(res.Notes, fmt.Sprintf("run_by_automations checks the first %d automations by name only", apiMaxLimit))
 	}
-	for i := range rows {
-		r := &rows[i]
-		if f := flows[deps[i].FlowID]; f != "" {
-			r.Deployment = f + "/" + deps[i].Name
+	counted, countedSince := sampleWindow(sample, sampleErr == nil && len(sample) >= activitySample)
+	if sampleErr != nil {
+		res.Notes = append(res.Notes, "run counts, last runs unavailable: "+c.describe(sampleErr))
+	} else if !countedSince.IsZero() {
+		res.CountedSince = ts(countedSince)
+		res.Notes = append(res.Notes, fmt.Sprintf("the window holds more than %d runs of these deployments: runs, expected_runs, last_run and last_completed cover runs expected after %s (verdicts weigh the whole window); fewer deployments per call (limit) count further back", activitySample, res.CountedSince))
+	}
+	window2 := make([]windowFacts, len(deps))
+	for i, f := range facts {
+		if factErrs[i] != nil {
+			res.Notes = append(res.Notes, "which deployments had "+f.what+" in the window is unknown: "+c.describe(factErrs[i]))
+			continue
 		}
-		for j, err := range countErrs[i] {
-			if err != nil {
-				r.Notes = append(r.Notes, fmt.Sprintf("run counts (%d of %d) are missing: %s", j+1, len(countErrs[i]), c.describe(err)))
-				break
-			}
+		for j, d := range deps {
+			b := slices.ContainsFunc(having[i], func(h prefect.Deployment) bool { return strings.EqualFold(h.ID, d.ID) })
+			f.into(&window2[j], &b)
 		}
-		if lastRunErr[i] != nil {
-			r.Notes = append(r.Notes, "last run unavailable: "+c.describe(lastRunErr[i]))
-		} else if len(lastRun[i]) > 0 {
-			lr := newDeploymentRunRow(&lastRun[i][0])
-			r.LastRun = &lr
+	}
+	from := since
+	if !countedSince.IsZero() {
+		from = countedSince
+	}
+	for i, d := range deps {
+		r := &res.Deployments[i]
+		*r = activityRow{ID: d.ID, Deployment: d.Name, Paused: d.Paused}
+		if f := flows[d.FlowID]; f != "" {
+			r.Deployment = f + "/" + d.Name
 		}
-		if lastDoneErr[i] != nil {
-			r.Notes = append(r.Notes, "last completed run unavailable: "+c.describe(lastDoneErr[i]))
-		} else if len(lastDone[i]) > 0 {
-			r.LastCompleted = tsp(lastDone[i][0].EndTime)
+		for _, s := range d.Schedules {
+			r.Scheduled = r.Scheduled || s.Active
 		}
+		r.ExpectedRuns = scheduledRuns(d, from, now)
 		if autoErr == nil {
-			r.Automations = automationsRunning(automations, deps[i].ID)
+			r.Automations = automationsRunning(automations, d.ID)
 		}
 		var last *prefect.FlowRun
-		if len(lastRun[i]) > 0 {
-			last = &lastRun[i][0]
+		if sampleErr == nil {
+			var lastDone *prefect.FlowRun
+			r.Runs, last, lastDone = sampleOf(counted, d.ID)
+			if last != nil {
+				lr := newDeploymentRunRow(last)
+				r.LastRun = &lr
+			}
+			if lastDone != nil {
+				r.LastCompleted = tsp(lastDone.EndTime)
+			}
 		}
-		incomplete := lastRunErr[i] != nil || slices.ContainsFunc(countErrs[i], func(err error) bool { return err != nil })
-		r.Verdict, r.Why = activityVerdict(r, last, since, incomplete)
+		r.Verdict, r.Why = activityVerdict(activityFacts{runs: r.Runs, expected: r.ExpectedRuns, last: last, countedSince: countedSince, window: window2[i]})
 	}
-	return struct {
-		WindowDays  int           `json:"window_days"`
-		Since       string        `json:"since"`
-		Deployments []activityRow `json:"deployments"`
-		Notes       []string      `json:"notes,omitempty"`
-		Page
-	}{window, ts(since), rows, notes, newPage(len(rows), offset, more)}, nil
+	return res, nil
+}
+
+// sampleWindow returns the runs whose counts are exact: all of them when
+// the sample holds every run of the window, else those expected strictly
+// after the oldest expected start in it (runs at that instant may go on
+// beyond the sample), with that instant.
+func sampleWindow(sample []prefect.FlowRun, full bool) ([]prefect.FlowRun, time.Time) {
+	if !full || len(sample) == 0 || sample[len(sample)-1].ExpectedStartTime == nil {
+		return sample, time.Time{}
+	}
+	cut := *sample[len(sample)-1].ExpectedStartTime
+	n := len(sample)
+	for n > 0 && sample[n-1].ExpectedStartTime != nil && !sample[n-1].ExpectedStartTime.After(cut) {
+		n--
+	}
+	return sample[:n], cut
+}
+
+// sampleOf counts the deployment's counted runs by outcome and picks its
+// latest started run and latest completed one.
+func sampleOf(counted []prefect.FlowRun, deploymentID string) (counts activityCounts, last, lastDone *prefect.FlowRun) {
+	var completed, failed, crashed, cancelled, late, total int
+	for i := range counted {
+		r := &counted[i]
+		if !strings.EqualFold(r.DeploymentID, deploymentID) {
+			continue
+		}
+		total++
+		switch r.StateType {
+		case "COMPLETED":
+			completed++
+		case "FAILED":
+			failed++
+		case "CRASHED":
+			crashed++
+		case "CANCELLED":
+			cancelled++
+		}
+		if r.StateName == "Late" {
+			late++
+		}
+		if r.StartTime != nil && (last == nil || r.StartTime.After(*last.StartTime)) {
+			last = r
+		}
+		if r.StateType == "COMPLETED" && r.EndTime != nil && (lastDone == nil || r.EndTime.After(*lastDone.EndTime)) {
+			lastDone = r
+		}
+	}
+	return activityCounts{Completed: &completed, Failed: &failed, Crashed: &crashed, Cancelled: &cancelled, Late: &late, Total: &total}, last, lastDone
 }
 
 // automationsRunning names the automations with a run-deployment action on
@@ -287,66 +387,57 @@ func scheduledRuns(d prefect.DeploymentDetail, since, now time.Time) *int {
 	return &total
 }
 
-// activityVerdict classifies a deployment from its counts, what its
-// schedule expects and its last run (nil when it never started one), and
-// says why.
-func activityVerdict(r *activityRow, lastRun *prefect.FlowRun, since time.Time, incomplete bool) (verdict, why string) {
-	failed := val(r.Runs.Failed) + val(r.Runs.Crashed)
-	completed := val(r.Runs.Completed)
-	finished := failed + completed + val(r.Runs.Cancelled)
-	startedInWindow := lastRun != nil && lastRun.StartTime != nil && !lastRun.StartTime.Before(since)
-	seen := val(r.Runs.Total)
+// activityFacts are what a verdict weighs for one deployment.
+type activityFacts struct {
+	runs     activityCounts   // counted runs (nil counts: the sample could not be read)
+	expected *int             // what the schedule expects over the counted interval
+	last     *prefect.FlowRun // latest started counted run
+	// countedSince is zero when the counts cover the whole window.
+	countedSince time.Time
+	window       windowFacts
+}
+
+// activityVerdict classifies a deployment and says why: from its counted
+// runs where they decide, from the whole window's facts where the counted
+// interval may not show them (a verdict never rests on a fact that could
+// not be read: then it is unknown).
+func activityVerdict(f activityFacts) (verdict, why string) {
+	span := "in the window"
+	if !f.countedSince.IsZero() {
+		span = "since " + ts(f.countedSince)
+	}
+	failed := val(f.runs.Failed) + val(f.runs.Crashed)
+	completed := val(f.runs.Completed)
+	finished := failed + completed + val(f.runs.Cancelled)
+	w := f.window
+	known := f.runs.Total != nil && w.failed != nil && w.completed != nil && w.finished != nil && w.late != nil && w.started != nil
 	switch {
-	case startedInWindow && (lastRun.StateType == "FAILED" || lastRun.StateType == "CRASHED"):
-		return "failing", "its latest run " + lastRun.Name + " ended " + lastRun.StateName
+	case f.last != nil && (f.last.StateType == "FAILED" || f.last.StateType == "CRASHED"):
+		return "failing", "its latest run " + f.last.Name + " ended " + f.last.StateName
 	case failed > 0 && float64(failed) >= failingRatio*float64(finished):
-		return "failing", fmt.Sprintf("%d of %d finished runs failed or crashed", failed, finished)
-	case incomplete:
-		return "unknown", "some counts could not be read (see notes)"
-	case val(r.Runs.Late) > 0 && !startedInWindow:
-		return "stuck", fmt.Sprintf("%d run(s) are Late and none started in the window", val(r.Runs.Late))
-	case r.ExpectedRuns != nil && float64(seen) < behindRatio*float64(*r.ExpectedRuns):
-		return "behind_schedule", fmt.Sprintf("its schedule expects %d run(s) in the window, %d exist", *r.ExpectedRuns, seen)
-	case finished > 0 && completed == 0:
-		return "not_completing", fmt.Sprintf("none of its %d finished run(s) completed", finished)
-	case finished == 0 && val(r.Runs.Late) == 0 && !startedInWindow:
-		return "dormant", "no run finished or started in the window"
-	}
-	if finished == 0 {
-		return "healthy", "its runs are in progress; none failed"
-	}
-	return "healthy", fmt.Sprintf("%d of %d finished run(s) completed", completed, finished)
-}
-
-// runHistoryInterval is one interval of POST /flow_runs/history.
-type runHistoryInterval struct {
-	States []struct {
-		StateType string `json:"state_type"`
-		StateName string `json:"state_name"`
-		CountRuns int    `json:"count_runs"`
-	} `json:"states"`
-}
-
-// historyCounts sums run history intervals into outcome counts.
-func historyCounts(hist []runHistoryInterval) activityCounts {
-	var completed, failed, crashed, cancelled, late, total int
-	for _, h := range hist {
-		for _, st := range h.States {
-			total += st.CountRuns
-			switch st.StateType {
-			case "COMPLETED":
-				completed += st.CountRuns
-			case "FAILED":
-				failed += st.CountRuns
-			case "CRASHED":
-				crashed += st.CountRuns
-			case "CANCELLED":
-				cancelled += st.CountRuns
-			}
-			if st.StateName == "Late" {
-				late += st.CountRuns
-			}
+		return "failing", fmt.Sprintf("%d of %d finished runs %s failed or crashed", failed, finished, span)
+	case !known:
+		return "unknown", "some facts could not be read (see notes)"
+	case (val(f.runs.Late) > 0 || *w.late) && !*w.started:
+		return "stuck", "it has Late runs in the window and none started in it"
+	case f.expected != nil && float64(val(f.runs.Total)) < behindRatio*float64(*f.expected):
+		return "behind_schedule", fmt.Sprintf("its schedule expects %d run(s) %s, %d exist", *f.expected, span, val(f.runs.Total))
+	case !*w.completed && finished > 0:
+		if f.countedSince.IsZero() {
+			return "not_completing", fmt.Sprintf("none of its %d finished run(s) completed", finished)
 		}
+		return "not_completing", fmt.Sprintf("none of its %d finished run(s) %s completed, nor any before in the window", finished, span)
+	case !*w.completed && *w.finished:
+		return "not_completing", "none of its finished runs in the window completed (none " + span + ")"
+	case !*w.finished && !*w.late && !*w.started:
+		return "dormant", "no run finished, started or went Late in the window"
+	case finished > 0:
+		return "healthy", fmt.Sprintf("%d of %d finished run(s) %s completed", completed, finished, span)
+	case *w.failed:
+		// Only outside the counted interval: the mix is not counted.
+		return "unknown", "no run finished " + span + "; before, some completed and some failed or crashed (" + ToolGetFlowRuns + " with its deployment_id lists them)"
+	case *w.completed:
+		return "healthy", "no run finished " + span + "; runs before completed, none failed"
 	}
-	return activityCounts{Completed: &completed, Failed: &failed, Crashed: &crashed, Cancelled: &cancelled, Late: &late, Total: &total}
+	return "healthy", "its runs are in progress; none failed"
 }

@@ -58,8 +58,7 @@ var representativeCalls = map[string]map[string]any{
 // with the reason; the test fails when one of them stops growing, so this
 // list only shrinks.
 var knownGrowth = map[string]string{
-	tools.ToolGetDeploymentActivity: "3 requests per deployment on the page: its run history over the window, last run, last completed run (Prefect has no per-deployment aggregate)",
-	tools.ToolGetAutomations:        "Prefect cannot filter automations by enabled or id: pages of 200 are read and filtered here, at most 10",
+	tools.ToolGetAutomations: "Prefect cannot filter automations by enabled or id: pages of 200 are read and filtered here, at most 10",
 }
 
 // TestUpstreamRequestsDoNotGrowWithWorkspace calls every tool of every

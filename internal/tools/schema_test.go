@@ -156,7 +156,6 @@ var untypedResults = map[string]bool{
 	"get_automations":            true,
 	"get_concurrency_limits":     true,
 	"get_dashboard":              true,
-	"get_deployment_activity":    true,
 	"get_deployments":            true,
 	"get_flow_run_logs":          true,
 	"get_flow_runs":              true,

@@ -42,3 +42,24 @@ func TestFlowRunsSizeBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestDeploymentActivitySizeBudget: get_deployment_activity's default call
+// fits in 12 KB on the large workspace, with truncation signalled.
+func TestDeploymentActivitySizeBudget(t *testing.T) {
+	e := newEnv(t, prefecttest.WithData(prefecttest.Large(now)))
+	text, isErr := e.call(t, "get_deployment_activity", nil)
+	if isErr {
+		t.Fatal(text)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("get_deployment_activity: %d rows in %d bytes", len(rows(t, out, "deployments")), len(text))
+	if len(text) > 12<<10 {
+		t.Errorf("%d bytes, budget 12 KB", len(text))
+	}
+	if out["truncated"] != true || out["next_offset"] != 20.0 {
+		t.Errorf("the large workspace has more than one page: truncated %v, next_offset %v", out["truncated"], out["next_offset"])
+	}
+}
