@@ -146,7 +146,6 @@ func TestToolsListBudget(t *testing.T) {
 // fails when one of them gets a type, so this list only shrinks.
 var untypedResults = map[string]bool{
 	"count_events":               true,
-	"diagnose_automation":        true,
 	"diagnose_flow_run":          true,
 	"diagnose_late_runs":         true,
 	"diagnose_stuck_runs":        true,

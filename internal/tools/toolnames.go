@@ -159,7 +159,7 @@ func (d runDiagnosis) forOffered(o Offered) any {
 	return d
 }
 
-func (d automationDiagnosis) forOffered(o Offered) any {
+func (d *automationDiagnosis) forOffered(o Offered) any {
 	d.NextSteps = o.steps(d.NextSteps)
 	return d
 }

@@ -1,0 +1,224 @@
+package diagnosis
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+	"github.com/prefect-mcp/prefect-mcp/internal/shape"
+	"github.com/prefect-mcp/prefect-mcp/internal/trigger"
+)
+
+// Bounds of the automation facts: the events read are capped in pages, so a
+// diagnosis costs at most 1 + 4 + 2 + 2 requests whatever the workspace.
+const (
+	DefaultAutomationHours = 24
+	MaxAutomationHours     = 7 * 24
+	maxMatchingEvents      = 200 // four pages of /events/filter
+	maxAutomationEvents    = 100 // two pages
+	eventsPageSize         = 50  // Prefect's cap on events per page (422 above it)
+	eventsNextPath         = "/events/filter/next"
+)
+
+// AutomationFacts is what diagnose_automation read about one automation.
+type AutomationFacts struct {
+	Automation prefect.Automation
+	Names      map[string]string // deployment and flow names its trigger and actions refer to (trigger.Names)
+	Own        []prefect.Event   // its prefect.automation.* events in the window, newest first
+	// Matching are the events its trigger's filter returned in the window,
+	// newest first (event triggers only); MatchingMore: more were left unread.
+	Matching     []prefect.Event
+	MatchingMore bool
+	Since, Now   time.Time
+}
+
+// AutomationWindow is the window of events read: lookback hours, widened to
+// twice the trigger's within (at most MaxAutomationHours) so one whole
+// window always fits.
+func AutomationWindow(a prefect.Automation, hours int, now time.Time) time.Time {
+	lookback := time.Duration(hours) * time.Hour
+	if et, ok := parseEventTrigger(a.Trigger); ok && 2*et.within > lookback {
+		lookback = min(2*et.within, MaxAutomationHours*time.Hour)
+	}
+	return now.Add(-lookback)
+}
+
+// GatherAutomation reads the facts of automation id over the last hours
+// (1 to MaxAutomationHours): the automation, then in one concurrent round
+// its own events (at most two pages), the names it refers to (one request
+// per kind) and, for an event trigger, the events its trigger looks at (at
+// most four pages).
+func GatherAutomation(ctx context.Context, api API, id string, hours int, now time.Time) (AutomationFacts, error) {
+	f := AutomationFacts{Now: now}
+	if err := api.Get(ctx, prefect.Path("/automations/%s", id), nil, &f.Automation); err != nil {
+		return f, err
+	}
+	a := f.Automation
+	f.Since = AutomationWindow(a, hours, now)
+	occurred := map[string]any{"since": shape.TS(f.Since), "until": shape.TS(now)}
+	depIDs, flowIDs := trigger.Refs(a)
+	var deps, flows map[string]string
+	jobs := []func(context.Context) error{
+		func(ctx context.Context) (err error) {
+			f.Own, _, err = pageEvents(ctx, api, map[string]any{
+				"resource": map[string]any{"id": []string{"prefect.automation." + a.ID}},
+				"event":    map[string]any{"prefix": []string{"prefect.automation."}},
+				"occurred": occurred, "order": "DESC",
+			}, maxAutomationEvents)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			deps, err = namesByID(ctx, api, "deployments", depIDs)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			flows, err = namesByID(ctx, api, "flows", flowIDs)
+			return err
+		},
+	}
+	if et, ok := parseEventTrigger(a.Trigger); ok {
+		jobs = append(jobs, func(ctx context.Context) (err error) {
+			f.Matching, f.MatchingMore, err = pageEvents(ctx, api, triggerEventFilter(et, occurred), maxMatchingEvents)
+			return err
+		})
+	}
+	if err := parallel(ctx, jobs...); err != nil {
+		return f, err
+	}
+	f.Names = trigger.Names(deps, flows)
+	return f, nil
+}
+
+// namesByID reads the names of flows or deployments (kind "flows" or
+// "deployments") by id in one request; none without ids.
+func namesByID(ctx context.Context, api API, kind string, ids []string) (map[string]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ids = ids[:min(len(ids), 200)] // Prefect's page
+	var objs []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := api.Post(ctx, "/"+kind+"/filter", map[string]any{kind: map[string]any{"id": map[string]any{"any_": ids}}, "limit": len(ids)}, &objs); err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(objs))
+	for _, o := range objs {
+		names[strings.ToLower(o.ID)] = o.Name
+	}
+	return names, nil
+}
+
+// pageEvents reads up to limit events of filter, following the server's
+// next_page links (eventsPageSize per request); more reports events left.
+func pageEvents(ctx context.Context, api API, filter map[string]any, limit int) (events []prefect.Event, more bool, err error) {
+	var page prefect.EventPage
+	if err := api.Post(ctx, "/events/filter", map[string]any{"filter": filter, "limit": min(limit, eventsPageSize)}, &page); err != nil {
+		return nil, false, err
+	}
+	events, total, next := page.Events, page.Total, page.NextPage
+	for len(events) < limit && next != "" {
+		u, err := url.Parse(next)
+		token := ""
+		if err == nil && strings.HasSuffix(u.Path, eventsNextPath) {
+			token = u.Query().Get("page-token")
+		}
+		if token == "" { // not an events page link: stop here
+			break
+		}
+		page = prefect.EventPage{}
+		if err := api.Get(ctx, eventsNextPath, url.Values{"page-token": {token}}, &page); err != nil {
+			return nil, false, err
+		}
+		if len(page.Events) == 0 {
+			next = ""
+			break
+		}
+		events, next = append(events, page.Events...), page.NextPage
+	}
+	more = len(events) > limit || next != "" || total > len(events)
+	return events[:min(len(events), limit)], more, nil
+}
+
+// eventTrigger is the part of an event trigger the rules evaluate.
+type eventTrigger struct {
+	posture      string
+	expect       []string
+	after        []string
+	match        map[string]any
+	matchRelated []map[string]any
+	forEach      []string
+	threshold    int
+	within       time.Duration
+}
+
+func (et eventTrigger) proactive() bool { return strings.EqualFold(et.posture, "proactive") }
+
+func parseEventTrigger(t map[string]any) (eventTrigger, bool) {
+	typ, _ := t["type"].(string)
+	if typ != "event" && typ != "" {
+		return eventTrigger{}, false
+	}
+	et := eventTrigger{threshold: 1}
+	et.posture, _ = t["posture"].(string)
+	et.expect, et.after, et.forEach = trigger.Strings(t["expect"]), trigger.Strings(t["after"]), trigger.Strings(t["for_each"])
+	et.match, _ = t["match"].(map[string]any)
+	switch x := t["match_related"].(type) {
+	case map[string]any:
+		if len(x) > 0 {
+			et.matchRelated = append(et.matchRelated, x)
+		}
+	case []any:
+		for _, e := range x {
+			if m, ok := e.(map[string]any); ok && len(m) > 0 {
+				et.matchRelated = append(et.matchRelated, m)
+			}
+		}
+	}
+	if n, ok := t["threshold"].(float64); ok && n >= 0 && n < 1<<31-1 {
+		et.threshold = int(n)
+	}
+	if w, ok := t["within"].(float64); ok && w > 0 && w < 1e9 {
+		et.within = time.Duration(w * float64(time.Second))
+	}
+	return et, true
+}
+
+// triggerEventFilter asks Prefect for the events a trigger looks at: its
+// expect and after names (wildcards as prefixes), match as resource labels,
+// match_related as related labels. Newest first: when more than
+// maxMatchingEvents match, the recent windows are the ones that matter.
+func triggerEventFilter(et eventTrigger, occurred map[string]any) map[string]any {
+	f := map[string]any{"occurred": occurred, "order": "DESC"}
+	names := append(slices.Clone(et.expect), et.after...)
+	if len(names) > 0 && !slices.Contains(names, "*") {
+		var exact, prefixes []string
+		for _, n := range names {
+			if p, ok := strings.CutSuffix(n, "*"); ok {
+				prefixes = append(prefixes, p)
+			} else {
+				exact = append(exact, n)
+			}
+		}
+		if len(prefixes) > 0 {
+			f["event"] = map[string]any{"prefix": append(prefixes, exact...)}
+		} else {
+			f["event"] = map[string]any{"name": exact}
+		}
+	}
+	if len(et.match) > 0 {
+		f["resource"] = map[string]any{"labels": et.match}
+	}
+	if len(et.matchRelated) > 0 {
+		var rel []any
+		for _, m := range et.matchRelated {
+			rel = append(rel, map[string]any{"labels": m})
+		}
+		f["related"] = rel
+	}
+	return f
+}
