@@ -63,7 +63,14 @@ type tableSummary struct {
 	Note     string   `json:"note,omitempty"`
 }
 
-func getArtifacts(ctx context.Context, c *call, in artifactsInput) (any, error) {
+// artifactsResult is one page of artifacts.
+type artifactsResult struct {
+	Artifacts []artifactRow `json:"artifacts"`
+	Page
+	Note string `json:"note,omitempty"`
+}
+
+func getArtifacts(ctx context.Context, c *call, in artifactsInput) (*artifactsResult, error) {
 	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultArtifactLimit, maxArtifactLimit)
 	if err != nil {
 		return nil, err
@@ -102,11 +109,7 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (any, error) 
 		}
 		rows = append(rows, row)
 	}
-	out := struct {
-		Artifacts []artifactRow `json:"artifacts"`
-		Page
-		Note string `json:"note,omitempty"`
-	}{Artifacts: rows, Page: newPage(len(rows), offset, more)}
+	out := &artifactsResult{Artifacts: rows, Page: newPage(len(rows), offset, more)}
 	if latest {
 		out.Note = "the latest artifact with key " + strconv.Quote(key) + "; add flow_run_id to read the versions a given run created"
 	}

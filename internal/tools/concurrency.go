@@ -48,12 +48,23 @@ const maxLimitRows = 200
 // maxHolders bounds the task-run ids listed per tag limit.
 const maxHolders = 10
 
-type limitsResult struct {
+// collectedLimits are every limit read, and whether a kind had more than
+// one page of them.
+type collectedLimits struct {
 	rows      []limitRow
 	truncated bool
 }
 
-func getConcurrencyLimits(ctx context.Context, c *call, _ concurrencyInput) (any, error) {
+// concurrencyResult is the table of limits, at capacity first.
+type concurrencyResult struct {
+	Limits     []limitRow `json:"limits"`
+	Count      int        `json:"count"`
+	AtCapacity int        `json:"at_capacity"`
+	Truncated  bool       `json:"truncated,omitempty"`
+	Note       string     `json:"note,omitempty"`
+}
+
+func getConcurrencyLimits(ctx context.Context, c *call, _ concurrencyInput) (*concurrencyResult, error) {
 	res, err := c.collectLimits(ctx)
 	if err != nil {
 		return nil, err
@@ -64,13 +75,7 @@ func getConcurrencyLimits(ctx context.Context, c *call, _ concurrencyInput) (any
 			full++
 		}
 	}
-	out := struct {
-		Limits     []limitRow `json:"limits"`
-		Count      int        `json:"count"`
-		AtCapacity int        `json:"at_capacity"`
-		Truncated  bool       `json:"truncated,omitempty"`
-		Note       string     `json:"note,omitempty"`
-	}{Limits: res.rows, Count: len(res.rows), AtCapacity: full, Truncated: res.truncated}
+	out := &concurrencyResult{Limits: res.rows, Count: len(res.rows), AtCapacity: full, Truncated: res.truncated}
 	if out.Limits == nil {
 		out.Limits = []limitRow{}
 		out.Note = "no concurrency limits are set in this workspace"
@@ -92,14 +97,14 @@ const maxLimitsShown = 100
 
 // collectLimits reads every kind of limit. Requests: four list calls, then
 // one /deployments/filter for deployment-limit names: never per limit.
-func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
+func (c *call) collectLimits(ctx context.Context) (collectedLimits, error) {
 	var (
 		v2     []prefect.GlobalConcurrencyLimit
 		v1     []prefect.TagConcurrencyLimit
 		pools  []prefect.WorkPool
 		queues []prefect.WorkQueue
 	)
-	page := map[string]any{"limit": maxLimitRows}
+	page := filterBody{"limit": maxLimitRows}
 	err := parallel(ctx, 4,
 		func(ctx context.Context) error {
 			return c.target.Client.Post(ctx, "/v2/concurrency_limits/filter", page, &v2)
@@ -113,9 +118,9 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 		},
 	)
 	if err != nil {
-		return limitsResult{}, err
+		return collectedLimits{}, err
 	}
-	res := limitsResult{truncated: len(v2) >= maxLimitRows || len(v1) >= maxLimitRows || len(pools) >= maxLimitRows || len(queues) >= maxLimitRows}
+	res := collectedLimits{truncated: len(v2) >= maxLimitRows || len(v1) >= maxLimitRows || len(pools) >= maxLimitRows || len(queues) >= maxLimitRows}
 
 	var jobs []func(context.Context) error
 
@@ -162,7 +167,7 @@ func (c *call) collectLimits(ctx context.Context) (limitsResult, error) {
 		res.rows = append(res.rows, row)
 	}
 	if err := parallel(ctx, 8, jobs...); err != nil {
-		return limitsResult{}, err
+		return collectedLimits{}, err
 	}
 
 	// Tag limits: the v1 view has the holders; its v2 twin tag:<tag> has the

@@ -54,7 +54,7 @@ func docsSearchTool() Definition {
 	}, `Search Prefect's documentation: excerpts with titles and links (via Prefect's docs server).
 Example: {"query":"deployment concurrency limit"}`,
 		func(s *jsonschema.Schema) { bound(s, "top_k", 1, 20) },
-		func(ctx context.Context, d *Deps, in docsSearchInput) (any, error) {
+		func(ctx context.Context, d *Deps, in docsSearchInput) (*docsResult, error) {
 			q := strings.TrimSpace(in.Query)
 			if q == "" {
 				return nil, badInput("query is required: describe what to look up, e.g. \"retry a failed flow run\"")
@@ -86,7 +86,7 @@ func docsReleaseNotesTool() Definition {
 	}, `Release notes of one Prefect release ("latest" or X.Y.Z), via Prefect's docs server.
 Example: {"version":"latest"}`,
 		func(s *jsonschema.Schema) { s.Properties["version"].Default = []byte(`"latest"`) },
-		func(ctx context.Context, d *Deps, in releaseNotesInput) (any, error) {
+		func(ctx context.Context, d *Deps, in releaseNotesInput) (*docsResult, error) {
 			v := strings.ToLower(strings.TrimSpace(in.Version))
 			v = strings.TrimPrefix(v, "v")
 			if v == "" {
@@ -99,14 +99,15 @@ Example: {"version":"latest"}`,
 		})
 }
 
-// docsResult is what the docs server answered, bounded.
+// docsResult is what the docs server answered, bounded: its JSON as is
+// (json.RawMessage), or its text (a string).
 type docsResult struct {
 	Result any    `json:"result"`
 	Note   string `json:"note,omitempty"`
 }
 
 // callDocs proxies one call and passes the answer through within budget.
-func callDocs(ctx context.Context, d *Deps, tool string, args map[string]any, budget int) (any, error) {
+func callDocs(ctx context.Context, d *Deps, tool string, args map[string]any, budget int) (*docsResult, error) {
 	if d.Docs == nil {
 		return nil, &toolFailure{"The Prefect docs tools are turned off on this server (started with --no-docs or without a docs URL)."}
 	}
@@ -126,12 +127,12 @@ func callDocs(ctx context.Context, d *Deps, tool string, args map[string]any, bu
 		return nil, &toolFailure{"The Prefect docs server could not answer: " + clip(text, 2000)}
 	}
 	if strings.TrimSpace(text) == "" {
-		return docsResult{Result: "", Note: "the docs server returned nothing"}, nil
+		return &docsResult{Result: "", Note: "the docs server returned nothing"}, nil
 	}
 	if len(text) <= budget && json.Valid([]byte(text)) {
-		return docsResult{Result: json.RawMessage(text)}, nil
+		return &docsResult{Result: json.RawMessage(text)}, nil
 	}
-	out := docsResult{Result: clip(text, budget)}
+	out := &docsResult{Result: clip(text, budget)}
 	if len(text) > budget {
 		out.Note = "the answer was cut to fit; ask a narrower question (smaller top_k)"
 	}

@@ -81,7 +81,7 @@ type countResult struct {
 	Note string `json:"note,omitempty"`
 }
 
-func countEvents(ctx context.Context, c *call, in countEventsInput) (any, error) {
+func countEvents(ctx context.Context, c *call, in countEventsInput) (*countResult, error) {
 	countable := strings.ToLower(strings.TrimSpace(in.Countable))
 	if countable == "" {
 		countable = "event"
@@ -115,7 +115,7 @@ func countEvents(ctx context.Context, c *call, in countEventsInput) (any, error)
 		described = append(described, "resource "+clip(r, 120))
 	}
 	body := filterBody{"filter": filter}
-	res := countResult{Countable: countable, Window: w, Filter: strings.Join(described, ", ")}
+	res := &countResult{Countable: countable, Window: w, Filter: strings.Join(described, ", ")}
 	if countable == "time" {
 		unit, interval, err := bucketSize(in.TimeUnit, in.TimeInterval, w)
 		if err != nil {

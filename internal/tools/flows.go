@@ -33,7 +33,13 @@ type flowRow struct {
 	UIURL   string   `json:"ui_url,omitempty"`
 }
 
-func getFlows(ctx context.Context, c *call, in flowsInput) (any, error) {
+// flowsResult is one page of flows.
+type flowsResult struct {
+	Flows []flowRow `json:"flows"`
+	Page
+}
+
+func getFlows(ctx context.Context, c *call, in flowsInput) (*flowsResult, error) {
 	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
 	if err != nil {
 		return nil, err
@@ -49,8 +55,5 @@ func getFlows(ctx context.Context, c *call, in flowsInput) (any, error) {
 	for i, f := range flows {
 		rows[i] = flowRow{ID: f.ID, Name: f.Name, Tags: f.Tags, Created: ts(f.Created), UIURL: c.uiURL(uiFlow, f.ID)}
 	}
-	return struct {
-		Flows []flowRow `json:"flows"`
-		Page
-	}{rows, newPage(len(rows), offset, more)}, nil
+	return &flowsResult{rows, newPage(len(rows), offset, more)}, nil
 }

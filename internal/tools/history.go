@@ -52,7 +52,17 @@ type historySummary struct {
 	Span     string `json:"span,omitempty"`
 }
 
-func getStateHistory(ctx context.Context, c *call, in stateHistoryInput) (any, error) {
+// stateHistoryResult is one run's timeline, its middle left out when long.
+type stateHistoryResult struct {
+	RunKind string         `json:"run_kind"`
+	RunID   string         `json:"run_id"`
+	Summary historySummary `json:"summary"`
+	States  []stateRow     `json:"states"`
+	Omitted int            `json:"omitted_states,omitempty"`
+	Note    string         `json:"note,omitempty"`
+}
+
+func getStateHistory(ctx context.Context, c *call, in stateHistoryInput) (*stateHistoryResult, error) {
 	if (in.FlowRunID == "") == (in.TaskRunID == "") {
 		return nil, badInput("give exactly one of flow_run_id or task_run_id")
 	}
@@ -115,14 +125,7 @@ func getStateHistory(ctx context.Context, c *call, in stateHistoryInput) (any, e
 	sum.Current = stateLabel(last.Type, last.Name)
 	sum.Span = dur(last.Timestamp.Sub(states[0].Timestamp).Seconds())
 
-	res := struct {
-		RunKind string         `json:"run_kind"`
-		RunID   string         `json:"run_id"`
-		Summary historySummary `json:"summary"`
-		States  []stateRow     `json:"states"`
-		Omitted int            `json:"omitted_states,omitempty"`
-		Note    string         `json:"note,omitempty"`
-	}{RunKind: kind, RunID: id, Summary: sum, States: rows}
+	res := &stateHistoryResult{RunKind: kind, RunID: id, Summary: sum, States: rows}
 	if len(rows) > historyHead+historyTail {
 		res.Omitted = len(rows) - historyHead - historyTail
 		res.States = append(rows[:historyHead:historyHead], rows[len(rows)-historyTail:]...)

@@ -22,18 +22,19 @@ Example: {}`,
 }
 
 type identityResult struct {
-	Kind       string   `json:"kind"`
-	Demo       string   `json:"demo,omitempty"`
-	APIURL     string   `json:"api_url"`
-	UIURL      string   `json:"ui_url,omitempty"`
-	Auth       string   `json:"auth"`
-	Version    string   `json:"prefect_version,omitempty"`
-	APIVersion string   `json:"api_version,omitempty"`
-	Account    any      `json:"account,omitempty"`
-	Workspace  any      `json:"workspace,omitempty"`
-	User       any      `json:"user,omitempty"`
-	Grant      any      `json:"grant,omitempty"`
-	Notes      []string `json:"notes,omitempty"`
+	Kind       string         `json:"kind"`
+	Demo       string         `json:"demo,omitempty"`
+	APIURL     string         `json:"api_url"`
+	UIURL      string         `json:"ui_url,omitempty"`
+	Auth       string         `json:"auth"`
+	Version    string         `json:"prefect_version,omitempty"`
+	APIVersion string         `json:"api_version,omitempty"`
+	Account    map[string]any `json:"account,omitempty"`
+	Workspace  map[string]any `json:"workspace,omitempty"`
+	// User is the user's fields, or a sentence for a service account.
+	User  any           `json:"user,omitempty"`
+	Grant *grantSummary `json:"grant,omitempty"`
+	Notes []string      `json:"notes,omitempty"`
 
 	mu sync.Mutex // guards Notes while probes run concurrently
 }
@@ -44,7 +45,7 @@ func (r *identityResult) note(s string) {
 	r.Notes = append(r.Notes, s)
 }
 
-func getIdentity(ctx context.Context, c *call, _ identityInput) (any, error) {
+func getIdentity(ctx context.Context, c *call, _ identityInput) (*identityResult, error) {
 	t := c.target
 	res := &identityResult{Kind: t.Kind.String(), APIURL: t.APIURL, UIURL: t.UIURL, Auth: string(t.Auth)}
 	if t.Kind == target.Demo {
@@ -64,7 +65,7 @@ func getIdentity(ctx context.Context, c *call, _ identityInput) (any, error) {
 		return nil
 	}}
 	if t.Grant != nil {
-		res.Grant = grantSummary(t.Grant)
+		res.Grant = summarizeGrant(t.Grant)
 	} else if t.Kind == target.Cloud && t.Auth == target.AuthAPIKey {
 		jobs = append(jobs, c.cloudIdentity(res)...)
 	}
@@ -119,21 +120,25 @@ func (c *call) cloudIdentity(res *identityResult) []func(context.Context) error 
 	}
 }
 
-func grantSummary(g *target.Grant) any {
-	type ws struct {
-		Name string `json:"name"`
-		ID   string `json:"id"`
-	}
-	out := struct {
-		ID         string `json:"grant_id,omitempty"`
-		Selected   string `json:"selected_workspace,omitempty"`
-		Workspaces []ws   `json:"workspaces"`
-	}{ID: g.ID}
+// grantSummary is an OAuth grant: the workspaces it reaches.
+type grantSummary struct {
+	ID         string             `json:"grant_id,omitempty"`
+	Selected   string             `json:"selected_workspace,omitempty"`
+	Workspaces []grantedWorkspace `json:"workspaces"`
+}
+
+type grantedWorkspace struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}
+
+func summarizeGrant(g *target.Grant) *grantSummary {
+	out := &grantSummary{ID: g.ID}
 	if g.Selected.WorkspaceID != "" {
 		out.Selected = g.Selected.Display() + " (" + g.Selected.WorkspaceID + ")"
 	}
 	for _, w := range g.Workspaces {
-		out.Workspaces = append(out.Workspaces, ws{Name: w.Display(), ID: w.WorkspaceID})
+		out.Workspaces = append(out.Workspaces, grantedWorkspace{Name: w.Display(), ID: w.WorkspaceID})
 	}
 	return out
 }

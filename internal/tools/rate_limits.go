@@ -112,7 +112,7 @@ type correlatedRun struct {
 	RateLimitLogs int      `json:"rate_limit_log_lines,omitempty"`
 }
 
-func reviewRateLimits(ctx context.Context, c *call, in rateLimitsInput) (any, error) {
+func reviewRateLimits(ctx context.Context, c *call, in rateLimitsInput) (*rateLimitsResult, error) {
 	t := c.target
 	switch {
 	case t.Kind != target.Cloud:

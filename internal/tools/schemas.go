@@ -33,7 +33,7 @@ func objectSchemaTool() Definition {
 	}, `The JSON schema (from Prefect's OpenAPI) for creating an automation, optionally narrowed to one action type, with trigger guidance. For drafting: this server creates nothing.
 Example: {"object_type":"automation","action_type":"run-deployment"}`,
 		func(s *jsonschema.Schema) { s.Properties["object_type"].Enum = []any{"automation"} },
-		func(_ context.Context, d *Deps, in objectSchemaInput) (any, error) {
+		func(_ context.Context, d *Deps, in objectSchemaInput) (*objectSchemaResult, error) {
 			return getObjectSchema(d.Spec, in)
 		})
 }
@@ -57,7 +57,7 @@ var triggerGuidance = []string{
 	`Compound ("require": "any"|"all"|n) and sequence triggers combine event triggers within a window. Event names: prefect.flow-run.<StateName> (Completed, Failed, Crashed, Running, Late...), prefect.work-pool.not-ready, prefect.deployment.not-ready, prefect.work-queue.not-ready. ` + ToolReadEvents + ` shows real ones.`,
 }
 
-func getObjectSchema(spec *openapi.Spec, in objectSchemaInput) (any, error) {
+func getObjectSchema(spec *openapi.Spec, in objectSchemaInput) (*objectSchemaResult, error) {
 	objectType := strings.ToLower(strings.TrimSpace(in.ObjectType))
 	root, ok := schemaObjects[objectType]
 	if !ok {

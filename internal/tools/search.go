@@ -71,7 +71,16 @@ type searcher struct {
 	kinds map[string]kindResult
 }
 
-func search(ctx context.Context, c *call, in searchInput) (any, error) {
+// searchResult is every match, by kind in searchKinds order, and what
+// each kind's scan covered.
+type searchResult struct {
+	Query   string                `json:"query"`
+	Results []searchRow           `json:"results"`
+	Kinds   map[string]kindResult `json:"kinds"`
+	Note    string                `json:"note,omitempty"`
+}
+
+func search(ctx context.Context, c *call, in searchInput) (*searchResult, error) {
 	q := strings.TrimSpace(in.Query)
 	if q == "" {
 		return nil, badInput("query is required: a part of a flow, deployment, work pool or work queue name")
@@ -114,12 +123,7 @@ func search(ctx context.Context, c *call, in searchInput) (any, error) {
 	if err := parallel(ctx, len(jobs), jobs...); err != nil {
 		return nil, err
 	}
-	res := struct {
-		Query   string                `json:"query"`
-		Results []searchRow           `json:"results"`
-		Kinds   map[string]kindResult `json:"kinds"`
-		Note    string                `json:"note,omitempty"`
-	}{Query: q, Results: []searchRow{}, Kinds: s.kinds}
+	res := &searchResult{Query: q, Results: []searchRow{}, Kinds: s.kinds}
 	for _, k := range searchKinds {
 		res.Results = append(res.Results, s.rows[k]...)
 	}

@@ -95,7 +95,7 @@ type sample struct {
 	value   string // the version string of a version probe
 }
 
-func getServerStatus(ctx context.Context, c *call, in serverStatusInput) (any, error) {
+func getServerStatus(ctx context.Context, c *call, in serverStatusInput) (*serverStatusResult, error) {
 	rounds := in.Rounds
 	if rounds == 0 {
 		rounds = statusRounds
@@ -177,8 +177,8 @@ func probeErrorClass(err error) string {
 	return "error"
 }
 
-func summarizeStatus(c *call, rounds int, samples [][]sample) serverStatusResult {
-	res := serverStatusResult{
+func summarizeStatus(c *call, rounds int, samples [][]sample) *serverStatusResult {
+	res := &serverStatusResult{
 		APIURL: c.target.APIURL, CheckedAt: ts(c.deps.now()), Rounds: rounds,
 		ProbeTimeoutMS: int(statusProbeTimeout / time.Millisecond), CannotTell: statusCannotTell,
 	}

@@ -93,12 +93,19 @@ type workPoolRow struct {
 	UIURL       string              `json:"ui_url,omitempty"`
 }
 
+// workPoolsResult is one page of work pools, in detail when selected by name.
+type workPoolsResult struct {
+	WorkPools []workPoolRow `json:"work_pools"`
+	Notes     []string      `json:"notes,omitempty"`
+	Page
+}
+
 // getWorkPools costs a constant number of requests whatever the number of
 // pools: the page of pools and every queue in one round (status and runs in
 // use come with the pool objects); when the filter names pools (at most
 // maxDetailPools), their workers and queues by name in that same round and
 // their queues' health in a second one.
-func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) {
+func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (*workPoolsResult, error) {
 	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
 	if err != nil {
 		return nil, err
@@ -117,7 +124,7 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 		workersOf  = make([][]prefect.Worker, len(names))
 		queuesOf   = make([][]prefect.WorkQueue, len(names))
 		jobs       []func(context.Context) error
-		byPoolName = func(name string, path string, body map[string]any, into any) func(context.Context) error {
+		byPoolName = func(name string, path string, body filterBody, into any) func(context.Context) error {
 			return func(ctx context.Context) error {
 				err := c.target.Client.Post(ctx, prefect.Path(path, name), body, into)
 				if prefect.IsNotFound(err) {
@@ -138,13 +145,13 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 	if detail {
 		for i, name := range names {
 			jobs = append(jobs,
-				byPoolName(name, "/work_pools/%s/workers/filter", map[string]any{"limit": maxWorkersRead}, &workersOf[i]),
-				byPoolName(name, "/work_pools/%s/queues/filter", map[string]any{"limit": maxLimitRows}, &queuesOf[i]))
+				byPoolName(name, "/work_pools/%s/workers/filter", filterBody{"limit": maxWorkersRead}, &workersOf[i]),
+				byPoolName(name, "/work_pools/%s/queues/filter", filterBody{"limit": maxLimitRows}, &queuesOf[i]))
 		}
 	} else {
 		// Every pool's queues in one request (each names its pool).
 		jobs = append(jobs, func(ctx context.Context) error {
-			return c.target.Client.Post(ctx, "/work_queues/filter", map[string]any{"limit": maxLimitRows}, &allQueues)
+			return c.target.Client.Post(ctx, "/work_queues/filter", filterBody{"limit": maxLimitRows}, &allQueues)
 		})
 	}
 	if err := parallel(ctx, poolListConcurrency, jobs...); err != nil {
@@ -184,11 +191,7 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (any, error) 
 			rows[i].JobTemplate = summarizeJobTemplate(pools[i].BaseJobTemplate)
 		}
 	}
-	return struct {
-		WorkPools []workPoolRow `json:"work_pools"`
-		Notes     []string      `json:"notes,omitempty"`
-		Page
-	}{rows, notes, newPage(len(rows), offset, more)}, nil
+	return &workPoolsResult{rows, notes, newPage(len(rows), offset, more)}, nil
 }
 
 // newWorkPoolRow summarizes a pool; workers are given in detail mode only.

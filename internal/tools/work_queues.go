@@ -40,7 +40,14 @@ type workQueueRow struct {
 	Description      string `json:"description,omitempty"`
 }
 
-func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error) {
+// workQueuesResult is one page of work queues.
+type workQueuesResult struct {
+	WorkQueues []workQueueRow `json:"work_queues"`
+	Page
+	Note string `json:"note,omitempty"`
+}
+
+func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (*workQueuesResult, error) {
 	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
 	if err != nil {
 		return nil, err
@@ -48,7 +55,7 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error
 	if err := c.checkFilter("WorkQueueFilter", in.Filter); err != nil {
 		return nil, err
 	}
-	body := map[string]any{}
+	body := filterBody{}
 	if len(in.Filter) > 0 {
 		body["work_queues"] = in.Filter
 	}
@@ -81,11 +88,7 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (any, error
 		}
 		rows[i] = r
 	}
-	res := struct {
-		WorkQueues []workQueueRow `json:"work_queues"`
-		Page
-		Note string `json:"note,omitempty"`
-	}{WorkQueues: rows, Page: newPage(len(rows), offset, more)}
+	res := &workQueuesResult{WorkQueues: rows, Page: newPage(len(rows), offset, more)}
 	if len(unpolled) > 0 {
 		res.Note = "never polled by a worker: " + strings.Join(unpolled, ", ") + "; runs sent there wait until a worker serves the queue"
 	}

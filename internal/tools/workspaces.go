@@ -15,7 +15,19 @@ Example: {}`,
 		nil, listAuthorizedWorkspaces)
 }
 
-func listAuthorizedWorkspaces(ctx context.Context, c *call, _ authorizedWorkspacesInput) (any, error) {
+// workspacesResult is the workspaces of the caller's grant.
+type workspacesResult struct {
+	GrantID    string           `json:"grant_id,omitempty"`
+	Workspaces []workspaceEntry `json:"workspaces"`
+	Note       string           `json:"note,omitempty"`
+}
+
+type workspaceEntry struct {
+	Name string `json:"name"`
+	ID   string `json:"workspace_id"`
+}
+
+func listAuthorizedWorkspaces(ctx context.Context, c *call, _ authorizedWorkspacesInput) (*workspacesResult, error) {
 	if c.deps.Grants == nil {
 		return nil, badInput("this server is not in Prefect Cloud OAuth mode; it reads one configured workspace (see " + ToolGetIdentity + ")")
 	}
@@ -23,17 +35,9 @@ func listAuthorizedWorkspaces(ctx context.Context, c *call, _ authorizedWorkspac
 	if err != nil {
 		return nil, err
 	}
-	type ws struct {
-		Name string `json:"name"`
-		ID   string `json:"workspace_id"`
-	}
-	out := struct {
-		GrantID    string `json:"grant_id,omitempty"`
-		Workspaces []ws   `json:"workspaces"`
-		Note       string `json:"note,omitempty"`
-	}{GrantID: g.ID, Workspaces: []ws{}}
+	out := &workspacesResult{GrantID: g.ID, Workspaces: []workspaceEntry{}}
 	for _, w := range g.Workspaces {
-		out.Workspaces = append(out.Workspaces, ws{Name: w.Display(), ID: w.WorkspaceID})
+		out.Workspaces = append(out.Workspaces, workspaceEntry{Name: w.Display(), ID: w.WorkspaceID})
 	}
 	switch len(g.Workspaces) {
 	case 0:
