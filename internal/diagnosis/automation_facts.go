@@ -35,10 +35,10 @@ type AutomationFacts struct {
 	Since, Now   time.Time
 }
 
-// AutomationWindow is the window of events read: lookback hours, widened to
-// twice the trigger's within (at most MaxAutomationHours) so one whole
-// window always fits.
-func AutomationWindow(a prefect.Automation, hours int, now time.Time) time.Time {
+// automationWindow is where the events read start: lookback hours back,
+// widened to twice the trigger's within (at most MaxAutomationHours) so one
+// whole window always fits.
+func automationWindow(a prefect.Automation, hours int, now time.Time) time.Time {
 	lookback := time.Duration(hours) * time.Hour
 	if et, ok := parseEventTrigger(a.Trigger); ok && 2*et.within > lookback {
 		lookback = min(2*et.within, MaxAutomationHours*time.Hour)
@@ -57,7 +57,7 @@ func GatherAutomation(ctx context.Context, api API, id string, hours int, now ti
 		return f, err
 	}
 	a := f.Automation
-	f.Since = AutomationWindow(a, hours, now)
+	f.Since = automationWindow(a, hours, now)
 	occurred := map[string]any{"since": shape.TS(f.Since), "until": shape.TS(now)}
 	depIDs, flowIDs := trigger.Refs(a)
 	var deps, flows map[string]string

@@ -146,10 +146,11 @@ func ruleNoEvents(v *autoView) bool {
 		return false
 	}
 	et := v.et
-	v.notFired(AutoNoEvents, fmt.Sprintf("it needs %d %s event(s) %s%s, and none matched its trigger in the %s.", et.threshold, et.events(), et.withinText(), et.perText(), v.span))
+	why := fmt.Sprintf("it needs %d %s event(s) %s%s, and none matched its trigger in the %s.", et.threshold, et.events(), et.withinText(), et.perText(), v.span)
 	if len(et.after) > 0 && et.proactive() {
-		v.d.Conclusion = v.name + " has not fired: " + fmt.Sprintf("it waits for %s first, and none was seen in the %s.", strings.Join(et.after, " or "), v.span)
+		why = fmt.Sprintf("it waits for %s first, and none was seen in the %s.", strings.Join(et.after, " or "), v.span)
 	}
+	v.notFired(AutoNoEvents, why)
 	v.d.NextSteps = []string{"Check that the events it expects are emitted with " + tn.ReadEvents + " (event_type_prefix: the expected event name); the event name and the related resource in match_related must match exactly.",
 		"Widen lookback_hours if the events are rare."}
 	return true

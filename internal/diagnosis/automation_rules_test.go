@@ -280,7 +280,7 @@ func TestGatherAutomationBounded(t *testing.T) {
 	}
 	// A long within widens the window to two of them, at most a week.
 	week := automation(t, true, `{"type":"event","posture":"Reactive","expect":["a"],"within":864000}`)
-	if got := AutomationWindow(week, 1, t0); !got.Equal(t0.Add(-MaxAutomationHours * time.Hour)) {
+	if got := automationWindow(week, 1, t0); !got.Equal(t0.Add(-MaxAutomationHours * time.Hour)) {
 		t.Errorf("window of a 10-day within = %v", got)
 	}
 }
