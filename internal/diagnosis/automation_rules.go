@@ -15,16 +15,16 @@ import (
 
 // Causes diagnose_automation reports.
 const (
-	AutoDisabled        = "disabled"
-	AutoActionFailed    = "action_failed"
-	AutoFired           = "fired"
-	AutoNotEventTrigger = "not_an_event_trigger"
-	AutoNoEvents        = "no_matching_events"
-	AutoProactiveQuiet  = "proactive_expected_events_missing"
-	AutoProactiveOK     = "proactive_expected_events_arriving"
-	AutoBelowThreshold  = "threshold_not_reached"
-	maxListedFailures   = 3
-	maxExamples         = 3
+	AutoDisabled          = "disabled"
+	AutoActionFailed      = "action_failed"
+	AutoFired             = "fired"
+	AutoNotEventTrigger   = "not_an_event_trigger"
+	AutoNoEvents          = "no_matching_events"
+	AutoProactiveQuiet    = "proactive_expected_events_missing"
+	AutoProactiveOK       = "proactive_expected_events_arriving"
+	AutoBelowThreshold    = "threshold_not_reached"
+	maxListedFailures     = 3
+	maxAutomationExamples = 3
 )
 
 // Events Prefect 3.8's server emits about an automation, with resource
@@ -330,7 +330,7 @@ func (v *autoView) count(events []prefect.Event) {
 		expected = append(expected, e)
 	}
 	ev.Matching, ev.Needed = len(expected), et.threshold
-	for i := len(expected) - 1; i >= 0 && len(ev.Examples) < maxExamples; i-- {
+	for i := len(expected) - 1; i >= 0 && len(ev.Examples) < maxAutomationExamples; i-- {
 		e := expected[i]
 		ev.Examples = append(ev.Examples, fmt.Sprintf("%s %s %s", shape.TS(e.Occurred), e.Event, shape.FirstNonEmpty(e.Resource["prefect.resource.name"], e.Resource["prefect.resource.id"])))
 	}

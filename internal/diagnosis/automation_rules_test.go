@@ -14,8 +14,8 @@ import (
 )
 
 const (
-	autoID = "8a10ac02-60ed-4991-bdb5-b31ed4ba0596"
-	depID  = "e5e9817e-b2a0-4638-82a6-02525d5a0973"
+	autoID    = "8a10ac02-60ed-4991-bdb5-b31ed4ba0596"
+	autoDepID = "e5e9817e-b2a0-4638-82a6-02525d5a0973"
 )
 
 func automation(t *testing.T, enabled bool, trig string, actions ...string) prefect.Automation {
@@ -34,9 +34,9 @@ func automation(t *testing.T, enabled bool, trig string, actions ...string) pref
 	return a
 }
 
-// flowRunEvent is a flow-run state event of run (related to depID, or dep).
+// flowRunEvent is a flow-run state event of run (related to autoDepID, or dep).
 func flowRunEvent(name, run string, ago time.Duration, dep ...string) prefect.Event {
-	d := depID
+	d := autoDepID
 	if len(dep) > 0 {
 		d = dep[0]
 	}
@@ -58,14 +58,14 @@ func triggered(ago time.Duration) prefect.Event {
 }
 
 func autoFacts(a prefect.Automation, matching []prefect.Event, own ...prefect.Event) AutomationFacts {
-	return AutomationFacts{Automation: a, Names: map[string]string{"prefect.deployment." + depID: "etl-hourly"},
+	return AutomationFacts{Automation: a, Names: map[string]string{"prefect.deployment." + autoDepID: "etl-hourly"},
 		Matching: matching, Own: own, Since: at(-24 * time.Hour), Now: t0}
 }
 
 const (
-	failed3in10 = `{"type":"event","posture":"Reactive","expect":["prefect.flow-run.Failed"],"match":{"prefect.resource.id":"prefect.flow-run.*"},"match_related":{"prefect.resource.id":"prefect.deployment.` + depID + `"},"threshold":3,"within":600}`
-	pauseAction = `{"type":"pause-deployment","source":"selected","deployment_id":"` + depID + `"}`
-	runAction   = `{"type":"run-deployment","source":"selected","deployment_id":"` + depID + `","parameters":{"batch_size":"500"}}`
+	failed3in10 = `{"type":"event","posture":"Reactive","expect":["prefect.flow-run.Failed"],"match":{"prefect.resource.id":"prefect.flow-run.*"},"match_related":{"prefect.resource.id":"prefect.deployment.` + autoDepID + `"},"threshold":3,"within":600}`
+	pauseAction = `{"type":"pause-deployment","source":"selected","deployment_id":"` + autoDepID + `"}`
+	runAction   = `{"type":"run-deployment","source":"selected","deployment_id":"` + autoDepID + `","parameters":{"batch_size":"500"}}`
 )
 
 // TestAutomationRules: every cause diagnose_automation gives, from facts
@@ -87,7 +87,7 @@ func TestAutomationRules(t *testing.T) {
 				[]prefect.Event{flowRunEvent("prefect.flow-run.Failed", "r1", 3*time.Minute), flowRunEvent("prefect.flow-run.Failed", "r2", 2*time.Minute), flowRunEvent("prefect.flow-run.Failed", "r3", time.Minute)})},
 		{name: "action failed validation", cause: AutoActionFailed,
 			want:     []string{"fired 1 time(s) in the last 24 h", "its run-deployment action failed: " + validation + "."},
-			evidence: `"action":"run-deployment etl-hourly (` + depID + `) with parameters {\"batch_size\":\"500\"}"`, step: "parameter schema with get_deployments", ruledOut: "disabled: it is enabled",
+			evidence: `"action":"run-deployment etl-hourly (` + autoDepID + `) with parameters {\"batch_size\":\"500\"}"`, step: "parameter schema with get_deployments", ruledOut: "disabled: it is enabled",
 			f: autoFacts(automation(t, true, `{"type":"event","posture":"Reactive","expect":["prefect.flow-run.Crashed"],"threshold":1,"within":0}`, runAction),
 				[]prefect.Event{flowRunEvent("prefect.flow-run.Crashed", "r1", 30*time.Minute)},
 				ownEvent(eventActionFailed, 29*time.Minute, map[string]any{"action_index": 0.0, "action_type": "run-deployment", "status_code": 409.0,
