@@ -3,6 +3,7 @@ package fakeprefect
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,6 +82,7 @@ type genDeployment struct {
 	flow       int
 	queue      int
 	tags       []any
+	runTags    []any // its runs': Prefect's scheduler adds auto-scheduled
 	parameters map[string]any
 }
 
@@ -220,9 +222,12 @@ func (g *gen) deployments() {
 		f := g.ws.flows[flow]
 		queue := g.rng.IntN(len(g.ws.queues))
 		q, pool := g.ws.queues[queue], g.ws.pools[g.ws.queues[queue].pool]
-		tags := []any{tagWords[i%len(tagWords)], tagWords[(i/3+5)%len(tagWords)]}
-		if i%7 == 0 {
-			tags = append(tags, "critical")
+		tags := []any{tagWords[i%len(tagWords)]}
+		for _, t := range []string{tagWords[(i/3+5)%len(tagWords)], "critical"} {
+			if t == "critical" && i%7 != 0 || slices.Contains(tags, any(t)) {
+				continue
+			}
+			tags = append(tags, t)
 		}
 		params := map[string]any{
 			"source_table": "raw." + strings.SplitN(f.name, "-", 2)[0] + "_events", "batch_size": 500 + i%10*250,
@@ -234,7 +239,8 @@ func (g *gen) deployments() {
 		if i >= g.sc.Flows*len(suffixes) {
 			name += "-" + strconv.Itoa(i)
 		}
-		dep := genDeployment{id: genID("deployment", i), name: name, flow: flow, queue: queue, tags: tags, parameters: params}
+		dep := genDeployment{id: genID("deployment", i), name: name, flow: flow, queue: queue, tags: tags, parameters: params,
+			runTags: append([]any{"auto-scheduled"}, tags...)}
 		g.ws.deps = append(g.ws.deps, dep)
 		var schedules []any
 		cron := []string{"0 * * * *", "30 2 * * *", "*/15 * * * *", "", "0 3 * * *"}[(i/g.sc.Flows)%len(suffixes)]
@@ -623,7 +629,7 @@ func (r *flowRunRow) get(key string) any {
 		return nil
 	case "tags":
 		if d := r.deployment(); d != nil {
-			return d.tags
+			return d.runTags
 		}
 		return []any{}
 	case "parent_task_run_id", "created_by", "idempotency_key":
@@ -731,9 +737,35 @@ func (t *taskRunRow) span() (start, end int32, state int) {
 	return start, end, stCompleted
 }
 
+// name is Prefect's: the task's name and three hex digits of the task
+// run's id ("extract-90a").
 func (t *taskRunRow) name() string {
 	f := t.run.ws.flows[t.run.flow]
-	return f.tasks[int(t.j)%len(f.tasks)] + "-" + strconv.Itoa(int(t.j))
+	return f.tasks[int(t.j)%len(f.tasks)] + "-" + t.id[:3]
+}
+
+// key is Prefect's task key: the task's name and a hash of its code,
+// the same for every run of the task.
+func (t *taskRunRow) key() string {
+	f := t.run.ws.flows[t.run.flow]
+	task := f.tasks[int(t.j)%len(f.tasks)]
+	return task + "-" + nameUUID(f.id + "/" + task)[:8]
+}
+
+// tags are the task's own (real tasks that touch a database carry one)
+// and, in every other flow, the flow's tags context ("nightly", "etl").
+func (t *taskRunRow) tags() []any {
+	var tags []any
+	if task := t.run.ws.flows[t.run.flow].tasks[int(t.j)%len(t.run.ws.flows[t.run.flow].tasks)]; task == "extract" || task == "load" || task == "upsert" {
+		tags = append(tags, "database")
+	}
+	if t.run.flow%2 == 0 {
+		tags = append(tags, "nightly", "etl")
+	}
+	if tags == nil {
+		return []any{}
+	}
+	return tags
 }
 
 func (t *taskRunRow) get(key string) any {
@@ -755,7 +787,7 @@ func (t *taskRunRow) get(key string) any {
 	case "end_time":
 		return t.run.time(end)
 	case "tags":
-		return []any{}
+		return t.tags()
 	}
 	return t.whole()[key]
 }
@@ -772,7 +804,7 @@ func (t *taskRunRow) whole() map[string]any {
 	case stFailed:
 		msg = "Task run encountered an exception " + failures[t.run.msg]
 	case stCompleted:
-		msg = "Finished in state Completed()"
+		msg = "" // what Prefect 3.8 stores (samples/task_runs_filter.json)
 	}
 	stateID := nameUUID("large-task-state:" + t.id)
 	var runTime float64
@@ -782,10 +814,10 @@ func (t *taskRunRow) whole() map[string]any {
 	name := t.name()
 	return map[string]any{
 		"id": t.id, "created": t.run.time(start - 1), "updated": t.run.time(at), "name": name,
-		"flow_run_id": t.run.id, "task_key": strings.SplitN(name, "-", 2)[0] + "-5f1c2a9b", "dynamic_key": strconv.Itoa(int(t.j)),
+		"flow_run_id": t.run.id, "task_key": t.key(), "dynamic_key": strconv.Itoa(int(t.j)),
 		"cache_key": nil, "cache_expiration": nil, "task_version": nil,
 		"empirical_policy": map[string]any{"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0, "retry_delay": 0, "retry_jitter_factor": nil},
-		"tags":             []any{}, "labels": map[string]any{"prefect.flow.id": t.run.ws.flows[t.run.flow].id, "prefect.flow-run.id": t.run.id},
+		"tags":             t.tags(), "labels": map[string]any{"prefect.flow.id": t.run.ws.flows[t.run.flow].id, "prefect.flow-run.id": t.run.id},
 		"state_id": stateID, "task_inputs": map[string]any{},
 		"state": map[string]any{"id": stateID, "type": st.typ, "name": st.name, "timestamp": t.run.time(at), "message": msg, "data": nil,
 			"state_details": stateDetails(t.run.id, t.id, nil)},
@@ -837,7 +869,7 @@ func (e *eventRow) resourceIDs() (string, []string) {
 	if d := r.deployment(); d != nil {
 		q := r.ws.queues[d.queue]
 		related = append(related, "prefect.deployment."+d.id, "prefect.work-queue."+q.id, "prefect.work-pool."+r.ws.pools[q.pool].id)
-		for _, tag := range d.tags {
+		for _, tag := range d.runTags {
 			related = append(related, "prefect.tag."+tag.(string))
 		}
 	}
@@ -867,7 +899,7 @@ func (e *eventRow) whole() map[string]any {
 		p := r.ws.pools[q.pool]
 		related = append(related, resourceRef("deployment", d.id, d.name, "deployment"),
 			resourceRef("work-queue", q.id, q.name, "work-queue"), resourceRef("work-pool", p.id, p.name, "work-pool"))
-		for _, tag := range d.tags {
+		for _, tag := range d.runTags {
 			related = append(related, map[string]any{"prefect.resource.id": "prefect.tag." + tag.(string), "prefect.resource.role": "tag"})
 		}
 	}

@@ -16,6 +16,9 @@ import (
 // maxDetailDeployments bounds detail mode: two run queries per deployment.
 const maxDetailDeployments = 10
 
+// defaultDeploymentLimit keeps the default page within 12 KB.
+const defaultDeploymentLimit = 30
+
 // recentRunsPerDeployment is how many past runs detail mode lists.
 const recentRunsPerDeployment = 10
 
@@ -36,8 +39,8 @@ type deploymentsInput struct {
 func deploymentsTool() Definition {
 	return define(Definition{
 		Name: ToolGetDeployments, Title: "Get deployments", Group: GroupDeployments,
-		Summary: "Deployments with their flow/deployment slug, schedules in words, work pool and queue, concurrency limit and parameters; by flow and work pool; detail (defaults, job variables, recent runs) when the filter selects ids.",
-	}, `Deployments: slug (flow/deployment), tags, paused, status, pool/queue, schedules in words, concurrency, parameter names. By flow (name), work_pool, or Prefect filters: filter (DeploymentFilter), flows, flow_runs, task_runs, work_pools, work_pool_queues. Selecting ids (≤10) adds defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
+		Summary: "Deployments with their flow, schedules in words, work pool and queue and concurrency limit; by flow and work pool; detail (slug, parameters and defaults, job variables, recent runs) when the filter selects ids.",
+	}, `Deployments: flow, name, tags, paused, status, pool/queue, schedules in words, concurrency. By flow (name), work_pool, or Prefect filters: filter (DeploymentFilter), flows, flow_runs, task_runs, work_pools, work_pool_queues. Selecting ids (≤10) adds slug, parameters, defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
 Example: {"flow":"etl","filter":{"paused":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getDeployments)
@@ -49,10 +52,11 @@ type scheduleRow struct {
 	Active   bool   `json:"active"`
 }
 
+// deploymentRow is a deployment in a list: flow and name (together the
+// flow/deployment slug other tools take), without its parameters.
 type deploymentRow struct {
 	ID          string        `json:"id"`
 	Name        string        `json:"name"`
-	Slug        string        `json:"slug,omitempty"`
 	Flow        string        `json:"flow,omitempty"`
 	Tags        []string      `json:"tags,omitempty"`
 	Paused      bool          `json:"paused,omitempty"`
@@ -61,8 +65,6 @@ type deploymentRow struct {
 	WorkQueue   string        `json:"work_queue,omitempty"`
 	Schedules   []scheduleRow `json:"schedules,omitempty"`
 	Concurrency string        `json:"concurrency,omitempty"`
-	Parameters  []string      `json:"parameters,omitempty"`
-	UIURL       string        `json:"ui_url,omitempty"`
 }
 
 type deploymentRunRow struct {
@@ -73,8 +75,12 @@ type deploymentRunRow struct {
 	Message string `json:"message,omitempty"`
 }
 
+// deploymentDetail is a deployment selected by id; in a list only its
+// deploymentRow part is set.
 type deploymentDetail struct {
 	deploymentRow
+	Slug              string             `json:"slug,omitempty"`
+	Parameters        []string           `json:"parameters,omitempty"`
 	Description       string             `json:"description,omitempty"`
 	Version           string             `json:"version,omitempty"`
 	ParameterDefaults any                `json:"parameter_defaults,omitempty"`
@@ -90,8 +96,15 @@ type deploymentDetail struct {
 	Notes             []string           `json:"notes,omitempty"`
 }
 
-func getDeployments(ctx context.Context, c *call, in deploymentsInput) (any, error) {
-	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+type deploymentsResult struct {
+	Deployments []deploymentDetail `json:"deployments"`
+	Page
+	// UIURLTemplate links a deployment in the Prefect UI: {id} is its id.
+	UIURLTemplate string `json:"ui_url_template,omitempty"`
+}
+
+func getDeployments(ctx context.Context, c *call, in deploymentsInput) (*deploymentsResult, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultDeploymentLimit, maxLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -123,25 +136,18 @@ func getDeployments(ctx context.Context, c *call, in deploymentsInput) (any, err
 	if err != nil {
 		return nil, err
 	}
-	pg := newPage(len(deps), offset, more)
+	out := &deploymentsResult{Page: newPage(len(deps), offset, more), UIURLTemplate: c.uiURLTemplate(uiDeployment)}
 	if len(selectedIDs(in.Filter)) > 0 && len(deps) > 0 && len(deps) <= maxDetailDeployments {
-		details, err := c.deploymentDetails(ctx, deps, flows)
-		if err != nil {
+		if out.Deployments, err = c.deploymentDetails(ctx, deps, flows); err != nil {
 			return nil, err
 		}
-		return struct {
-			Deployments []deploymentDetail `json:"deployments"`
-			Page
-		}{details, pg}, nil
+		return out, nil
 	}
-	rows := make([]deploymentRow, len(deps))
+	out.Deployments = make([]deploymentDetail, len(deps))
 	for i := range deps {
-		rows[i] = c.newDeploymentRow(&deps[i], flows)
+		out.Deployments[i].deploymentRow = newDeploymentRow(&deps[i], flows)
 	}
-	return struct {
-		Deployments []deploymentRow `json:"deployments"`
-		Page
-	}{rows, pg}, nil
+	return out, nil
 }
 
 // flowNames maps the deployments' flow ids to names with one request.
@@ -168,16 +174,11 @@ func (c *call) flowNames(ctx context.Context, deps []prefect.DeploymentDetail) (
 	return names, nil
 }
 
-func (c *call) newDeploymentRow(d *prefect.DeploymentDetail, flows map[string]string) deploymentRow {
+func newDeploymentRow(d *prefect.DeploymentDetail, flows map[string]string) deploymentRow {
 	row := deploymentRow{
 		ID: d.ID, Name: d.Name, Flow: flows[d.FlowID], Tags: d.Tags, Paused: d.Paused, Status: d.Status,
 		WorkPool: d.WorkPoolName, WorkQueue: d.WorkQueueName, Concurrency: deploymentLimitText(d.Deployment),
-		Parameters: parameterNames(d),
 	}
-	if row.Flow != "" {
-		row.Slug = row.Flow + "/" + d.Name
-	}
-	row.UIURL = c.uiURL(uiDeployment, d.ID)
 	for _, s := range d.Schedules {
 		text, tz := scheduleText(s.Schedule)
 		row.Schedules = append(row.Schedules, scheduleRow{Schedule: text, Timezone: tz, Active: s.Active})
@@ -311,7 +312,8 @@ func (c *call) deploymentDetails(ctx context.Context, deps []prefect.DeploymentD
 	for i := range deps {
 		d := &deps[i]
 		det := deploymentDetail{
-			deploymentRow:     c.newDeploymentRow(d, flows),
+			deploymentRow:     newDeploymentRow(d, flows),
+			Parameters:        parameterNames(d),
 			Description:       clip(d.Description, messageBudget),
 			Version:           d.Version,
 			ParameterDefaults: clipJSON(d.Parameters, parameterBudget),
@@ -320,6 +322,9 @@ func (c *call) deploymentDetails(ctx context.Context, deps []prefect.DeploymentD
 			Path:              d.Path,
 			PullSteps:         clipJSON(d.PullSteps, parameterBudget),
 			LastPolled:        tsp(d.LastPolled),
+		}
+		if det.Flow != "" {
+			det.Slug = det.Flow + "/" + d.Name
 		}
 		if props, ok := d.ParameterOpenAPISchema["properties"].(map[string]any); ok {
 			schema := map[string]any{"properties": props}

@@ -18,7 +18,9 @@ import (
 )
 
 const (
-	defaultEventLimit = 50
+	// defaultEventLimit keeps the default page within 10 KB: each event
+	// of another flow run adds its flow, deployment and pool once.
+	defaultEventLimit = 30
 	maxEventLimit     = 500
 	// eventsPageSize is Prefect's cap on events per page (422 above it).
 	eventsPageSize = 50
@@ -44,7 +46,7 @@ type eventsInput struct {
 	RelatedResourceID string `json:"related_resource_id,omitempty" jsonschema:"e.g. prefect.deployment.<uuid>; trailing * = prefix"`
 	OccurredAfter     string `json:"occurred_after,omitempty" jsonschema:"RFC 3339, date, now, -30m, -7d"`
 	OccurredBefore    string `json:"occurred_before,omitempty" jsonschema:"same forms; default now"`
-	Limit             int    `json:"limit,omitempty" jsonschema:"1-500, default 50"`
+	Limit             int    `json:"limit,omitempty" jsonschema:"1-500, default 30"`
 	Workspace
 }
 
@@ -86,7 +88,7 @@ type eventsResult struct {
 	Note string `json:"note,omitempty"`
 }
 
-func readEvents(ctx context.Context, c *call, in eventsInput) (any, error) {
+func readEvents(ctx context.Context, c *call, in eventsInput) (*eventsResult, error) {
 	limit, _, err := pageArgs(in.Limit, 0, defaultEventLimit, maxEventLimit)
 	if err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := eventsResult{Window: window, Events: make([]eventRow, len(events)), Total: total, Note: note}
+	res := &eventsResult{Window: window, Events: make([]eventRow, len(events)), Total: total, Note: note}
 	keys := resourceKeys{res: map[string]*eventResource{}}
 	for i := range events {
 		res.Events[i] = newEventRow(&events[i], &keys)

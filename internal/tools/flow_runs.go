@@ -10,9 +10,14 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
-// rowMessageBudget bounds a state message in list rows; detail mode and
-// diagnose_flow_run carry the full text.
-const rowMessageBudget = 200
+// rowMessageBudget bounds a state message in list rows: the exception
+// and the start of its text; detail mode and diagnose_flow_run carry the
+// full text.
+const rowMessageBudget = 120
+
+// defaultFlowRunLimit keeps the default page within 12 KB on a busy
+// workspace; 50 rows fit 18 KB when asked for.
+const defaultFlowRunLimit = 30
 
 // maxDetailRuns bounds detail mode: one state-history request per run.
 const maxDetailRuns = 10
@@ -41,8 +46,18 @@ Example: {"flow":"etl","state":["Failed","Crashed"],"since":"-24h"}`,
 		getFlowRuns)
 }
 
-func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (any, error) {
-	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+// flowRunsResult is a page of flow runs; rows carry the detail fields
+// only when the filter selected them by id.
+type flowRunsResult struct {
+	FlowRuns []flowRunDetail `json:"flow_runs"`
+	Page
+	// UIURLTemplate links a run in the Prefect UI: {id} is its id. Said
+	// once, not in every row, where it repeated the id.
+	UIURLTemplate string `json:"ui_url_template,omitempty"`
+}
+
+func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResult, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultFlowRunLimit, maxLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -72,23 +87,16 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]flowRunRow, len(runs))
-	for i := range runs {
-		rows[i] = c.newFlowRunRow(&runs[i], names)
-	}
-	out := struct {
-		FlowRuns []flowRunRow `json:"flow_runs"`
-		Page
-	}{rows, newPage(len(rows), offset, more)}
+	out := &flowRunsResult{Page: newPage(len(runs), offset, more), UIURLTemplate: c.uiURLTemplate(uiFlowRun)}
 	if ids := selectedIDs(in.Filter); len(ids) > 0 && len(runs) <= maxDetailRuns {
-		details, err := c.flowRunDetails(ctx, runs, names)
-		if err != nil {
+		if out.FlowRuns, err = c.flowRunDetails(ctx, runs, names); err != nil {
 			return nil, err
 		}
-		return struct {
-			FlowRuns []flowRunDetail `json:"flow_runs"`
-			Page
-		}{details, out.Page}, nil
+		return out, nil
+	}
+	out.FlowRuns = make([]flowRunDetail, len(runs))
+	for i := range runs {
+		out.FlowRuns[i].flowRunRow = newFlowRunRow(&runs[i], names)
 	}
 	return out, nil
 }
@@ -106,12 +114,13 @@ func selectedIDs(f map[string]any) []string {
 	return out
 }
 
+// flowRunRow is a run in a list. The deployment is named, not given by
+// id: the tools that take a deployment accept "flow/deployment".
 type flowRunRow struct {
 	ID            string   `json:"id"`
 	Name          string   `json:"name"`
 	Flow          string   `json:"flow,omitempty"`
 	Deployment    string   `json:"deployment,omitempty"`
-	DeploymentID  string   `json:"deployment_id,omitempty"`
 	State         string   `json:"state"`
 	Message       string   `json:"message,omitempty"`
 	ExpectedStart string   `json:"expected_start,omitempty"`
@@ -123,10 +132,9 @@ type flowRunRow struct {
 	WorkQueue     string   `json:"work_queue,omitempty"`
 	Tags          []string `json:"tags,omitempty"`
 	Subflow       bool     `json:"subflow,omitempty"`
-	UIURL         string   `json:"ui_url,omitempty"`
 }
 
-func (c *call) newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
+func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 	row := flowRunRow{
 		ID:        r.ID,
 		Name:      r.Name,
@@ -134,15 +142,15 @@ func (c *call) newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 		State:     stateLabel(r.StateType, r.StateName),
 		Start:     tsp(r.StartTime),
 		Duration:  dur(r.TotalRunTime),
-		RunCount:  r.RunCount,
 		WorkPool:  r.WorkPoolName,
 		WorkQueue: r.WorkQueueName,
 		Tags:      r.Tags,
 		Subflow:   r.ParentTaskRunID != "",
-		UIURL:     c.uiURL(uiFlowRun, r.ID),
+	}
+	if r.RunCount > 1 {
+		row.RunCount = r.RunCount // one run is the norm; say it only when retried
 	}
 	if r.DeploymentID != "" {
-		row.DeploymentID = r.DeploymentID
 		row.Deployment = n.deployments[r.DeploymentID].Name
 	}
 	if r.State != nil {
@@ -209,6 +217,7 @@ func (c *call) lookupNames(ctx context.Context, runs []prefect.FlowRun) (runName
 
 type flowRunDetail struct {
 	flowRunRow
+	DeploymentID string           `json:"deployment_id,omitempty"`
 	Parameters   any              `json:"parameters,omitempty"`
 	FullMessage  string           `json:"state_message,omitempty"`
 	StateHistory []stateEntry     `json:"state_history,omitempty"`
@@ -276,10 +285,11 @@ func (c *call) flowRunDetails(ctx context.Context, runs []prefect.FlowRun, names
 	for i := range runs {
 		r := &runs[i]
 		d := flowRunDetail{
-			flowRunRow: c.newFlowRunRow(r, names),
-			Parameters: clipJSON(r.Parameters, parameterBudget),
-			InfraPID:   r.InfrastructurePID,
-			ParentTask: r.ParentTaskRunID,
+			flowRunRow:   newFlowRunRow(r, names),
+			DeploymentID: r.DeploymentID,
+			Parameters:   clipJSON(r.Parameters, parameterBudget),
+			InfraPID:     r.InfrastructurePID,
+			ParentTask:   r.ParentTaskRunID,
 		}
 		d.Message = ""
 		if r.State != nil {

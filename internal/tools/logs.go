@@ -17,6 +17,9 @@ const (
 	logsPageSize = apiMaxLimit
 	// logsBudget bounds a whole logs result; tail mode keeps the newest lines.
 	logsBudget = 96 << 10
+	// defaultLogsBudget bounds a call that leaves limit out, like every
+	// list tool's default call: a model asks for more lines when it needs them.
+	defaultLogsBudget = 11 << 10
 )
 
 type flowRunLogsInput struct {
@@ -52,7 +55,7 @@ type logsResult struct {
 	Note string `json:"note,omitempty"`
 }
 
-func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, error) {
+func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (*logsResult, error) {
 	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLogLimit, maxLogLimit)
 	if err != nil {
 		return nil, err
@@ -79,7 +82,7 @@ func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, err
 	if err != nil {
 		return nil, err
 	}
-	res := logsResult{FlowRunID: q.flowRunID, TaskRunID: q.taskRunID, Order: "oldest first"}
+	res := &logsResult{FlowRunID: q.flowRunID, TaskRunID: q.taskRunID, Order: "oldest first"}
 	if level > 0 {
 		res.Level = levelName(level)
 	}
@@ -87,7 +90,11 @@ func getFlowRunLogs(ctx context.Context, c *call, in flowRunLogsInput) (any, err
 		slices.Reverse(logs)
 		res.Order = "oldest first (the last lines of the run)"
 	}
-	lines, cut := formatLogLines(logs, logsBudget, in.Tail)
+	budget := logsBudget
+	if in.Limit == 0 {
+		budget = defaultLogsBudget
+	}
+	lines, cut := formatLogLines(logs, budget, in.Tail)
 	res.Lines = lines
 	if in.Tail {
 		res.Page = Page{Count: len(lines), Truncated: more || cut > 0}

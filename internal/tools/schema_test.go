@@ -150,11 +150,6 @@ var untypedResults = map[string]bool{
 	"diagnose_stuck_runs": true,
 	"get_automations":     true,
 	"get_dashboard":       true,
-	"get_deployments":     true,
-	"get_flow_run_logs":   true,
-	"get_flow_runs":       true,
-	"get_task_runs":       true,
-	"read_events":         true,
 }
 
 // TestToolResultShapesGolden snapshots the shape of each tool's result (the

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
@@ -61,5 +63,129 @@ func TestDeploymentActivitySizeBudget(t *testing.T) {
 	}
 	if out["truncated"] != true || out["next_offset"] != 20.0 {
 		t.Errorf("the large workspace has more than one page: truncated %v, next_offset %v", out["truncated"], out["next_offset"])
+	}
+}
+
+// largeBudgets are the result budgets on the large workspace: every list
+// tool's default call, and the 50-row pages of the widest rows. rows names
+// the result's list; keys are fields every row must keep; oneOf are groups
+// of which every row needs at least one (a run's time).
+var largeBudgets = []struct {
+	tool   string
+	args   map[string]any
+	budget int // bytes
+	rows   string
+	keys   []string
+	oneOf  []string
+}{
+	{"get_flow_runs", nil, 12_000, "flow_runs", []string{"id", "name", "flow", "state"}, []string{"start", "expected_start"}},
+	{"get_flow_runs", map[string]any{"limit": 50}, 18_000, "flow_runs", []string{"id", "name", "flow", "state"}, []string{"start", "expected_start"}},
+	// A page of failures carries 50 long messages, clipped to 120 bytes.
+	{"get_flow_runs", map[string]any{"limit": 50, "state": []string{"Failed", "Crashed"}}, 23_000, "flow_runs", []string{"id", "name", "flow", "state", "message", "start"}, nil},
+	{"get_task_runs", nil, 8_000, "task_runs", []string{"id", "name", "state"}, []string{"start", "expected_start"}},
+	// 50 rows of many flow runs each name theirs (50 of one run fit 8 KB:
+	// TestGetTaskRunsSizeAndRequests); 50 failures carry 50 messages.
+	{"get_task_runs", map[string]any{"limit": 50}, 10_000, "task_runs", []string{"id", "name", "flow_run", "state"}, []string{"start", "expected_start"}},
+	{"get_task_runs", map[string]any{"limit": 50, "state": []string{"Failed"}}, 20_000, "task_runs", []string{"id", "name", "flow_run", "state", "message"}, nil},
+	{"read_events", nil, 10_000, "events", []string{"id", "event", "occurred", "resource"}, nil},
+	// 50 state changes of 34 flow runs: each run's flow, deployment and
+	// pool come once (about 180 bytes a run, 155 an event).
+	{"read_events", map[string]any{"limit": 50, "event_type_prefix": "prefect.flow-run.", "occurred_after": "-24h"}, 14_500, "events", []string{"id", "event", "occurred", "resource"}, nil},
+	{"get_deployments", nil, 12_000, "deployments", []string{"id", "name", "flow", "status", "work_pool"}, nil},
+	{"get_flows", nil, 12_000, "flows", []string{"id", "name"}, nil},
+	{"get_work_pools", nil, 12_000, "work_pools", []string{"name", "status"}, nil},
+	// 182 bytes over the 12 KB target: last_polled and polled_ago say one
+	// thing twice (work_queues.go, not yet trimmed).
+	{"get_work_queues", nil, 12_500, "work_queues", []string{"name"}, nil},
+	{"get_variables", nil, 12_000, "variables", []string{"name"}, nil},
+	{"get_artifacts", nil, 12_000, "artifacts", []string{"id"}, nil},
+	{"get_concurrency_limits", nil, 12_000, "limits", []string{"name"}, nil},
+	{"count_events", nil, 12_000, "", nil, nil},
+	{"search", map[string]any{"query": "etl"}, 12_000, "results", []string{"kind", "name"}, nil},
+	{"get_flow_run_logs", map[string]any{"flow_run_id": largeLogsRun}, 12_000, "lines", nil, nil},
+}
+
+// largeLogsRun is the flow run of the large workspace given a long log in
+// TestLargeWorkspaceResultBudgets.
+const largeLogsRun = "crimson-falcon"
+
+// TestLargeWorkspaceResultBudgets holds every list tool's default result,
+// and the 50-row pages of flow runs, task runs and events, to their byte
+// budgets on the large workspace (realistic names, tags, parameters and
+// state messages), with the rows' decision-relevant fields kept and a
+// cut page saying so (truncated, next_offset).
+func TestLargeWorkspaceResultBudgets(t *testing.T) {
+	data := prefecttest.Large(now)
+	addLongLog(data, prefecttest.DemoID("flow_run", largeLogsRun), 400)
+	e := newEnv(t, prefecttest.WithData(data))
+	for _, c := range largeBudgets {
+		t.Run(c.tool+argsJSON(c.args), func(t *testing.T) {
+			text, isErr := e.call(t, c.tool, c.args)
+			if isErr {
+				t.Fatalf("%s(%s) failed: %s", c.tool, argsJSON(c.args), text)
+			}
+			var out map[string]any
+			if err := json.Unmarshal([]byte(text), &out); err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			n := 0
+			if c.rows != "" {
+				list, ok := out[c.rows].([]any)
+				if !ok {
+					t.Fatalf("no %q list in %.300s", c.rows, text)
+				}
+				n = len(list)
+				for i, v := range list {
+					row, _ := v.(map[string]any)
+					for _, k := range c.keys {
+						if s, isStr := row[k].(string); row[k] == nil || isStr && s == "" {
+							t.Errorf("row %d lacks %q: %v", i, k, row)
+						}
+					}
+					if len(c.oneOf) > 0 && !slices.ContainsFunc(c.oneOf, func(k string) bool { return row[k] != nil }) {
+						t.Errorf("row %d has none of %v: %v", i, c.oneOf, row)
+					}
+				}
+			}
+			t.Logf("%s(%s): %d bytes, %d rows", c.tool, argsJSON(c.args), len(text), n)
+			if len(text) > c.budget {
+				t.Errorf("%s(%s) is %d bytes (%d rows); budget %d bytes", c.tool, argsJSON(c.args), len(text), n, c.budget)
+			}
+			// The large workspace has more than a page of each of these:
+			// the page must say it was cut and where to go on.
+			limit, _ := c.args["limit"].(int)
+			if c.tool == "get_flow_runs" || c.tool == "get_task_runs" || c.tool == "get_deployments" || c.tool == "read_events" || c.tool == "get_flow_run_logs" {
+				if out["truncated"] != true {
+					t.Errorf("%d rows, more exist, but truncated is %v", n, out["truncated"])
+				}
+				if limit > 0 && n != limit {
+					t.Errorf("%d rows for limit %d", n, limit)
+				}
+				if c.tool != "read_events" && out["next_offset"] != float64(n) {
+					t.Errorf("next_offset %v after %d rows from offset 0", out["next_offset"], n)
+				}
+			}
+		})
+	}
+}
+
+// addLongLog gives a flow run n log lines as long as a busy real flow's:
+// worker and engine lines, progress lines with paths, and a traceback
+// every 50 lines.
+func addLongLog(data *prefecttest.Data, runID string, n int) {
+	base := now.Add(-2 * time.Hour)
+	for i := range n {
+		msg := fmt.Sprintf("Processed batch %d/%d of s3://analytics-exports/raw/orders/2026-11-26/part-%05d.parquet: 50000 rows in 2.31s (21645 rows/s), 0 rejected", i, n, i)
+		level := 20
+		if i%50 == 49 {
+			level = 40
+			msg = "Task run failed with exception: ConnectionError(\"HTTPSConnectionPool(host='api.partner.example.com', port=443): Read timed out.\") - Retries are exhausted\nTraceback (most recent call last):\n  File \"/opt/flows/etl/load.py\", line 88, in load\n    resp = session.get(url, timeout=30)\n  File \"/usr/local/lib/python3.12/site-packages/requests/sessions.py\", line 602, in get\n    return self.request(\"GET\", url, **kwargs)\nrequests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.partner.example.com', port=443): Read timed out."
+		}
+		at := base.Add(time.Duration(i) * time.Second).Format("2006-01-02T15:04:05.000000Z")
+		data.Add(prefecttest.Logs, map[string]any{
+			"id": prefecttest.DemoID("log", fmt.Sprintf("large-budget/%d", i)), "created": at, "updated": at,
+			"name": "prefect.task_runs", "level": level, "message": msg, "timestamp": at,
+			"flow_run_id": runID, "task_run_id": nil,
+		})
 	}
 }

@@ -11,6 +11,10 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
+// defaultTaskRunLimit keeps the default page within 8 KB when its rows
+// span many flow runs (each row then names its flow run).
+const defaultTaskRunLimit = 40
+
 // maxUpstreamShown bounds a row's upstream list (a fan-in task can have hundreds).
 const maxUpstreamShown = 10
 
@@ -41,6 +45,7 @@ type taskRunRow struct {
 	Name            string   `json:"name"`
 	TaskKey         string   `json:"task_key,omitempty"`
 	FlowRunID       string   `json:"flow_run_id,omitempty"`
+	FlowRun         string   `json:"flow_run,omitempty"` // key into taskRunsResult.FlowRuns
 	State           string   `json:"state"`
 	Message         string   `json:"message,omitempty"`
 	ExpectedStart   string   `json:"expected_start,omitempty"`
@@ -58,16 +63,17 @@ type taskRunRow struct {
 }
 
 type taskRunsResult struct {
-	FlowRunID string            `json:"flow_run_id,omitempty"`
-	FlowRun   string            `json:"flow_run,omitempty"`
-	FlowRuns  map[string]string `json:"flow_runs,omitempty"` // id -> name when rows span flow runs
-	TaskKeys  map[string]string `json:"task_keys,omitempty"` // task name -> task key
-	TaskRuns  []taskRunRow      `json:"task_runs"`
+	FlowRunID string `json:"flow_run_id,omitempty"`
+	FlowRun   string `json:"flow_run,omitempty"`
+	// FlowRuns maps the flow_run of the rows, when they span flow runs, to
+	// its id: a run's name, a third of a UUID's bytes, in each row.
+	FlowRuns map[string]string `json:"flow_runs,omitempty"`
+	TaskRuns []taskRunRow      `json:"task_runs"`
 	Page
 }
 
-func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
-	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (*taskRunsResult, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultTaskRunLimit, maxLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -107,33 +113,49 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := taskRunsResult{TaskRuns: make([]taskRunRow, len(runs)), Page: newPage(len(runs), offset, more)}
+	res := &taskRunsResult{TaskRuns: make([]taskRunRow, len(runs)), Page: newPage(len(runs), offset, more)}
 	single := len(flowRunIDs) == 1
+	var refs map[string]string // flow run id -> its key in res.FlowRuns
 	if single {
 		res.FlowRunID, res.FlowRun = flowRunIDs[0], names[flowRunIDs[0]]
-	} else if len(names) > 0 {
-		res.FlowRuns = names
+	} else if len(flowRunIDs) > 1 {
+		res.FlowRuns, refs = flowRunKeys(flowRunIDs, names)
 	}
-	keys := map[string]string{}
+	// A short page keeps more of each message; a long one, the exception
+	// and the start of its text.
+	msgBudget := rowMessageBudget
+	if len(runs) <= maxDetailRuns {
+		msgBudget = messageBudget
+	}
 	for i := range runs {
-		row := newTaskRunRow(&runs[i])
+		row := newTaskRunRow(&runs[i], msgBudget)
 		if single {
 			row.FlowRunID = ""
-		}
-		// Mapped and repeated tasks share their key: say it once per task
-		// name ("extract" -> "extract-9c2e1f4b") instead of in every row.
-		if task, ok := taskOfKey(row.Name, row.TaskKey); ok {
-			if k, seen := keys[task]; !seen || k == row.TaskKey {
-				keys[task], row.TaskKey = row.TaskKey, ""
-			}
+		} else if key, ok := refs[row.FlowRunID]; ok {
+			row.FlowRun, row.FlowRunID = key, ""
 		}
 		res.TaskRuns[i] = row
 	}
-	if len(keys) > 0 {
-		res.TaskKeys = keys
-	}
 	nameUpstreamInPage(res.TaskRuns)
 	return res, nil
+}
+
+// flowRunKeys keys each flow run by its name, or by its id when the name
+// is unknown or another run of the page has it, and maps keys to ids.
+func flowRunKeys(ids []string, names map[string]string) (byKey, keyOf map[string]string) {
+	count := map[string]int{}
+	for _, id := range ids {
+		count[names[id]]++
+	}
+	byKey, keyOf = map[string]string{}, map[string]string{}
+	for _, id := range ids {
+		key := names[id]
+		if key == "" || count[key] > 1 || prefect.IsUUID(key) {
+			key = id
+		}
+		byKey[key], keyOf[id] = id, key
+	}
+	return byKey, keyOf
 }
 
 // nameUpstreamInPage refers to upstream task runs that are rows of the same
@@ -173,7 +195,7 @@ func (c *call) flowRunNames(ctx context.Context, ids []string) (map[string]strin
 	return out, nil
 }
 
-func newTaskRunRow(r *prefect.TaskRunDetail) taskRunRow {
+func newTaskRunRow(r *prefect.TaskRunDetail, msgBudget int) taskRunRow {
 	row := taskRunRow{
 		ID:        r.ID,
 		Name:      r.Name,
@@ -185,6 +207,17 @@ func newTaskRunRow(r *prefect.TaskRunDetail) taskRunRow {
 		Duration:  dur(r.TotalRunTime),
 		Tags:      r.Tags,
 		CacheKey:  r.CacheKey,
+	}
+	// The task key is the task's name and a hash of its code: said only
+	// when the run's name does not start with the task's.
+	if _, ok := taskOfKey(r.Name, r.TaskKey); ok {
+		row.TaskKey = ""
+	}
+	// Tags matter while a run waits (a tag concurrency limit holds a
+	// Pending task run); on a finished run they only describe it.
+	switch r.StateType {
+	case "COMPLETED", "FAILED", "CANCELLED", "CRASHED":
+		row.Tags = nil
 	}
 	if r.RunCount != 1 {
 		row.RunCount = r.RunCount // one run is the norm; say it only when it is not
@@ -206,7 +239,7 @@ func newTaskRunRow(r *prefect.TaskRunDetail) taskRunRow {
 		if row.State == "" {
 			row.State = stateLabel(s.Type, s.Name)
 		}
-		row.Message = clip(s.Message, messageBudget)
+		row.Message = clip(s.Message, msgBudget)
 		if row.CacheKey == "" {
 			row.CacheKey = s.StateDetails.CacheKey
 		}

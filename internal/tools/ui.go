@@ -24,3 +24,12 @@ func (c *call) uiURL(route, key string) string {
 	}
 	return strings.TrimRight(c.target.UIURL, "/") + route + url.PathEscape(key)
 }
+
+// uiURLTemplate is uiURL with the key left as {id}: a list says it once
+// instead of repeating every row's id in a link.
+func (c *call) uiURLTemplate(route string) string {
+	if c.target == nil || c.target.UIURL == "" {
+		return ""
+	}
+	return strings.TrimRight(c.target.UIURL, "/") + route + "{id}"
+}
