@@ -12,6 +12,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
+	"github.com/prefect-mcp/prefect-mcp/internal/schedule"
 )
 
 // Bounds of get_deployment_activity.
@@ -375,7 +376,7 @@ func scheduledRuns(d prefect.DeploymentDetail, since, now time.Time) *int {
 		if !s.Active {
 			continue
 		}
-		n, ok := expectedRuns(s.Schedule, from, now)
+		n, ok := schedule.Count(s.Schedule, from, now)
 		if !ok {
 			return nil
 		}

@@ -111,37 +111,3 @@ func TestSampleWindow(t *testing.T) {
 		t.Errorf("a full sample at one instant: %d runs, cut %v", len(got), cut)
 	}
 }
-
-func TestExpectedRuns(t *testing.T) {
-	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	to := from.Add(30 * 24 * time.Hour)
-	for _, tc := range []struct {
-		name     string
-		schedule map[string]any
-		from, to time.Time
-		want     int
-		ok       bool
-	}{
-		{"daily interval", map[string]any{"interval": 86400.0}, from, to, 30, true},
-		{"hourly interval, anchored off the hour", map[string]any{"interval": 3600.0, "anchor_date": "2020-01-01T00:30:00Z"}, from, from.Add(3 * time.Hour), 3, true},
-		{"interval anchored after the window", map[string]any{"interval": 3600.0, "anchor_date": "2027-01-01T00:00:00Z"}, from, from.Add(2 * time.Hour), 2, true},
-		{"cron daily", map[string]any{"cron": "0 2 * * *"}, from, to, 30, true},
-		{"cron @hourly", map[string]any{"cron": "@hourly"}, from, from.Add(24 * time.Hour), 24, true},
-		{"cron every 15 min on weekdays", map[string]any{"cron": "*/15 * * * mon-fri"}, from, from.Add(7 * 24 * time.Hour), 5 * 96, true},
-		{"cron weekly sunday as 7", map[string]any{"cron": "0 0 * * 7"}, from, to, 5, true},
-		// Nov 2026: the 1st is a Sunday; dom 1 OR Mondays = 1 + 5 Mondays.
-		{"cron day_or", map[string]any{"cron": "0 0 1 * mon"}, from, to, 6, true},
-		{"cron day_or false", map[string]any{"cron": "0 0 1-7 * mon", "day_or": false}, from, to, 1, true},
-		{"cron in a timezone", map[string]any{"cron": "0 0 * * *", "timezone": "America/New_York"}, from, from.Add(24 * time.Hour), 1, true},
-		{"cron months by name", map[string]any{"cron": "0 0 1 jan,dec *"}, from, to.Add(24 * time.Hour), 1, true},
-		{"rrule is not counted", map[string]any{"rrule": "FREQ=DAILY"}, from, to, 0, false},
-		{"bad cron", map[string]any{"cron": "61 * * * *"}, from, to, 0, false},
-		{"bad timezone", map[string]any{"cron": "0 0 * * *", "timezone": "Mars/Olympus"}, from, to, 0, false},
-		{"empty window", map[string]any{"interval": 60.0}, to, from, 0, true},
-	} {
-		got, ok := expectedRuns(tc.schedule, tc.from, tc.to)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("%s: %d %v, want %d %v", tc.name, got, ok, tc.want, tc.ok)
-		}
-	}
-}

@@ -1,63 +1,11 @@
-package tools
+package schedule
 
 import (
-	"math"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// expectedRuns counts the runs a Prefect schedule (interval or cron; the
-// object of a deployment schedule) creates with an expected start in
-// [from, to). ok is false for schedules it cannot count (rrule, malformed).
-// Prefect's schedule semantics: src/prefect/client/schemas/schedules.py
-// (IntervalSchedule anchor_date, CronSchedule day_or, timezone).
-func expectedRuns(s map[string]any, from, to time.Time) (n int, ok bool) {
-	if !to.After(from) {
-		return 0, true
-	}
-	loc := time.UTC
-	if tz, _ := s["timezone"].(string); tz != "" {
-		l, err := time.LoadLocation(tz)
-		if err != nil {
-			return 0, false
-		}
-		loc = l
-	}
-	switch {
-	case s["interval"] != nil:
-		secs, _ := s["interval"].(float64)
-		if secs <= 0 {
-			return 0, false
-		}
-		step := time.Duration(secs * float64(time.Second))
-		anchor := from
-		if a, _ := s["anchor_date"].(string); a != "" {
-			if t, err := time.Parse(time.RFC3339Nano, a); err == nil {
-				anchor = t
-			}
-		}
-		// Runs fall at anchor + k*step: count the k inside [from, to).
-		first := math.Ceil(float64(from.Sub(anchor)) / float64(step))
-		last := math.Ceil(float64(to.Sub(anchor))/float64(step)) - 1
-		if last < first {
-			return 0, true
-		}
-		return int(last - first + 1), true
-	case s["cron"] != nil:
-		expr, _ := s["cron"].(string)
-		dayOr := true
-		if v, ok := s["day_or"].(bool); ok {
-			dayOr = v
-		}
-		c, err := parseCron(expr)
-		if err != nil {
-			return 0, false
-		}
-		return c.count(from, to, loc, dayOr), true
-	}
-	return 0, false
-}
 
 // cronSpec is a parsed five-field cron expression: a set per field.
 type cronSpec struct {
@@ -82,7 +30,7 @@ func parseCron(expr string) (*cronSpec, error) {
 	}
 	f := strings.Fields(expr)
 	if len(f) != 5 {
-		return nil, badInput("cron %q: want 5 fields", expr)
+		return nil, fmt.Errorf("cron %q: want 5 fields", expr)
 	}
 	c := &cronSpec{domAny: f[2] == "*" || f[2] == "?", dowAny: f[4] == "*" || f[4] == "?"}
 	for i, spec := range []struct {
@@ -112,7 +60,7 @@ func cronField(field string, lo, hi int, set *[60]bool) error {
 		if hasStep {
 			n, err := strconv.Atoi(stepText)
 			if err != nil || n < 1 {
-				return badInput("cron step %q", part)
+				return fmt.Errorf("cron step %q", part)
 			}
 			step = n
 		}
@@ -121,19 +69,19 @@ func cronField(field string, lo, hi int, set *[60]bool) error {
 			a, b, isRange := strings.Cut(rng, "-")
 			var err error
 			if from, err = num(a); err != nil {
-				return badInput("cron value %q", part)
+				return fmt.Errorf("cron value %q", part)
 			}
 			to = from
 			if isRange {
 				if to, err = num(b); err != nil {
-					return badInput("cron value %q", part)
+					return fmt.Errorf("cron value %q", part)
 				}
 			} else if hasStep {
 				to = hi
 			}
 		}
 		if from < lo || to > hi || from > to {
-			return badInput("cron range %q", part)
+			return fmt.Errorf("cron range %q", part)
 		}
 		for v := from; v <= to; v += step {
 			set[v] = true
@@ -142,45 +90,78 @@ func cronField(field string, lo, hi int, set *[60]bool) error {
 	return nil
 }
 
+// matchesDay applies the day-of-month, month and day-of-week fields;
+// with both day fields restricted, day_or picks either (Prefect's default)
+// or both.
+func (c *cronSpec) matchesDay(day time.Time, dayOr bool) bool {
+	if !c.month[int(day.Month())] {
+		return false
+	}
+	dom, dow := c.dom[day.Day()], c.dow[int(day.Weekday())]
+	switch {
+	case c.domAny && c.dowAny:
+		return true
+	case c.domAny:
+		return dow
+	case c.dowAny:
+		return dom
+	case dayOr:
+		return dom || dow
+	}
+	return dom && dow
+}
+
+// times calls yield with each matching minute of day in loc, in order,
+// until it returns false; it reports whether yield stopped it.
+func (c *cronSpec) times(day time.Time, loc *time.Location, yield func(time.Time) bool) bool {
+	for h := range 24 {
+		if !c.hour[h] {
+			continue
+		}
+		for m := range 60 {
+			if c.minute[m] && !yield(time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // count walks the days of [from, to) in loc and counts matching minutes.
 func (c *cronSpec) count(from, to time.Time, loc *time.Location, dayOr bool) int {
 	n := 0
 	start := from.In(loc)
 	for day := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc); day.Before(to); day = day.AddDate(0, 0, 1) {
-		if !c.month[int(day.Month())] {
+		if !c.matchesDay(day, dayOr) {
 			continue
 		}
-		dom, dow := c.dom[day.Day()], c.dow[int(day.Weekday())]
-		var match bool
-		switch {
-		case c.domAny && c.dowAny:
-			match = true
-		case c.domAny:
-			match = dow
-		case c.dowAny:
-			match = dom
-		case dayOr:
-			match = dom || dow
-		default:
-			match = dom && dow
-		}
-		if !match {
-			continue
-		}
-		for h := range 24 {
-			if !c.hour[h] {
-				continue
+		c.times(day, loc, func(t time.Time) bool {
+			if !t.Before(from) && t.Before(to) {
+				n++
 			}
-			for m := range 60 {
-				if !c.minute[m] {
-					continue
-				}
-				t := time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc)
-				if !t.Before(from) && t.Before(to) {
-					n++
-				}
-			}
-		}
+			return true
+		})
 	}
 	return n
+}
+
+// next is the first matching minute at or after t, or zero within horizon.
+func (c *cronSpec) next(t time.Time, loc *time.Location, dayOr bool) time.Time {
+	start := t.In(loc)
+	var found time.Time
+	for day := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc); day.Sub(t) < horizon; day = day.AddDate(0, 0, 1) {
+		if !c.matchesDay(day, dayOr) {
+			continue
+		}
+		if c.times(day, loc, func(m time.Time) bool {
+			if m.Before(t) {
+				return true
+			}
+			found = m
+			return false
+		}) {
+			return found.UTC()
+		}
+	}
+	return time.Time{}
 }
