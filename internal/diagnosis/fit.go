@@ -18,7 +18,8 @@ func size(v any) int {
 	return len(b)
 }
 
-// FitRun keeps a run diagnosis within Budget.
+// FitRun keeps a run diagnosis within Budget: older history, deeper
+// tracebacks and task lists first.
 func FitRun(d *RunDiagnosis) {
 	ev := &d.Evidence
 	clipTB := func(n int) func() {
@@ -70,4 +71,33 @@ func trimAttempts(a []Attempt) []Attempt {
 		return []Attempt{a[0], a[len(a)-1]}
 	}
 	return a
+}
+
+// FitLate keeps a late diagnosis within Budget: fewer examples and
+// secondary blockers first, group by group, then the smallest groups.
+func FitLate(d *LateDiagnosis) {
+	var cuts []func()
+	for i := range d.Groups {
+		cuts = append(cuts, func() {
+			g := &d.Groups[i]
+			if len(g.Examples) > 1 {
+				g.Examples = g.Examples[:1]
+			}
+			g.AlsoBlocking = nil
+		})
+	}
+	for range len(d.Groups) - 1 {
+		cuts = append(cuts, func() { d.Groups, d.Truncated = d.Groups[:len(d.Groups)-1], true })
+	}
+	Fit(d, Budget, cuts...)
+}
+
+// FitStuck keeps a stuck diagnosis within Budget: the shortest-stuck runs
+// go first.
+func FitStuck(d *StuckDiagnosis) {
+	var cuts []func()
+	for range len(d.Stuck) - 1 {
+		cuts = append(cuts, func() { d.Stuck, d.Truncated = d.Stuck[:len(d.Stuck)-1], true })
+	}
+	Fit(d, Budget, cuts...)
 }

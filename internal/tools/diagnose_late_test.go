@@ -255,8 +255,8 @@ func TestDiagnoseLateRunsNoNPlusOne(t *testing.T) {
 		}
 		counts[runs] = n
 	}
-	if counts[1] != counts[30] || counts[1] != 11 {
-		t.Errorf("requests: %v; want 11 (8, and 3 for the deployment's scheduling) whatever the number of late runs", counts)
+	if counts[1] != counts[30] || counts[1] != 10 {
+		t.Errorf("requests: %v; want 10 (8, and 2 for the deployment's scheduling) whatever the number of late runs", counts)
 	}
 }
 
@@ -285,7 +285,7 @@ func TestDiagnoseStuckRuns(t *testing.T) {
 		t.Fatalf("stuck runs = %v", list)
 	}
 	s := list[0].(map[string]any)
-	if s["name"] != "ghost-run" || s["verdict"] != "likely_orphaned" || s["usual_duration"] != "5m0s (median of recent completed runs)" ||
+	if s["name"] != "ghost-run" || s["verdict"] != "orphaned" || s["usual_duration"] != "5m0s (median of recent completed runs)" ||
 		s["last_heartbeat"] != dgAt(-2*time.Hour - 50*time.Minute)[:19]+"Z" || s["elapsed"] != "3h0m0s" {
 		t.Errorf("stuck run = %v", s)
 	}
@@ -432,8 +432,8 @@ func TestDiagnoseLateRunsScheduling(t *testing.T) {
 		{"paused", "paused: the scheduler creates no runs", "Resume deployment paused"},
 		{"inactive", "all 2 schedule(s) are inactive", "get_deployments"},
 		{"manual", "no schedule: runs start only when triggered", "Add a schedule"},
-		{"stalled", "schedules are active but no run is scheduled", "get_server_status"},
-		{"healthy", "healthy: the scheduler creates runs; the next is", ""},
+		{"stalled", "no upcoming Scheduled run exists: the server's scheduler service is not creating runs", "get_server_status"},
+		{"healthy", "healthy: the scheduler creates runs; the next is due", ""},
 	} {
 		out, text, n := dgCall(t, e, "diagnose_late_runs", map[string]any{"deployment_id": dgID("deployment", tc.dep)})
 		dgContains(t, tc.dep+" summary", dgStr(out["summary"]), "nothing is waiting to start", tc.want)
@@ -444,8 +444,8 @@ func TestDiagnoseLateRunsScheduling(t *testing.T) {
 		if s == nil || s["deployment"] != tc.dep {
 			t.Fatalf("%s: scheduling = %v", tc.dep, out["scheduling"])
 		}
-		if n != 7 { // late, active, limits, pending tasks; deployment, next and latest run
-			t.Errorf("%s: %d requests, want 7", tc.dep, n)
+		if n != 6 { // late, active, limits, pending tasks; deployment, its latest runs
+			t.Errorf("%s: %d requests, want 6", tc.dep, n)
 		}
 		t.Logf("%s: %s", tc.dep, text)
 	}
@@ -515,5 +515,139 @@ func TestDiagnoseLateRunsPoolsConstant(t *testing.T) {
 	}
 	if counts[1] != counts[12] {
 		t.Errorf("requests by number of pools: %v; want the same", counts)
+	}
+}
+
+// rfc is a time relative to now as the diagnoses print it.
+func rfc(off time.Duration) string { return now.Add(off).UTC().Format(time.RFC3339) }
+
+// Scheduling health computes each active schedule's next occurrence from
+// the schedule itself (cron in its timezone, interval from its anchor,
+// rrule from DTSTART), reports the scheduler's latest run and when it was
+// created, and calls a next run more than a day away a verdict. The cron
+// and rrule texts are built from now, so the suite passes on any date.
+func TestDiagnoseLateRunsScheduleKinds(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	soon := now.Add(90 * time.Minute).In(berlin)
+	far := now.AddDate(0, 0, 40).UTC()
+	rr := now.Add(2 * time.Hour).In(newYork)
+	w := newDgWorld()
+	w.healthyPool("p", nil)
+	w.flow("f")
+	for _, d := range []struct {
+		name, ahead string // a Scheduled run the scheduler made, or none
+		sched       map[string]any
+		at          time.Duration
+	}{
+		{"interval", "interval-next", map[string]any{"interval": 3600.0, "anchor_date": dgAt(30*time.Minute - 480*time.Hour), "timezone": "UTC"}, 30 * time.Minute},
+		{"cron-berlin", "cron-next", map[string]any{"cron": fmt.Sprintf("%d %d * * *", soon.Minute(), soon.Hour()), "timezone": "Europe/Berlin", "day_or": true}, 90 * time.Minute},
+		{"cron-far", "far-next", map[string]any{"cron": fmt.Sprintf("0 3 %d %d *", far.Day(), int(far.Month())), "timezone": "UTC", "day_or": true}, far.Add(3*time.Hour - far.Sub(far.Truncate(24*time.Hour))).Sub(now)},
+		{"rrule-ny", "", map[string]any{"rrule": "DTSTART:" + rr.AddDate(0, 0, -10).Format("20060102T150405") + "\nRRULE:FREQ=DAILY", "timezone": "America/New_York"}, 2 * time.Hour},
+	} {
+		w.scheduledDeployment(d.name, "f", "p", "default", false, nil, []any{schedule(d.name, 0, true, d.sched)})
+		if d.ahead != "" {
+			w.run(dgRun{name: d.ahead, flow: "f", deployment: d.name, pool: "p", queue: "default", stateType: "SCHEDULED", expected: d.at, stateAt: -time.Hour})
+		}
+	}
+	e := w.env(t)
+	for _, tc := range []struct {
+		dep, verdict, next, latest string
+	}{
+		{"interval", "healthy", rfc(30 * time.Minute), "interval-next"},
+		{"cron-berlin", "healthy", rfc(90 * time.Minute), "cron-next"},
+		{"cron-far", "next_run_far_away", time.Date(far.Year(), far.Month(), far.Day(), 3, 0, 0, 0, time.UTC).Format(time.RFC3339), "far-next"},
+		// No Scheduled run for an occurrence two hours away: the scheduler
+		// service is not creating runs.
+		{"rrule-ny", "scheduler_not_creating_runs", rfc(2 * time.Hour), ""},
+	} {
+		out, text, _ := dgCall(t, e, "diagnose_late_runs", map[string]any{"deployment_id": dgID("deployment", tc.dep)})
+		t.Logf("%s: %s", tc.dep, text)
+		s, _ := out["scheduling"].(map[string]any)
+		if s == nil || s["verdict"] != tc.verdict {
+			t.Errorf("%s: verdict %v, want %s", tc.dep, s["verdict"], tc.verdict)
+			continue
+		}
+		sc := s["schedules"].([]any)[0].(map[string]any)
+		if sc["next_occurrence"] != tc.next || !strings.HasPrefix(dgStr(s["next_occurrence"]), tc.next) {
+			t.Errorf("%s: next occurrence %v / %v, want %s", tc.dep, sc["next_occurrence"], s["next_occurrence"], tc.next)
+		}
+		if tc.latest != "" {
+			dgContains(t, tc.dep+" latest scheduled run", dgStr(s["latest_scheduled_run"]), tc.latest+", Scheduled")
+			if s["scheduler_last_created"] == nil {
+				t.Errorf("%s: no scheduler_last_created", tc.dep)
+			}
+		}
+	}
+}
+
+// runnerHeartbeat is a prefect.flow-run.heartbeat as a runner emits it,
+// related to the run's deployment and flow (src/prefect/runner/runner.py,
+// _emit_flow_run_heartbeat).
+func (w *dgWorld) runnerHeartbeat(flowRunID, runName, deployment, flow string, ago time.Duration, i int) {
+	w.d.Add(prefecttest.Events, map[string]any{
+		"occurred": dgAt(ago), "event": "prefect.flow-run.heartbeat",
+		"resource": map[string]any{"prefect.resource.id": "prefect.flow-run." + flowRunID, "prefect.resource.name": runName, "prefect.version": "3.8.4"},
+		"related": []any{
+			map[string]any{"prefect.resource.id": "prefect.deployment." + dgID("deployment", deployment), "prefect.resource.role": "deployment", "prefect.resource.name": deployment},
+			map[string]any{"prefect.resource.id": "prefect.flow." + dgID("flow", flow), "prefect.resource.role": "flow", "prefect.resource.name": flow},
+		},
+		"payload": map[string]any{}, "id": dgID("event", fmt.Sprintf("%s/beat/%d", runName, i)), "follows": nil, "received": dgAt(ago),
+	})
+}
+
+// Two deployments on a pool with an online worker, each with a run Running
+// for 3 hours that has gone quiet: one deployment's runs send heartbeats
+// (its completed runs did, the stuck one stopped), the other's never did.
+// The first is a zombie, the second is silent, in diagnose_stuck_runs and
+// in diagnose_flow_run's liveness alike.
+func TestDiagnoseStuckRunsHeartbeatsPerDeployment(t *testing.T) {
+	w := newDgWorld()
+	w.healthyPool("p", nil)
+	w.flow("f")
+	w.deployment("beating", "f", "p", "default", false, nil)
+	w.deployment("quiet", "f", "p", "default", false, nil)
+	for i := range 3 {
+		ok := w.completed(fmt.Sprintf("beating-ok-%d", i), "f", "beating", "p", "default", -time.Duration(i+4)*time.Hour, 300)
+		w.runnerHeartbeat(ok, fmt.Sprintf("beating-ok-%d", i), "beating", "f", -time.Duration(i+4)*time.Hour-time.Minute, 0)
+		w.completed(fmt.Sprintf("quiet-ok-%d", i), "f", "quiet", "p", "default", -time.Duration(i+4)*time.Hour, 300)
+	}
+	stopped := w.running("beating-stuck", "f", "beating", "p", "default", -3*time.Hour)
+	for i := range 3 {
+		w.runnerHeartbeat(stopped, "beating-stuck", "beating", "f", -3*time.Hour+time.Duration(i)*30*time.Second, i)
+	}
+	quiet := w.running("quiet-stuck", "f", "quiet", "p", "default", -3*time.Hour)
+	e := w.env(t)
+	out, text, n := dgCall(t, e, "diagnose_stuck_runs", map[string]any{})
+	t.Logf("diagnose_stuck_runs (%d requests, %d bytes):\n%s", n, len(text), text)
+	got := map[string]map[string]any{}
+	for _, s := range out["stuck_runs"].([]any) {
+		got[dgStr(s.(map[string]any)["name"])] = s.(map[string]any)
+	}
+	if b := got["beating-stuck"]; b == nil || b["verdict"] != "zombie" || !strings.HasPrefix(dgStr(b["heartbeats"]), "enabled") {
+		t.Errorf("beating-stuck = %v, want verdict zombie with heartbeats enabled", b)
+	}
+	if q := got["quiet-stuck"]; q == nil || q["verdict"] != "silent" || !strings.HasPrefix(dgStr(q["heartbeats"]), "none ever seen") {
+		t.Errorf("quiet-stuck = %v, want verdict silent with no heartbeat ever seen", q)
+	}
+	dgContains(t, "next steps", strings.Join(dgStrs(out["next_steps"]), " "), "zombie", "Enable heartbeats")
+	if n != 5 { // active runs; completed runs, pool, workers; heartbeat counts
+		t.Errorf("%d requests, want 5", n)
+	}
+	for id, cause := range map[string]string{stopped: "zombie", quiet: "silent"} {
+		out, text, _ := dgCall(t, e, "diagnose_flow_run", map[string]any{"flow_run_id": id})
+		live, _ := out["liveness"].(map[string]any)
+		if out["cause"] != cause || live == nil {
+			t.Errorf("diagnose_flow_run %s: cause %v, want %s\n%s", id, out["cause"], cause, text)
+			continue
+		}
+		want := map[string]string{"zombie": "enabled", "silent": "none ever seen"}[cause]
+		dgContains(t, cause+" liveness heartbeats", dgStr(live["heartbeats"]), want)
 	}
 }

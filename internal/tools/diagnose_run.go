@@ -7,12 +7,9 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
-// Shared by the diagnosis tools still shaped here (late, stuck, automation).
-const (
-	diagnosisParallel    = diagnosis.Parallel
-	diagnosisBudget      = diagnosis.Budget
-	flowRunHeartbeatName = diagnosis.HeartbeatEvent
-)
+// diagnosisParallel bounds the concurrent reads of diagnose_automation,
+// still shaped here.
+const diagnosisParallel = diagnosis.Parallel
 
 type diagnoseRunInput struct {
 	FlowRunID string `json:"flow_run_id" jsonschema:"the flow run's id or name"`

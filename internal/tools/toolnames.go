@@ -164,24 +164,8 @@ func (d *automationDiagnosis) forOffered(o Offered) any {
 	return d
 }
 
-func (r stuckResult) forOffered(o Offered) any {
-	r.NextSteps = o.steps(r.NextSteps)
-	return r
-}
-
 func (r serverStatusResult) forOffered(o Offered) any {
 	r.NextSteps, r.CannotTell = o.steps(r.NextSteps), o.steps(r.CannotTell)
-	return r
-}
-
-func (r lateResult) forOffered(o Offered) any {
-	r.NextSteps = o.steps(r.NextSteps)
-	groups := make([]lateGroup, len(r.Groups))
-	for i, g := range r.Groups {
-		g.NextSteps = o.steps(g.NextSteps)
-		groups[i] = g
-	}
-	r.Groups = groups
 	return r
 }
 
