@@ -27,6 +27,7 @@ func instructions(offered tools.Offered, oauth bool) string {
 		note  string
 	}{
 		{"the run and its logs", []string{tools.ToolGetFlowRuns, tools.ToolGetFlowRunLogs, tools.ToolDiagnoseFlowRun}, ": why it failed or crashed, or whether a Running/Pending/Cancelling run is still alive"},
+		{"runs not starting or running too long", []string{tools.ToolDiagnoseLateRuns, tools.ToolDiagnoseStuckRuns}, ": why late runs wait; a deployment's scheduling health: paused? next occurrence; runs stuck past max(10× usual duration, 2 min), with a liveness verdict: alive_slow, zombie, silent, orphaned, stuck_pending"},
 		{"deployment and work-pool health", []string{tools.ToolGetDeployments, tools.ToolGetWorkPools}, ": paused? workers online?"},
 		{"concurrency", []string{tools.ToolGetConcurrencyLimits}, ""},
 		{"automations", []string{tools.ToolGetAutomations, tools.ToolDiagnoseAutomation, tools.ToolReadEvents}, ""},

@@ -145,11 +145,9 @@ func TestToolsListBudget(t *testing.T) {
 // untypedResults are the tools whose handler still returns any; the test
 // fails when one of them gets a type, so this list only shrinks.
 var untypedResults = map[string]bool{
-	"diagnose_flow_run":   true,
-	"diagnose_late_runs":  true,
-	"diagnose_stuck_runs": true,
-	"get_automations":     true,
-	"get_dashboard":       true,
+	"diagnose_flow_run": true,
+	"get_automations":   true,
+	"get_dashboard":     true,
 }
 
 // TestToolResultShapesGolden snapshots the shape of each tool's result (the
