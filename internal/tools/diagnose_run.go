@@ -7,10 +7,6 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
-// diagnosisParallel bounds the concurrent reads of diagnose_automation,
-// still shaped here.
-const diagnosisParallel = diagnosis.Parallel
-
 type diagnoseRunInput struct {
 	FlowRunID string `json:"flow_run_id" jsonschema:"the flow run's id or name"`
 	Workspace
