@@ -19,7 +19,7 @@ func diagnoseLateRunsTool() Definition {
 	return define(Definition{
 		Name: ToolDiagnoseLateRuns, Title: "Diagnose late runs", Group: GroupDiagnosis,
 		Summary: "Why scheduled runs are not starting (Late / AwaitingConcurrencySlot): paused pool, no online worker, full pool/queue/deployment/global limit, paused queue or deployment; with a deployment, its scheduling health (paused, each schedule's next occurrence, the scheduler's latest run); tag limits holding task runs reported separately.",
-	}, `Why runs are not starting: Late and AwaitingConcurrencySlot runs by deployment/pool/queue, each with its blocker (paused pool/queue/deployment, no online worker, a full pool/queue/deployment/global limit) and evidence. With deployment_id: its scheduling health (paused? next occurrence, latest scheduled run). No argument: whole workspace.
+	}, `Why runs are not starting: Late and AwaitingConcurrencySlot runs by deployment/pool/queue, each with its blocker (paused pool/queue/deployment, no online worker, a full pool/queue/deployment/global limit) and evidence. With deployment_id: its scheduling health (paused, next run). No argument: whole workspace.
 Example: {"work_pool_name":"k8s-pool"}`,
 		nil, diagnoseLateRuns)
 }

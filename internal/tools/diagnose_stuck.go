@@ -19,7 +19,7 @@ func diagnoseStuckRunsTool() Definition {
 	return define(Definition{
 		Name: ToolDiagnoseStuckRuns, Title: "Diagnose stuck runs", Group: GroupDiagnosis,
 		Summary: "Runs Running or Pending beyond 10× their deployment's usual duration (at least 2 min), judged by flow-run heartbeats and workers: orphaned, zombie, silent, slow or stuck pending.",
-	}, `Runs Running or Pending beyond 10x their deployment's median duration (min 2 min; 30 without history), with a verdict from heartbeats and workers: orphaned, zombie, silent, alive_slow, stuck_pending.
+	}, `Runs Running or Pending beyond 10x their deployment's median duration (min 2 min; 30 without history), verdict from heartbeats and workers: orphaned, zombie, silent, alive_slow, stuck_pending.
 Example: {"min_minutes":60}`,
 		func(s *jsonschema.Schema) { bound(s, "min_minutes", 1, diagnosis.MaxStuckMinutes) },
 		diagnoseStuckRuns)
