@@ -25,6 +25,7 @@ const (
 	CauseQueueNotPolled   = "work_queue_not_polled"
 	CauseNoBlocker        = "no_blocker_found"
 	maxLateGroups         = 12
+	maxExamples           = 3
 )
 
 // LateDiagnosis is diagnose_late_runs' answer.
