@@ -43,7 +43,7 @@ func deploymentActivityTool() Definition {
 	return define(Definition{
 		Name: ToolGetDeploymentActivity, Title: "Get deployment activity", Group: GroupDeployments,
 		Summary: "Per deployment over a window: run outcomes against what its schedule expects, last run, last success, whether an automation runs it, and a verdict (healthy, failing, stuck, behind_schedule, not_completing, dormant).",
-	}, `Per deployment over window_days: runs by outcome vs what its schedule expects, last run/success, automations running it; verdict and why: failing, stuck, behind_schedule, not_completing (Cancelled is no success), dormant, healthy. Counts: the page's latest 200 runs (see counted_since); verdicts: the whole window.
+	}, `Per deployment over window_days: runs by outcome vs what its schedule expects, last run/success, automations running it; verdict and why: failing, stuck, behind_schedule, not_completing (Cancelled is no success), dormant, healthy. Counts: the page's latest 200 runs (counted_since).
 Example: {"window_days":7}`,
 		func(s *jsonschema.Schema) {
 			bound(s, "window_days", 1, activityMaxWindow)
@@ -117,7 +117,7 @@ type windowFacts struct {
 type activityFact struct {
 	into func(*windowFacts, *bool)
 	what string
-	runs map[string]any
+	runs where
 }
 
 // getDeploymentActivity costs 9 requests in two rounds, whatever the
@@ -153,11 +153,11 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 	)
 	if err := parallel(ctx, 2,
 		func(ctx context.Context) error {
-			deps, more, depsErr = postPage[prefect.DeploymentDetail](ctx, c, "/deployments/filter", map[string]any{"sort": "NAME_ASC"}, limit, offset)
+			deps, more, depsErr = postPage[prefect.DeploymentDetail](ctx, c, "/deployments/filter", filterBody{"sort": "NAME_ASC"}, limit, offset)
 			return nil
 		},
 		func(ctx context.Context) error {
-			autoErr = c.target.Client.Post(ctx, "/automations/filter", map[string]any{"limit": apiMaxLimit}, &automations)
+			autoErr = c.target.Client.Post(ctx, "/automations/filter", filterBody{"limit": apiMaxLimit}, &automations)
 			return nil
 		}); err != nil {
 		return nil, err
@@ -170,22 +170,19 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 		return res, ctx.Err()
 	}
 	ids := make([]string, len(deps))
+	flowIDs := make([]string, len(deps))
 	for i, d := range deps {
-		ids[i] = d.ID
+		ids[i], flowIDs[i] = d.ID, d.FlowID
 	}
 
 	// Round 2: flow names, the sample, the window facts.
-	byPage := map[string]any{"any_": ids}
-	inWindow := map[string]any{"after_": since.Format(time.RFC3339), "before_": now.Format(time.RFC3339)}
-	stateType := func(types ...string) map[string]any {
-		return map[string]any{"type": map[string]any{"any_": types}}
-	}
+	inWindow := between(since, now)
 	facts := []activityFact{
-		{func(w *windowFacts, b *bool) { w.failed = b }, "failed or crashed runs", map[string]any{"expected_start_time": inWindow, "state": stateType("FAILED", "CRASHED")}},
-		{func(w *windowFacts, b *bool) { w.completed = b }, "completed runs", map[string]any{"expected_start_time": inWindow, "state": stateType("COMPLETED")}},
-		{func(w *windowFacts, b *bool) { w.finished = b }, "finished runs", map[string]any{"expected_start_time": inWindow, "state": stateType("COMPLETED", "FAILED", "CRASHED", "CANCELLED")}},
-		{func(w *windowFacts, b *bool) { w.late = b }, "Late runs", map[string]any{"expected_start_time": inWindow, "state": map[string]any{"name": map[string]any{"any_": []string{"Late"}}}}},
-		{func(w *windowFacts, b *bool) { w.started = b }, "started runs", map[string]any{"start_time": map[string]any{"after_": since.Format(time.RFC3339)}}},
+		{func(w *windowFacts, b *bool) { w.failed = b }, "failed or crashed runs", where{"expected_start_time": inWindow, "state": stateTypeIn("FAILED", "CRASHED")}},
+		{func(w *windowFacts, b *bool) { w.completed = b }, "completed runs", where{"expected_start_time": inWindow, "state": stateTypeIn("COMPLETED")}},
+		{func(w *windowFacts, b *bool) { w.finished = b }, "finished runs", where{"expected_start_time": inWindow, "state": stateTypeIn("COMPLETED", "FAILED", "CRASHED", "CANCELLED")}},
+		{func(w *windowFacts, b *bool) { w.late = b }, "Late runs", where{"expected_start_time": inWindow, "state": nameIn("Late")}},
+		{func(w *windowFacts, b *bool) { w.started = b }, "started runs", where{"start_time": after(since)}},
 	}
 	var (
 		flows     map[string]string
@@ -196,10 +193,10 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 		factErrs  = make([]error, len(facts))
 	)
 	jobs := []func(context.Context) error{
-		func(ctx context.Context) error { flows, flowsErr = c.flowNames(ctx, deps); return nil },
+		func(ctx context.Context) error { flows, flowsErr = c.namesByID(ctx, "flows", flowIDs); return nil },
 		func(ctx context.Context) error {
-			sampleErr = c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
-				"flow_runs": map[string]any{"deployment_id": byPage, "expected_start_time": inWindow},
+			sampleErr = c.target.Client.Post(ctx, "/flow_runs/filter", filterBody{
+				"flow_runs": where{"deployment_id": anyOf(ids...), "expected_start_time": inWindow},
 				"sort":      "EXPECTED_START_TIME_DESC", "limit": activitySample,
 			}, &sample)
 			return nil
@@ -207,10 +204,10 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 	}
 	for i, f := range facts {
 		runs := maps.Clone(f.runs)
-		runs["deployment_id"] = byPage // the same answer; lets Prefect start from the page's runs
+		runs["deployment_id"] = anyOf(ids...) // the same answer; lets Prefect start from the page's runs
 		jobs = append(jobs, func(ctx context.Context) error {
-			factErrs[i] = c.target.Client.Post(ctx, "/deployments/filter", map[string]any{
-				"deployments": map[string]any{"id": byPage}, "flow_runs": runs, "limit": len(ids),
+			factErrs[i] = c.target.Client.Post(ctx, "/deployments/filter", filterBody{
+				"deployments": idIn(ids...), "flow_runs": runs, "limit": len(ids),
 			}, &having[i])
 			return nil
 		})
@@ -255,7 +252,7 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 	for i, d := range deps {
 		r := &res.Deployments[i]
 		*r = activityRow{ID: d.ID, Deployment: d.Name, Paused: d.Paused}
-		if f := flows[d.FlowID]; f != "" {
+		if f := flows[strings.ToLower(d.FlowID)]; f != "" {
 			r.Deployment = f + "/" + d.Name
 		}
 		for _, s := range d.Schedules {

@@ -2,6 +2,9 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -12,14 +15,16 @@ import (
 )
 
 const (
-	// automationsPageSize is Prefect's row cap per /automations/filter call.
-	automationsPageSize = apiMaxLimit
-	// maxAutomationPages bounds the client-side scan used for id and enabled
-	// filters, which Prefect's AutomationFilter does not have.
-	maxAutomationPages   = 10
-	maxDetailAutomations = 10
-	automationDescBudget = 200
-	automationJSONBudget = 3000
+	// automationsScan is how many automations one call reads when the
+	// filter has enabled, which Prefect's AutomationFilter lacks: one
+	// request at Prefect's cap, applied here; next_offset continues it.
+	automationsScan = apiMaxLimit
+	// maxAutomationIDs bounds filter.id: one GET per id, in one round.
+	maxAutomationIDs        = 20
+	automationsDefaultLimit = 20
+	maxDetailAutomations    = 10
+	automationDescBudget    = 200
+	automationJSONBudget    = 3000
 )
 
 // automationFilterKeys are what get_automations accepts: Prefect's
@@ -37,7 +42,7 @@ func automationsTool() Definition {
 	return define(Definition{
 		Name: ToolGetAutomations, Title: "Get automations", Group: GroupAutomations,
 		Summary: "Automations with their trigger in words and their actions; full trigger and action definitions when selected by id.",
-	}, `Automations: enabled, trigger in words ("reactive: ≥3 × prefect.flow-run.Failed within 10 min"), actions. filter: AutomationFilter keys plus id and enabled; selecting ids adds full trigger and actions. `+ToolDiagnoseAutomation+` says why one did not fire.
+	}, `Automations: enabled, trigger in words ("reactive: ≥3 × prefect.flow-run.Failed within 10 min"), actions. filter: AutomationFilter keys plus id and enabled (checks 200 a call; next_offset resumes); ids add full definitions. `+ToolDiagnoseAutomation+` says why one did not fire.
 Example: {"filter":{"enabled":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getAutomations)
@@ -55,14 +60,37 @@ type automationRow struct {
 	UIURL       string   `json:"ui_url,omitempty"`
 }
 
+// automationDetail is a row with, when selected by id, its full
+// definitions (each raw JSON, or a JSON string when clipped).
 type automationDetail struct {
 	automationRow
-	Created           string `json:"created,omitempty"`
-	Updated           string `json:"updated,omitempty"`
-	TriggerDefinition any    `json:"trigger_definition,omitempty"`
-	ActionDefinitions any    `json:"action_definitions,omitempty"`
-	OnTrigger         any    `json:"actions_on_trigger_definitions,omitempty"`
-	OnResolve         any    `json:"actions_on_resolve_definitions,omitempty"`
+	Created           string          `json:"created,omitempty"`
+	Updated           string          `json:"updated,omitempty"`
+	TriggerDefinition json.RawMessage `json:"trigger_definition,omitempty"`
+	ActionDefinitions json.RawMessage `json:"action_definitions,omitempty"`
+	OnTrigger         json.RawMessage `json:"actions_on_trigger_definitions,omitempty"`
+	OnResolve         json.RawMessage `json:"actions_on_resolve_definitions,omitempty"`
+}
+
+type automationsResult struct {
+	Automations []automationDetail `json:"automations"`
+	// Scanned is how many automations the call checked against enabled,
+	// from offset; Note says where to continue.
+	Scanned int    `json:"scanned,omitempty"`
+	Note    string `json:"note,omitempty"`
+	Page
+}
+
+// rawJSON is clipJSON as raw JSON.
+func rawJSON(v any, max int) json.RawMessage {
+	switch x := clipJSON(v, max).(type) {
+	case json.RawMessage:
+		return x
+	case string:
+		b, _ := json.Marshal(x)
+		return b
+	}
+	return nil
 }
 
 // automationQuery is a validated get_automations filter.
@@ -78,7 +106,7 @@ func parseAutomationFilter(c *call, f map[string]any) (automationQuery, error) {
 		switch k {
 		case "id":
 			m, ok := v.(map[string]any)
-			list, ok2 := m["any_"].([]any)
+			list, ok2 := m[opAny].([]any)
 			if !ok || !ok2 || len(m) != 1 {
 				return q, badInput(`filter.id must be {"any_":["<uuid>", ...]}`)
 			}
@@ -92,6 +120,9 @@ func parseAutomationFilter(c *call, f map[string]any) (automationQuery, error) {
 			}
 			if len(q.ids) == 0 {
 				return q, badInput(`filter.id.any_ is empty; give at least one automation id`)
+			}
+			if len(q.ids) > maxAutomationIDs {
+				return q, badInput("filter.id.any_ has %d ids; give at most %d per call", len(q.ids), maxAutomationIDs)
 			}
 		case "enabled":
 			b, ok := v.(bool)
@@ -109,14 +140,17 @@ func parseAutomationFilter(c *call, f map[string]any) (automationQuery, error) {
 			q.server[k] = v
 		}
 	}
+	if len(q.ids) > 0 && len(q.server) > 0 {
+		return q, badInput("filter.id selects automations directly; combine it only with enabled, not with %s", strings.Join(slices.Sorted(maps.Keys(q.server)), ", "))
+	}
 	if err := c.checkFilter("AutomationFilter", q.server); err != nil {
 		return q, err
 	}
 	return q, nil
 }
 
-func getAutomations(ctx context.Context, c *call, in automationsInput) (any, error) {
-	limit, offset, err := pageArgs(in.Limit, in.Offset, defaultLimit, maxLimit)
+func getAutomations(ctx context.Context, c *call, in automationsInput) (*automationsResult, error) {
+	limit, offset, err := pageArgs(in.Limit, in.Offset, automationsDefaultLimit, maxLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -124,87 +158,128 @@ func getAutomations(ctx context.Context, c *call, in automationsInput) (any, err
 	if err != nil {
 		return nil, err
 	}
-	autos, more, err := c.readAutomations(ctx, q, limit, offset)
-	if err != nil {
-		return nil, err
-	}
-	if len(q.ids) > 0 && len(autos) == 0 && offset == 0 {
-		return nil, &notFound{msg: "no automation has id " + strings.Join(q.ids, " or ") + "; list automations with " + ToolGetAutomations + " (no filter) to find ids"}
+	var (
+		autos []prefect.Automation
+		res   = &automationsResult{}
+	)
+	switch {
+	case len(q.ids) > 0:
+		if autos, err = c.automationsByID(ctx, q); err != nil {
+			return nil, err
+		}
+		if len(autos) == 0 {
+			return nil, &notFound{msg: "no automation has id " + strings.Join(q.ids, " or ") + "; list automations with " + ToolGetAutomations + " (no filter) to find ids"}
+		}
+		if q.enabled != nil {
+			autos = slices.DeleteFunc(autos, func(a prefect.Automation) bool { return a.Enabled != *q.enabled })
+		}
+		more := len(autos) > offset+limit
+		autos = autos[min(offset, len(autos)):min(offset+limit, len(autos))]
+		res.Page = newPage(len(autos), offset, more)
+	case q.enabled != nil:
+		if autos, err = c.scanAutomations(ctx, q, limit, offset, res); err != nil {
+			return nil, err
+		}
+	default:
+		var more bool
+		if autos, more, err = postPage[prefect.Automation](ctx, c, "/automations/filter", automationsBody(q), limit, offset); err != nil {
+			return nil, err
+		}
+		res.Page = newPage(len(autos), offset, more)
 	}
 	names, err := c.automationNames(ctx, autos)
 	if err != nil {
 		return nil, err
 	}
-	pg := newPage(len(autos), offset, more)
-	if len(q.ids) > 0 && len(autos) <= maxDetailAutomations {
-		out := make([]automationDetail, len(autos))
-		for i := range autos {
-			a := &autos[i]
-			out[i] = automationDetail{
-				automationRow:     c.newAutomationRow(a, names),
-				Created:           ts(a.Created),
-				Updated:           ts(a.Updated),
-				TriggerDefinition: clipJSON(a.Trigger, automationJSONBudget),
-				ActionDefinitions: clipJSON(a.Actions, automationJSONBudget),
-				OnTrigger:         clipJSON(a.ActionsOnTrigger, automationJSONBudget),
-				OnResolve:         clipJSON(a.ActionsOnResolve, automationJSONBudget),
-			}
-			out[i].Description = clip(a.Description, detailBudget)
-		}
-		return struct {
-			Automations []automationDetail `json:"automations"`
-			Page
-		}{out, pg}, nil
-	}
-	rows := make([]automationRow, len(autos))
+	res.Automations = make([]automationDetail, len(autos))
+	detail := len(q.ids) > 0 && len(autos) <= maxDetailAutomations
 	for i := range autos {
-		rows[i] = c.newAutomationRow(&autos[i], names)
+		a := &autos[i]
+		res.Automations[i].automationRow = c.newAutomationRow(a, names)
+		if detail {
+			d := &res.Automations[i]
+			d.Created, d.Updated = ts(a.Created), ts(a.Updated)
+			d.TriggerDefinition = rawJSON(a.Trigger, automationJSONBudget)
+			d.ActionDefinitions = rawJSON(a.Actions, automationJSONBudget)
+			d.OnTrigger = rawJSON(a.ActionsOnTrigger, automationJSONBudget)
+			d.OnResolve = rawJSON(a.ActionsOnResolve, automationJSONBudget)
+			d.Description = clip(a.Description, detailBudget)
+		}
 	}
-	return struct {
-		Automations []automationRow `json:"automations"`
-		Page
-	}{rows, pg}, nil
+	return res, nil
 }
 
-// readAutomations reads one page from Prefect, or, when the filter has id or
-// enabled (which Prefect's AutomationFilter lacks), scans all automations
-// matching the rest and applies them here.
-func (c *call) readAutomations(ctx context.Context, q automationQuery, limit, offset int) ([]prefect.Automation, bool, error) {
-	body := map[string]any{"sort": "NAME_ASC"}
+func automationsBody(q automationQuery) filterBody {
+	body := filterBody{"sort": "NAME_ASC"}
 	if len(q.server) > 0 {
 		body["automations"] = q.server
 	}
-	if len(q.ids) == 0 && q.enabled == nil {
-		return postPage[prefect.Automation](ctx, c, "/automations/filter", body, limit, offset)
+	return body
+}
+
+// automationsByID reads the selected automations, one GET each in one
+// round (Prefect's AutomationFilter has no id), unknown ids dropped, in
+// name order.
+func (c *call) automationsByID(ctx context.Context, q automationQuery) ([]prefect.Automation, error) {
+	found := make([]*prefect.Automation, len(q.ids))
+	jobs := make([]func(context.Context) error, len(q.ids))
+	for i, id := range q.ids {
+		jobs[i] = func(ctx context.Context) error {
+			var a prefect.Automation
+			if err := c.target.Client.Get(ctx, prefect.Path("/automations/%s", id), nil, &a); err != nil {
+				if prefect.IsNotFound(err) {
+					return nil
+				}
+				return err
+			}
+			found[i] = &a
+			return nil
+		}
 	}
-	var matched []prefect.Automation
-	for p := 0; p < maxAutomationPages; p++ {
-		body["limit"], body["offset"] = automationsPageSize, p*automationsPageSize
-		var batch []prefect.Automation
-		if err := c.target.Client.Post(ctx, "/automations/filter", body, &batch); err != nil {
-			return nil, false, err
+	if err := parallel(ctx, maxAutomationIDs, jobs...); err != nil {
+		return nil, err
+	}
+	var out []prefect.Automation
+	for _, a := range found {
+		if a != nil && !slices.ContainsFunc(out, func(b prefect.Automation) bool { return strings.EqualFold(a.ID, b.ID) }) {
+			out = append(out, *a)
 		}
-		for _, a := range batch {
-			if len(q.ids) > 0 && !slices.Contains(q.ids, strings.ToLower(a.ID)) {
-				continue
-			}
-			if q.enabled != nil && a.Enabled != *q.enabled {
-				continue
-			}
-			matched = append(matched, a)
-		}
-		if len(batch) < automationsPageSize {
+	}
+	slices.SortStableFunc(out, func(a, b prefect.Automation) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// scanAutomations reads automationsScan automations from offset (in name
+// order, matching the rest of the filter) and keeps those matching
+// enabled, up to limit: one request whatever the number of automations.
+// next_offset is where the scan stopped, so the next call continues it.
+func (c *call) scanAutomations(ctx context.Context, q automationQuery, limit, offset int, res *automationsResult) ([]prefect.Automation, error) {
+	body := automationsBody(q)
+	body["limit"], body["offset"] = automationsScan, offset
+	var batch []prefect.Automation
+	if err := c.target.Client.Post(ctx, "/automations/filter", body, &batch); err != nil {
+		return nil, err
+	}
+	var out []prefect.Automation
+	scanned := 0
+	for _, a := range batch {
+		if len(out) == limit {
 			break
 		}
+		scanned++
+		if a.Enabled == *q.enabled {
+			out = append(out, a)
+		}
 	}
-	if offset >= len(matched) {
-		return nil, false, nil
+	res.Page = Page{Count: len(out)}
+	res.Scanned = scanned
+	// A full batch may have more behind it; so may automations left unread
+	// in this batch once limit matched.
+	if scanned < len(batch) || len(batch) == automationsScan {
+		res.Truncated, res.NextOffset = true, offset+scanned
+		res.Note = fmt.Sprintf("enabled is applied here: this call checked automations %d to %d by name; continue with offset %d", offset, offset+scanned-1, offset+scanned)
 	}
-	matched = matched[offset:]
-	if len(matched) > limit {
-		return matched[:limit], true, nil
-	}
-	return matched, false, nil
+	return out, nil
 }
 
 // automationNames resolves the deployment and flow ids automations refer to

@@ -90,9 +90,16 @@ func TestGetAutomationsFilters(t *testing.T) {
 		fmt.Sprint(r[0]["actions"]) != "[pause-work-pool "+prefecttest.DemoID("work_pool", prefecttest.DemoKubernetesPool)+"]" {
 		t.Errorf("disabled automations: %v", r)
 	}
+	// enabled is applied here: offsets count the automations checked (by
+	// name), so the page stops after nightly-report-missing, the fourth.
 	out = e.ok(t, "get_automations", map[string]any{"filter": map[string]any{"enabled": map[string]any{"eq_": true}}, "limit": 2, "offset": 1})
-	if r := rows(t, out, "automations"); len(r) != 2 || r[0]["name"] != "cancel-long-runs" || out["truncated"] != true || out["next_offset"] != 3.0 {
+	if r := rows(t, out, "automations"); len(r) != 2 || r[0]["name"] != "cancel-long-runs" || r[1]["name"] != "nightly-report-missing" ||
+		out["truncated"] != true || out["next_offset"] != 4.0 || out["scanned"] != 3.0 || !strings.Contains(out["note"].(string), "continue with offset 4") {
 		t.Errorf("enabled page: %v", out)
+	}
+	out = e.ok(t, "get_automations", map[string]any{"filter": map[string]any{"enabled": map[string]any{"eq_": true}}, "limit": 2, "offset": 4})
+	if r := rows(t, out, "automations"); len(r) != 1 || r[0]["name"] != "pause-etl-after-3-failures" || out["truncated"] != nil || out["note"] != nil {
+		t.Errorf("enabled, last page: %v", out)
 	}
 	out = e.ok(t, "get_automations", map[string]any{"filter": map[string]any{"name": map[string]any{"any_": []string{"nightly-report-missing"}}}})
 	if r := rows(t, out, "automations"); len(r) != 1 || r[0]["name"] != "nightly-report-missing" {
@@ -116,6 +123,19 @@ func TestGetAutomationsFilters(t *testing.T) {
 	msg := e.fail(t, "get_automations", map[string]any{"filter": map[string]any{"id": map[string]any{"any_": []string{prefecttest.DemoID("automation", "nope")}}}})
 	if !strings.Contains(msg, "no automation has id") {
 		t.Errorf("unknown id: %s", msg)
+	}
+	// Ids are read one GET each, in one round; enabled applies to them.
+	e.fake.ResetLog()
+	disabled := prefecttest.DemoID("automation", "crash-or-failures")
+	out = e.ok(t, "get_automations", map[string]any{"filter": map[string]any{
+		"id": map[string]any{"any_": []string{disabled, id, prefecttest.DemoID("automation", "nope")}}}})
+	if r := rows(t, out, "automations"); len(r) != 2 || r[0]["name"] != "crash-or-failures" || r[1]["name"] != "pause-etl-after-3-failures" ||
+		e.fake.Count("GET /automations/{id}") != 3 || e.fake.Count("POST /automations/filter") != 0 {
+		t.Errorf("by ids: %v; requests %v", out, e.fake.Requests())
+	}
+	out = e.ok(t, "get_automations", map[string]any{"filter": map[string]any{"id": map[string]any{"any_": []string{disabled}}, "enabled": map[string]any{"eq_": true}}})
+	if r := rows(t, out, "automations"); len(r) != 0 {
+		t.Errorf("a disabled automation selected by id with enabled true: %v", out)
 	}
 	noWrites(t, e.fake)
 }
@@ -169,6 +189,8 @@ func TestGetAutomationsBadInput(t *testing.T) {
 		{map[string]any{"filter": map[string]any{"id": "x"}}, []string{`{"any_":["<uuid>", ...]}`}},
 		{map[string]any{"filter": map[string]any{"enabled": "yes"}}, []string{`{"eq_":true}`}},
 		{map[string]any{"limit": 201}, []string{"limit"}},
+		{map[string]any{"filter": map[string]any{"id": map[string]any{"any_": manyIDs(21)}}}, []string{"21 ids", "at most 20"}},
+		{map[string]any{"filter": map[string]any{"id": map[string]any{"any_": manyIDs(1)}, "name": map[string]any{"any_": []string{"x"}}}}, []string{"combine it only with enabled", "name"}},
 	}
 	for _, tc := range cases {
 		before := len(e.fake.Requests())
@@ -181,5 +203,56 @@ func TestGetAutomationsBadInput(t *testing.T) {
 		if len(e.fake.Requests()) != before {
 			t.Errorf("%v: bad input reached Prefect", tc.args)
 		}
+	}
+}
+
+func manyIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = prefecttest.DemoID("automation", fmt.Sprint("many-", i))
+	}
+	return ids
+}
+
+// TestGetAutomationsEnabledScan: with enabled, each call sends one request
+// whatever the number of automations, and following next_offset visits
+// every automation once.
+func TestGetAutomationsEnabledScan(t *testing.T) {
+	e := newEnv(t)
+	want := map[string]bool{}
+	for i := range 450 {
+		name := fmt.Sprintf("scan-%03d", i)
+		enabled := i%7 == 0
+		e.fake.Put(prefecttest.Automations, automationObj(name, enabled, eventTrigger(name, "Reactive", []any{"prefect.flow-run.Failed"}, 1, 0)))
+		if !enabled {
+			want[name] = true
+		}
+	}
+	got := map[string]bool{}
+	offset, calls := 0, 0
+	for {
+		e.fake.ResetLog()
+		out := e.ok(t, "get_automations", map[string]any{"filter": map[string]any{"enabled": map[string]any{"eq_": false}}, "limit": 100, "offset": offset})
+		calls++
+		if n := e.fake.Count("POST /automations/filter"); n != 1 {
+			t.Fatalf("call %d: %d automation requests", calls, n)
+		}
+		for _, r := range rows(t, out, "automations") {
+			if got[r["name"].(string)] {
+				t.Errorf("%s listed twice", r["name"])
+			}
+			got[r["name"].(string)] = true
+		}
+		if out["truncated"] != true {
+			break
+		}
+		next := int(out["next_offset"].(float64))
+		if next <= offset || calls > 20 {
+			t.Fatalf("next_offset %d after %d", next, offset)
+		}
+		offset = next
+	}
+	if len(got) != len(want) || calls < 4 {
+		t.Errorf("%d disabled automations in %d calls, want %d", len(got), calls, len(want))
 	}
 }

@@ -189,3 +189,40 @@ func addLongLog(data *prefecttest.Data, runID string, n int) {
 		})
 	}
 }
+
+// TestAutomationsSizeBudget: get_automations' default calls (no filter,
+// enabled either way, the most automations selected by id that still
+// carry their definitions) fit in 12 KB on the large workspace, with
+// truncation signalled where more follow.
+func TestAutomationsSizeBudget(t *testing.T) {
+	e := newEnv(t, prefecttest.WithData(prefecttest.Large(now)))
+	var ids []string
+	for _, a := range rows(t, e.ok(t, "get_automations", map[string]any{"limit": 10, "offset": 100}), "automations") {
+		ids = append(ids, a["id"].(string))
+	}
+	for _, tc := range []struct {
+		args map[string]any
+		more bool
+	}{
+		{nil, true},
+		{map[string]any{"filter": map[string]any{"enabled": map[string]any{"eq_": true}}}, true},
+		{map[string]any{"filter": map[string]any{"enabled": map[string]any{"eq_": false}}}, true},
+		{map[string]any{"filter": map[string]any{"id": map[string]any{"any_": ids}}}, false},
+	} {
+		text, isErr := e.call(t, "get_automations", tc.args)
+		if isErr {
+			t.Fatalf("%v: %s", tc.args, text)
+		}
+		var out map[string]any
+		if err := json.Unmarshal([]byte(text), &out); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("get_automations %v: %d rows in %d bytes", tc.args, len(rows(t, out, "automations")), len(text))
+		if len(text) > 12<<10 {
+			t.Errorf("%v: %d bytes, budget 12 KB", tc.args, len(text))
+		}
+		if more := out["truncated"] == true && out["next_offset"] != nil; more != tc.more {
+			t.Errorf("%v: truncated %v, next_offset %v; want more: %v", tc.args, out["truncated"], out["next_offset"], tc.more)
+		}
+	}
+}
