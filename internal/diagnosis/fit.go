@@ -1,6 +1,11 @@
 package diagnosis
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/shape"
+)
 
 // Fit applies cuts, least useful first, until v encodes within budget
 // bytes; it is the one budget fitter of the diagnosis answers.
@@ -100,4 +105,36 @@ func FitStuck(d *StuckDiagnosis) {
 		cuts = append(cuts, func() { d.Stuck, d.Truncated = d.Stuck[:len(d.Stuck)-1], true })
 	}
 	Fit(d, Budget, cuts...)
+}
+
+// FitAutomation keeps an automation diagnosis within Budget: examples,
+// then the action list beyond five, then failure texts, then the trigger
+// text are cut.
+func FitAutomation(d *AutomationDiagnosis) {
+	ev := &d.Evidence
+	clipFailures := func(n int) func() {
+		return func() {
+			for i := range ev.ActionFailures {
+				f := &ev.ActionFailures[i]
+				f.Reason, f.Validation, f.Action = shape.Clip(f.Reason, n), shape.Clip(f.Validation, n), shape.Clip(f.Action, n)
+			}
+		}
+	}
+	Fit(d, Budget,
+		func() { ev.Examples = ev.Examples[:min(len(ev.Examples), 1)] },
+		func() {
+			if n := len(d.Automation.Actions); n > 5 {
+				d.Automation.Actions = append(d.Automation.Actions[:5:5], fmt.Sprintf("…and %d more actions", n-5))
+			}
+		},
+		func() { ev.Examples = nil },
+		clipFailures(120),
+		func() {
+			for i, a := range d.Automation.Actions {
+				d.Automation.Actions[i] = shape.Clip(a, 80)
+			}
+		},
+		func() { d.Automation.Trigger = shape.Clip(d.Automation.Trigger, 200) },
+		func() { ev.ActionFailures = ev.ActionFailures[:min(len(ev.ActionFailures), 1)] },
+	)
 }
