@@ -111,7 +111,9 @@ func DiagnoseScheduling(f SchedulingFacts) Scheduling {
 		}
 		s.Schedules = append(s.Schedules, h)
 	}
-	if !next.IsZero() {
+	// A paused deployment's schedules say when they would fire, but it
+	// has no next run.
+	if !next.IsZero() && !d.Paused {
 		s.NextOccurrence = shape.TS(next) + " (due now)"
 		if in := next.Sub(f.Now); in >= time.Second {
 			s.NextOccurrence = shape.TS(next) + " (in " + shape.Dur(in.Seconds()) + ")"

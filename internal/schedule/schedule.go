@@ -25,6 +25,8 @@ var errUnknown = errors.New("not an interval, cron or rrule schedule")
 
 // Count counts the runs a schedule creates with an expected start in
 // [from, to). ok is false for schedules it cannot count (rrule, malformed).
+// Intervals are counted as fixed durations from the anchor: across a DST
+// change in the schedule's timezone the count may be off by one.
 func Count(s map[string]any, from, to time.Time) (n int, ok bool) {
 	if !to.After(from) {
 		return 0, true
@@ -70,8 +72,18 @@ func Next(s map[string]any, t time.Time) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, err
 		}
-		k := math.Ceil(float64(t.Sub(anchor)) / float64(step))
-		return anchor.Add(time.Duration(k) * step).UTC(), nil
+		// Prefect's IntervalSchedule._get_dates: jump a whole number of
+		// intervals from the anchor in seconds, then step by the interval's
+		// days in the schedule's timezone (keeping the wall-clock time across
+		// DST) and its remaining seconds until at or after t.
+		k := math.Trunc(float64(t.Sub(anchor)) / float64(step))
+		next := anchor.Add(time.Duration(k) * step).In(loc)
+		days := int(step / (24 * time.Hour))
+		rest := step - time.Duration(days)*24*time.Hour
+		for next.Before(t) {
+			next = next.AddDate(0, 0, days).Add(rest)
+		}
+		return next.UTC(), nil
 	case s["cron"] != nil:
 		c, dayOr, err := cron(s)
 		if err != nil {

@@ -61,6 +61,10 @@ func TestNext(t *testing.T) {
 		{"interval from its anchor", map[string]any{"interval": 3600.0, "anchor_date": "2020-01-01T00:30:00Z"}, "2026-11-04T10:30:00Z", ""},
 		{"interval on an occurrence", map[string]any{"interval": 60.0, "anchor_date": "2026-11-04T10:17:30Z"}, "2026-11-04T10:17:30Z", ""},
 		{"interval anchored in the future", map[string]any{"interval": 86400.0, "anchor_date": "2027-01-01T00:00:00+01:00"}, "2026-11-04T23:00:00Z", ""},
+		// Prefect jumps whole intervals in seconds from the anchor (03:00
+		// Berlin summer time, 01:00Z), so after the change it runs at 02:00 local.
+		{"daily interval after a DST change", map[string]any{"interval": 86400.0, "anchor_date": "2026-10-24T01:00:00Z", "timezone": "Europe/Berlin"}, "2026-11-05T01:00:00Z", ""},
+		{"hourly interval across DST", map[string]any{"interval": 3600.0, "anchor_date": "2026-07-01T01:00:00Z", "timezone": "Europe/Berlin"}, "2026-11-04T11:00:00Z", ""},
 		{"bad interval", map[string]any{"interval": -5.0}, "", "positive"},
 		{"cron daily", map[string]any{"cron": "0 3 * * *"}, "2026-11-05T03:00:00Z", ""},
 		{"cron in a timezone", map[string]any{"cron": "0 3 * * *", "timezone": "Europe/Berlin"}, "2026-11-05T02:00:00Z", ""},
@@ -100,6 +104,17 @@ func TestNext(t *testing.T) {
 		case tc.want != "" && got.Format(time.RFC3339) != tc.want:
 			t.Errorf("%s: %s, want %s", tc.name, got.Format(time.RFC3339), tc.want)
 		}
+	}
+}
+
+// Prefect's last step is one calendar day in the schedule's timezone: across
+// the change it keeps the wall-clock time (03:00 local, now 02:00Z), where
+// adding 24 hours would give 01:00Z.
+func TestNextIntervalStepsCalendarDays(t *testing.T) {
+	s := map[string]any{"interval": 86400.0, "anchor_date": "2026-10-24T01:00:00Z", "timezone": "Europe/Berlin"}
+	got, err := Next(s, time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC))
+	if err != nil || got.Format(time.RFC3339) != "2026-10-25T02:00:00Z" {
+		t.Errorf("next = %v, %v; want 2026-10-25T02:00:00Z", got, err)
 	}
 }
 

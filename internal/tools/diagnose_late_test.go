@@ -651,3 +651,29 @@ func TestDiagnoseStuckRunsHeartbeatsPerDeployment(t *testing.T) {
 		dgContains(t, cause+" liveness heartbeats", dgStr(live["heartbeats"]), want)
 	}
 }
+
+// The number of requests of diagnose_stuck_runs does not grow with the
+// number of stuck runs, deployments or pools.
+func TestDiagnoseStuckRunsNoNPlusOne(t *testing.T) {
+	counts := map[int]int{}
+	for _, n := range []int{1, 12} {
+		w := newDgWorld()
+		w.flow("f")
+		for i := range n {
+			p, d := fmt.Sprintf("pool-%d", i), fmt.Sprintf("dep-%d", i)
+			w.healthyPool(p, nil)
+			w.deployment(d, "f", p, "default", false, nil)
+			w.completed("done-"+d, "f", d, p, "default", -5*time.Hour, 60)
+			run := w.running("stuck-"+d, "f", d, p, "default", -3*time.Hour)
+			w.runnerHeartbeat(run, "stuck-"+d, d, "f", -3*time.Hour, 0)
+		}
+		out, _, reqs := dgCall(t, w.env(t), "diagnose_stuck_runs", map[string]any{})
+		if list, _ := out["stuck_runs"].([]any); len(list) == 0 || len(list) < n && out["truncated"] != true {
+			t.Errorf("%d of %d stuck runs listed, truncated %v", len(list), n, out["truncated"])
+		}
+		counts[n] = reqs
+	}
+	if counts[1] != counts[12] || counts[1] != 5 {
+		t.Errorf("requests by number of stuck runs: %v; want 5 whatever the number", counts)
+	}
+}
