@@ -87,10 +87,11 @@ type genDeployment struct {
 }
 
 type gen struct {
-	ws  *largeWS
-	sc  Scale
-	rng *rand.Rand
-	d   *Data
+	tasks []record // the generated task runs, in their flow runs' order
+	ws    *largeWS
+	sc    Scale
+	rng   *rand.Rand
+	d     *Data
 }
 
 func (g *gen) at(offset time.Duration) string { return g.ws.now.Add(offset).UTC().Format(isoMicros) }
@@ -383,25 +384,46 @@ func (g *gen) runs() {
 	}
 	g.d.add(FlowRuns, recs...)
 	g.d.add(TaskRuns, tasks...)
+	g.tasks = tasks
 }
 
 func (g *gen) events() {
-	// State-change events of the flow runs (one per state they went
-	// through), then worker heartbeats up to the total.
+	// What a real Prefect 3.8 records (samples/events_filter.json): the
+	// task runs' state changes (sent by the client, three per task run)
+	// and the heartbeats of running flow runs, then the flow runs' state
+	// changes. Prefect keeps events for days, not forever: the last day's
+	// task-run events and heartbeats come first, then the state changes of
+	// every run until the total, the rest dropped.
 	var evs []record
+	add := func(e *eventRow) bool {
+		if len(evs) == g.sc.Events {
+			return false
+		}
+		e.id = genID("event", len(evs))
+		evs = append(evs, e)
+		return true
+	}
+	const day = 24 * 3600
 	for _, r := range g.ws.runs {
-		for k := range r.history() {
-			if len(evs) == g.sc.Events {
-				break
+		if r.start == noTime || r.start < -day {
+			continue
+		}
+		for j := range int32(r.tasks) {
+			t := g.tasks[r.firstTask+j].(*taskRunRow)
+			for k := range t.history() {
+				add(&eventRow{kind: evTask, run: r, task: t, step: uint8(k)})
 			}
-			evs = append(evs, &eventRow{run: r, step: uint8(k), id: genID("event", len(evs))})
+		}
+		if r.end == noTime && genStates[r.state].typ == "RUNNING" {
+			for at := r.start + 30; at <= 0; at += 30 {
+				add(&eventRow{kind: evBeat, run: r, at: at})
+			}
 		}
 	}
-	workers := g.d.all(Workers)
-	for n := 0; len(evs) < g.sc.Events && len(workers) > 0; n++ {
-		w := workers[n%len(workers)]
-		at := -int32(n/len(workers))*30 - int32(n%30)
-		evs = append(evs, &eventRow{worker: w, at: g.ws.now.Add(time.Duration(at) * time.Second), id: genID("event", len(evs))})
+	for _, r := range g.ws.runs {
+		for k := range r.history() {
+			add(&eventRow{kind: evState, run: r, step: uint8(k)})
+		}
 	}
 	g.d.add(Events, evs...)
 }
@@ -525,10 +547,7 @@ func (e *eventRow) timeField(key string) (time.Time, bool, bool) {
 	if key != "occurred" && key != "received" {
 		return time.Time{}, false, false
 	}
-	if e.run != nil {
-		return e.run.ws.now.Add(time.Duration(e.run.history()[e.step].at) * time.Second), true, true
-	}
-	return e.at, true, true
+	return e.run.ws.now.Add(time.Duration(e.sec()) * time.Second), true, true
 }
 
 func (r *flowRunRow) deployment() *genDeployment {
@@ -827,21 +846,57 @@ func (t *taskRunRow) whole() map[string]any {
 	}
 }
 
-// eventRow is a state-change event of a generated flow run (run set) or a
-// worker heartbeat.
+// eventKind is what a generated event records.
+type eventKind uint8
+
+const (
+	evState eventKind = iota // a flow run's state change: run, step
+	evTask                   // a task run's state change: task, step
+	evBeat                   // a running flow run's heartbeat: run, at
+)
+
+// eventRow is a generated event kept compact; its object is built when
+// read.
 type eventRow struct {
-	run    *flowRunRow
-	step   uint8
-	worker record
-	at     time.Time
-	id     string
+	run  *flowRunRow
+	task *taskRunRow
+	kind eventKind
+	step uint8
+	at   int32 // evBeat: seconds from now
+	id   string
 }
 
-func (e *eventRow) occurred() string {
-	if e.run != nil {
-		return e.run.time(e.run.history()[e.step].at).(string)
+// history lists the states a task run went through, the current one last.
+func (t *taskRunRow) history() []genStep {
+	start, end, state := t.span()
+	steps := []genStep{{stPending, start - 1}, {stRunning, start}}
+	if state != stRunning && end != noTime {
+		steps = append(steps, genStep{state, end})
 	}
-	return e.at.UTC().Format(isoMicros)
+	return steps
+}
+
+// sec is when the event occurred, seconds from now.
+func (e *eventRow) sec() int32 {
+	switch e.kind {
+	case evTask:
+		return e.task.history()[e.step].at
+	case evBeat:
+		return e.at
+	}
+	return e.run.history()[e.step].at
+}
+
+func (e *eventRow) occurred() string { return e.run.time(e.sec()).(string) }
+
+func (e *eventRow) name() string {
+	switch e.kind {
+	case evTask:
+		return "prefect.task-run." + genStates[e.task.history()[e.step].state].name
+	case evBeat:
+		return "prefect.flow-run.heartbeat"
+	}
+	return "prefect.flow-run." + genStates[e.run.history()[e.step].state].name
 }
 
 func (e *eventRow) get(key string) any {
@@ -851,20 +906,21 @@ func (e *eventRow) get(key string) any {
 	case "occurred", "received":
 		return e.occurred()
 	case "event":
-		if e.run != nil {
-			return "prefect.flow-run." + genStates[e.run.history()[e.step].state].name
-		}
-		return "prefect.worker.heartbeat"
+		return e.name()
 	}
 	return e.whole()[key]
 }
 
 // resourceIDs names the resource and the related resources of whole().
 func (e *eventRow) resourceIDs() (string, []string) {
-	if e.run == nil {
-		return "prefect.worker." + str(e.worker, "id"), []string{"prefect.work-pool." + str(e.worker, "work_pool_id")}
-	}
 	r := e.run
+	if e.kind == evTask {
+		related := []string{"prefect.flow-run." + r.id, "prefect.flow." + r.ws.flows[r.flow].id}
+		for _, tag := range e.task.tags() {
+			related = append(related, "prefect.tag."+tag.(string))
+		}
+		return "prefect.task-run." + e.task.id, related
+	}
 	related := []string{"prefect.flow." + r.ws.flows[r.flow].id}
 	if d := r.deployment(); d != nil {
 		q := r.ws.queues[d.queue]
@@ -876,22 +932,9 @@ func (e *eventRow) resourceIDs() (string, []string) {
 	return "prefect.flow-run." + r.id, related
 }
 
-func (e *eventRow) whole() map[string]any {
-	at := e.occurred()
-	if e.run == nil {
-		poolID := str(e.worker, "work_pool_id")
-		name := str(e.worker, "name")
-		return map[string]any{
-			"occurred": at, "event": "prefect.worker.heartbeat",
-			"resource": map[string]any{"prefect.resource.id": "prefect.worker." + str(e.worker, "id"), "prefect.resource.name": name,
-				"prefect.version": "3.8.4"},
-			"related": []any{resourceRef("work-pool", poolID, "", "work-pool")},
-			"payload": map[string]any{}, "id": e.id, "follows": nil, "received": at,
-		}
-	}
-	r := e.run
-	hist := r.history()
-	st := genStates[hist[e.step].state]
+// runRelated is what a flow run's events relate to: its flow, deployment,
+// queue, pool and tags.
+func (r *flowRunRow) runRelated() []any {
 	f := r.ws.flows[r.flow]
 	related := []any{resourceRef("flow", f.id, f.name, "flow")}
 	if d := r.deployment(); d != nil {
@@ -903,6 +946,24 @@ func (e *eventRow) whole() map[string]any {
 			related = append(related, map[string]any{"prefect.resource.id": "prefect.tag." + tag.(string), "prefect.resource.role": "tag"})
 		}
 	}
+	return related
+}
+
+func (e *eventRow) whole() map[string]any {
+	at := e.occurred()
+	r := e.run
+	switch e.kind {
+	case evBeat:
+		return map[string]any{
+			"occurred": at, "event": "prefect.flow-run.heartbeat",
+			"resource": map[string]any{"prefect.resource.id": "prefect.flow-run." + r.id, "prefect.resource.name": r.name(), "prefect.version": "3.8.4"},
+			"related":  r.runRelated(), "payload": map[string]any{}, "id": e.id, "follows": nil, "received": at,
+		}
+	case evTask:
+		return e.taskWhole(at)
+	}
+	hist := r.history()
+	st := genStates[hist[e.step].state]
 	payload := map[string]any{"validated_state": map[string]any{"type": st.typ, "name": st.name}}
 	if e.step > 0 {
 		prev := genStates[hist[e.step-1].state]
@@ -920,6 +981,56 @@ func (e *eventRow) whole() map[string]any {
 			"prefect.run-count": "1", "prefect.state-message": msg, "prefect.state-name": st.name,
 			"prefect.state-timestamp": at, "prefect.state-type": st.typ,
 		},
-		"related": related, "payload": payload, "id": e.id, "follows": nil, "received": at,
+		"related": r.runRelated(), "payload": payload, "id": e.id, "follows": nil, "received": at,
+	}
+}
+
+// taskWhole is a task run's state-change event as the Prefect client sends
+// it: the state, and the task run itself in the payload.
+func (e *eventRow) taskWhole(at string) map[string]any {
+	t, r := e.task, e.run
+	hist := t.history()
+	st := genStates[hist[e.step].state]
+	obj := t.whole()
+	msg := ""
+	if int(e.step) == len(hist)-1 {
+		msg, _ = obj["state"].(map[string]any)["message"].(string)
+	}
+	var initial, from any
+	if e.step > 0 {
+		prev := genStates[hist[e.step-1].state]
+		initial = map[string]any{"type": prev.typ, "name": prev.name, "message": "", "state_details": map[string]any{}}
+		from = prev.typ
+	}
+	taskRun := map[string]any{"name": obj["name"], "task_key": obj["task_key"], "dynamic_key": obj["dynamic_key"],
+		"empirical_policy": obj["empirical_policy"], "tags": obj["tags"], "labels": map[string]any{}, "task_inputs": map[string]any{},
+		"run_count": min(int(e.step), 1), "flow_run_run_count": 1, "expected_start_time": obj["expected_start_time"],
+		"total_run_time": 0.0}
+	if e.step > 0 {
+		taskRun["start_time"] = obj["start_time"]
+	}
+	if e.step == 2 {
+		taskRun["end_time"], taskRun["total_run_time"] = obj["end_time"], obj["total_run_time"]
+	}
+	f := r.ws.flows[r.flow]
+	related := []any{resourceRef("flow-run", r.id, r.name(), "flow-run"), resourceRef("flow", f.id, f.name, "flow")}
+	for _, tag := range t.tags() {
+		related = append(related, map[string]any{"prefect.resource.id": "prefect.tag." + tag.(string), "prefect.resource.role": "tag"})
+	}
+	return map[string]any{
+		"occurred": at, "event": "prefect.task-run." + st.name,
+		"resource": map[string]any{
+			"prefect.resource.id": "prefect.task-run." + t.id, "prefect.resource.name": obj["name"],
+			"prefect.run-count": strconv.Itoa(min(int(e.step), 1)), "prefect.state-message": msg, "prefect.state-name": st.name,
+			"prefect.state-timestamp": at, "prefect.state-type": st.typ, "prefect.orchestration": "client",
+		},
+		"related": related,
+		"payload": map[string]any{
+			"intended":        map[string]any{"from": from, "to": st.typ},
+			"initial_state":   initial,
+			"validated_state": map[string]any{"type": st.typ, "name": st.name, "message": msg, "state_details": map[string]any{}, "data": nil},
+			"task_run":        taskRun,
+		},
+		"id": e.id, "follows": nil, "received": at,
 	}
 }

@@ -73,7 +73,9 @@ type eventRow struct {
 
 // eventResource is what the rows of one resource share: listed once.
 type eventResource struct {
-	ID         string `json:"id"`
+	ID string `json:"id"`
+	// FlowRun is a task run's flow run: "prefect.flow-run.<uuid> (name)".
+	FlowRun    string `json:"flow_run,omitempty"`
 	Flow       string `json:"flow,omitempty"`
 	Deployment string `json:"deployment,omitempty"`
 	WorkPool   string `json:"work_pool,omitempty"`
@@ -249,22 +251,25 @@ func newEventRow(e *prefect.Event, keys *resourceKeys) eventRow {
 	}
 	for _, r := range e.Related {
 		role, name, id := r["prefect.resource.role"], r["prefect.resource.name"], r["prefect.resource.id"]
-		switch role {
-		case "flow", "deployment", "work-pool":
+		ref := role + ": " + id
+		if name != "" {
+			ref += " (" + name + ")"
+		}
+		switch {
+		case role == "flow" || role == "deployment" || role == "work-pool":
 			if res == nil {
 				continue
 			}
 			field := map[string]*string{"flow": &res.Flow, "deployment": &res.Deployment, "work-pool": &res.WorkPool}[role]
 			*field = cmp.Or(*field, name)
-		case "tag", "work-queue", "":
+		case role == "flow-run" && res != nil && strings.HasPrefix(res.ID, "prefect.task-run.") && id != "":
+			// A task run's flow run: said once, with the task run.
+			res.FlowRun = cmp.Or(res.FlowRun, strings.TrimPrefix(ref, "flow-run: "))
+		case role == "tag" || role == "work-queue" || role == "":
 			// tags and queues are many and rarely decisive; the run has them
 		default:
 			if len(row.Related) < maxEventRelated && id != "" {
-				s := role + ": " + id
-				if name != "" {
-					s += " (" + name + ")"
-				}
-				row.Related = append(row.Related, s)
+				row.Related = append(row.Related, ref)
 			}
 		}
 	}
@@ -279,7 +284,10 @@ func eventPayloadSummary(p map[string]any) any {
 	rest := map[string]any{}
 	for k, v := range p {
 		switch k {
-		case "validated_state", "initial_state", "intended":
+		// The transition is the row's event and state; a task run's
+		// state-change events carry the task run itself, which the row's
+		// resource names (get_task_runs has the rest).
+		case "validated_state", "initial_state", "intended", "task_run":
 			continue
 		}
 		rest[k] = v

@@ -282,3 +282,49 @@ func TestReadEventsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestReadEventsTaskRunEvent: a task run's state-change event, as the
+// Prefect client sends it (events_filter.json in the reference samples),
+// names its flow run once with the task run, and its payload's copy of the
+// task run is left out: the row's resource names it.
+func TestReadEventsTaskRunEvent(t *testing.T) {
+	e := newEnv(t)
+	runID, taskID := prefecttest.DemoID("flow_run", "crimson-falcon"), prefecttest.DemoID("task_run", "budget/flaky")
+	at := now.Add(-5 * time.Minute).Format("2006-01-02T15:04:05.000000Z")
+	for i, st := range [][2]string{{"PENDING", "Pending"}, {"RUNNING", "Running"}} {
+		e.fake.Put(prefecttest.Events, map[string]any{
+			"occurred": at, "event": "prefect.task-run." + st[1], "id": prefecttest.DemoID("event", fmt.Sprint("budget/task/", i)),
+			"resource": map[string]any{
+				"prefect.resource.id": "prefect.task-run." + taskID, "prefect.resource.name": "flaky_task-416",
+				"prefect.run-count": "1", "prefect.state-message": "", "prefect.state-name": st[1], "prefect.state-type": st[0],
+				"prefect.orchestration": "client",
+			},
+			"related": []any{
+				map[string]any{"prefect.resource.id": "prefect.flow-run." + runID, "prefect.resource.role": "flow-run", "prefect.resource.name": "crimson-falcon"},
+				map[string]any{"prefect.resource.id": "prefect.flow." + prefecttest.DemoID("flow", "always-fails"), "prefect.resource.role": "flow", "prefect.resource.name": "always-fails"},
+			},
+			"payload": map[string]any{
+				"intended": map[string]any{"from": nil, "to": st[0]}, "initial_state": nil,
+				"validated_state": map[string]any{"type": st[0], "name": st[1], "message": "", "state_details": map[string]any{}, "data": nil},
+				"task_run": map[string]any{"name": "flaky_task-416", "task_key": "flaky_task-41988fd6", "dynamic_key": "416996fc-35e3-4922-aa91-791d0ea75706",
+					"empirical_policy": map[string]any{"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 3, "retry_delay": 0.5}, "tags": []any{},
+					"labels": map[string]any{}, "task_inputs": map[string]any{"state": []any{}}, "run_count": 0, "flow_run_run_count": 0, "total_run_time": 0.0},
+			},
+			"follows": nil, "received": at,
+		})
+	}
+	out := e.ok(t, "read_events", map[string]any{"event_type_prefix": "prefect.task-run.", "occurred_after": "-10m"})
+	events := rows(t, out, "events")
+	if len(events) != 2 {
+		t.Fatalf("events: %v", events)
+	}
+	for _, ev := range events {
+		if ev["resource"] != "flaky_task-416" || ev["payload"] != nil || ev["related"] != nil {
+			t.Errorf("row: %v", ev)
+		}
+	}
+	res := out["resources"].(map[string]any)["flaky_task-416"].(map[string]any)
+	if res["id"] != "prefect.task-run."+taskID || res["flow_run"] != "prefect.flow-run."+runID+" (crimson-falcon)" || res["flow"] != "always-fails" {
+		t.Errorf("resource: %v", res)
+	}
+}

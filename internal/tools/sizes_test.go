@@ -87,10 +87,12 @@ var largeBudgets = []struct {
 	// TestGetTaskRunsSizeAndRequests); 50 failures carry 50 messages.
 	{"get_task_runs", map[string]any{"limit": 50}, 10_000, "task_runs", []string{"id", "name", "flow_run", "state"}, []string{"start", "expected_start"}},
 	{"get_task_runs", map[string]any{"limit": 50, "state": []string{"Failed"}}, 20_000, "task_runs", []string{"id", "name", "flow_run", "state", "message"}, nil},
-	{"read_events", nil, 10_000, "events", []string{"id", "event", "occurred", "resource"}, nil},
-	// 50 state changes of 34 flow runs: each run's flow, deployment and
-	// pool come once (about 180 bytes a run, 155 an event).
-	{"read_events", map[string]any{"limit": 50, "event_type_prefix": "prefect.flow-run.", "occurred_after": "-24h"}, 14_500, "events", []string{"id", "event", "occurred", "resource"}, nil},
+	// The last hour: flow-run heartbeats and task-run state changes of ~25
+	// runs, each run's flow, deployment and pool said once (~190 bytes).
+	{"read_events", nil, 10_500, "events", []string{"id", "event", "occurred", "resource"}, nil},
+	// 50 events of ~40 runs: ~150 bytes an event, ~190 a run.
+	{"read_events", map[string]any{"limit": 50}, 17_000, "events", []string{"id", "event", "occurred", "resource"}, nil},
+	{"read_events", map[string]any{"limit": 50, "event_type_prefix": "prefect.flow-run.", "occurred_after": "-24h"}, 17_500, "events", []string{"id", "event", "occurred", "resource"}, nil},
 	{"get_deployments", nil, 12_000, "deployments", []string{"id", "name", "flow", "status", "work_pool"}, nil},
 	{"get_flows", nil, 12_000, "flows", []string{"id", "name"}, nil},
 	{"get_work_pools", nil, 12_000, "work_pools", []string{"name", "status"}, nil},
