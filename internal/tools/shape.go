@@ -19,14 +19,13 @@ const (
 
 // clip, ts, tsp, dur, stateLabel, levelName and clipJSON are package
 // shape's, shared with the diagnosis rules.
-func clip(s string, max int) string       { return shape.Clip(s, max) }
-func ts(t time.Time) string               { return shape.TS(t) }
-func tsp(t *time.Time) string             { return shape.TSP(t) }
-func dur(seconds float64) string          { return shape.Dur(seconds) }
-func stateLabel(typ, name string) string  { return shape.StateLabel(typ, name) }
-func levelName(n int) string              { return shape.LevelName(n) }
-func firstNonEmpty(vals ...string) string { return shape.FirstNonEmpty(vals...) }
-func clipJSON(v any, max int) any         { return shape.ClipJSON(v, max) }
+func clip(s string, max int) string      { return shape.Clip(s, max) }
+func ts(t time.Time) string              { return shape.TS(t) }
+func tsp(t *time.Time) string            { return shape.TSP(t) }
+func dur(seconds float64) string         { return shape.Dur(seconds) }
+func stateLabel(typ, name string) string { return shape.StateLabel(typ, name) }
+func levelName(n int) string             { return shape.LevelName(n) }
+func clipJSON(v any, max int) any        { return shape.ClipJSON(v, max) }
 
 // Page is the paging part of every list result.
 type Page struct {
