@@ -12,9 +12,8 @@ import (
 
 // Bounds of get_dashboard.
 const (
-	dashboardConcurrency = 12
-	dashboardPools       = 50 // pools read, in one request
-	dashboardFailures    = 5
+	dashboardPools    = 50 // pools read, in one request
+	dashboardFailures = 5
 )
 
 type dashboardInput struct {
@@ -82,34 +81,10 @@ type sectionError struct {
 // named in Missing instead of failing the tool, since a partial overview
 // still tells the model where to look. When every section fails the call
 // fails with the first error.
-func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
+func getDashboard(ctx context.Context, c *call, _ dashboardInput) (*dashboardResult, error) {
 	now := c.deps.now()
-	since := now.Add(-24 * time.Hour).Format(time.RFC3339)
-	stateType := func(types ...string) map[string]any {
-		return map[string]any{"type": map[string]any{"any_": types}}
-	}
-	ended := func(types ...string) map[string]any {
-		return map[string]any{"state": stateType(types...), "end_time": map[string]any{"after_": since}}
-	}
 	res := dashboardResult{AsOf: ts(now)}
-	counts := []struct {
-		key    string
-		into   **int
-		filter map[string]any
-	}{
-		{"running", &res.FlowRuns.Running, map[string]any{"state": stateType("RUNNING")}},
-		{"pending", &res.FlowRuns.Pending, map[string]any{"state": stateType("PENDING")}},
-		{"scheduled", &res.FlowRuns.Scheduled, map[string]any{"state": map[string]any{
-			"type": map[string]any{"any_": []string{"SCHEDULED"}}, "name": map[string]any{"not_any_": []string{"Late"}}}}},
-		{"late", &res.FlowRuns.Late, map[string]any{"state": map[string]any{"name": map[string]any{"any_": []string{"Late"}}}}},
-		{"failed_24h", &res.FlowRuns.Failed24h, ended("FAILED")},
-		{"crashed_24h", &res.FlowRuns.Crashed24h, ended("CRASHED")},
-		{"completed_24h", &res.FlowRuns.Completed24h, ended("COMPLETED")},
-		{"cancelled_24h", &res.FlowRuns.Cancelled24h, ended("CANCELLED")},
-	}
-	// One error slot per job: jobs run concurrently and never share one.
-	countErrs := make([]error, len(counts))
-	var poolsErr, limitsErr, failuresErr error
+	var countsErr, poolsErr, limitsErr, failuresErr error
 	// The sections that need a second round of requests start first, so
 	// the whole dashboard costs about two upstream round trips.
 	jobs := []func(context.Context) error{
@@ -134,24 +109,17 @@ func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
 			res.RecentFailures, failuresErr = c.recentFailures(ctx)
 			return nil
 		},
-	}
-	for i, q := range counts {
-		jobs = append(jobs, func(ctx context.Context) error {
-			var n int
-			if err := c.target.Client.Post(ctx, "/flow_runs/count", map[string]any{"flow_runs": q.filter}, &n); err != nil {
-				countErrs[i] = err
-				return nil
-			}
-			*q.into = &n
+		func(ctx context.Context) error {
+			res.FlowRuns, countsErr = c.runCounts(ctx, now)
 			return nil
-		})
+		},
 	}
-	if err := parallel(ctx, dashboardConcurrency, jobs...); err != nil {
+	if err := parallel(ctx, len(jobs), jobs...); err != nil {
 		return nil, err
 	}
 	failed := map[string]error{"work_pools": poolsErr, "limits_at_capacity": limitsErr, "recent_failures": failuresErr}
-	for i, err := range countErrs {
-		failed["flow_runs."+counts[i].key] = err
+	for _, key := range runCountKeys {
+		failed["flow_runs."+key] = countsErr
 	}
 	var first error
 	for _, part := range slices.Sorted(maps.Keys(failed)) {
@@ -178,7 +146,64 @@ func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
 	if len(res.Missing) == len(failed) {
 		return nil, first
 	}
-	return res, nil
+	return &res, nil
+}
+
+// runCountKeys name the counts of runCounts, as in the result.
+var runCountKeys = []string{"running", "pending", "scheduled", "late", "failed_24h", "crashed_24h", "completed_24h", "cancelled_24h"}
+
+// runCounts reads every run count in one request: the run history as a
+// single interval covering every run, grouped by current state, of the
+// runs that are running, pending or scheduled now or ended in the last
+// 24 h. Prefect buckets runs by expected start time (run_history in
+// src/prefect/server/api/run_history.py) and sets it on every run's first
+// state (SetExpectedStartTime in src/prefect/server/orchestration/
+// global_policy.py), so the interval below holds them all.
+func (c *call) runCounts(ctx context.Context, now time.Time) (runCounts, error) {
+	from, to := time.Unix(0, 0).UTC(), now.AddDate(100, 0, 0)
+	var hist []struct {
+		States []struct {
+			StateType string `json:"state_type"`
+			StateName string `json:"state_name"`
+			CountRuns int    `json:"count_runs"`
+		} `json:"states"`
+	}
+	if err := c.target.Client.Post(ctx, "/flow_runs/history", filterBody{
+		"history_start": apiTime(from), "history_end": apiTime(to),
+		"history_interval_seconds": to.Sub(from).Seconds(),
+		"flow_runs": either(where{
+			"state":    stateTypeIn("RUNNING", "PENDING", "SCHEDULED"),
+			"end_time": after(now.Add(-24 * time.Hour)),
+		}),
+	}, &hist); err != nil {
+		return runCounts{}, err
+	}
+	var running, pending, scheduled, late, failed, crashed, completed, cancelled int
+	for _, h := range hist {
+		for _, st := range h.States {
+			n := st.CountRuns
+			switch {
+			case st.StateName == "Late":
+				late += n
+			case st.StateType == "SCHEDULED":
+				scheduled += n
+			case st.StateType == "RUNNING":
+				running += n
+			case st.StateType == "PENDING":
+				pending += n
+			case st.StateType == "FAILED":
+				failed += n
+			case st.StateType == "CRASHED":
+				crashed += n
+			case st.StateType == "COMPLETED":
+				completed += n
+			case st.StateType == "CANCELLED":
+				cancelled += n
+			}
+		}
+	}
+	return runCounts{Running: &running, Pending: &pending, Scheduled: &scheduled, Late: &late,
+		Failed24h: &failed, Crashed24h: &crashed, Completed24h: &completed, Cancelled24h: &cancelled}, nil
 }
 
 // dashboardPools reads the pools: one request whatever their number.
@@ -186,7 +211,7 @@ func getDashboard(ctx context.Context, c *call, _ dashboardInput) (any, error) {
 // workers is online); get_work_pools names the workers.
 func (c *call) dashboardPools(ctx context.Context) ([]dashboardPool, bool, error) {
 	var pools []prefect.WorkPool
-	if err := c.target.Client.Post(ctx, "/work_pools/filter", map[string]any{"limit": dashboardPools + 1}, &pools); err != nil {
+	if err := c.target.Client.Post(ctx, "/work_pools/filter", filterBody{"limit": dashboardPools + 1}, &pools); err != nil {
 		return nil, false, err
 	}
 	more := len(pools) > dashboardPools
@@ -205,8 +230,8 @@ func (c *call) dashboardPools(ctx context.Context) ([]dashboardPool, bool, error
 // names: two requests.
 func (c *call) recentFailures(ctx context.Context) ([]failureRow, error) {
 	var runs []prefect.FlowRun
-	if err := c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
-		"flow_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"FAILED", "CRASHED"}}}},
+	if err := c.target.Client.Post(ctx, "/flow_runs/filter", filterBody{
+		"flow_runs": where{"state": stateTypeIn("FAILED", "CRASHED")},
 		"sort":      "END_TIME_DESC", "limit": dashboardFailures,
 	}, &runs); err != nil {
 		return nil, err

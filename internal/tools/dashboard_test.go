@@ -1,9 +1,14 @@
 package tools_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
 )
@@ -79,10 +84,12 @@ func TestGetDashboard(t *testing.T) {
 	if failures[0]["message"] != prefecttest.DemoCrashMessage {
 		t.Errorf("failure message %v", failures[0]["message"])
 	}
-	// Counts come from /flow_runs/count, never from list lengths.
+	// Every count comes from one run history request, never from list
+	// lengths.
 	base := len(e.fake.Requests())
-	if e.fake.Count("POST /flow_runs/count") != 8 || e.fake.Count("POST /flow_runs/filter") != 1 {
-		t.Errorf("flow_runs/count %d, flow_runs/filter %d", e.fake.Count("POST /flow_runs/count"), e.fake.Count("POST /flow_runs/filter"))
+	if e.fake.Count("POST /flow_runs/history") != 1 || e.fake.Count("POST /flow_runs/count") != 0 || e.fake.Count("POST /flow_runs/filter") != 1 {
+		t.Errorf("flow_runs/history %d, flow_runs/count %d, flow_runs/filter %d", e.fake.Count("POST /flow_runs/history"),
+			e.fake.Count("POST /flow_runs/count"), e.fake.Count("POST /flow_runs/filter"))
 	}
 	putInfraRuns(e, 30, "etl-hourly", prefecttest.DemoProcessPool, "default", "FAILED", "Failed")
 	e.fake.ResetLog()
@@ -92,6 +99,28 @@ func TestGetDashboard(t *testing.T) {
 	}
 	if got := out["flow_runs"].(map[string]any)["failed_24h"]; got != demoCount(func(t, _ string) bool { return t == "FAILED" })+30 {
 		t.Errorf("failed_24h after adding 30: %v", got)
+	}
+	// A run that ended before the last 24 h is not counted; one scheduled
+	// far ahead is.
+	old := now.Add(-48 * time.Hour).Format(time.RFC3339)
+	ahead := now.AddDate(1, 0, 0).Format(time.RFC3339)
+	for i, r := range []struct{ typ, name, at, end string }{{"FAILED", "Failed", old, old}, {"SCHEDULED", "Scheduled", ahead, ""}} {
+		id := prefecttest.DemoID("flow_run", fmt.Sprint("dashboard-edge-", i))
+		run := map[string]any{
+			"id": id, "created": old, "updated": old, "name": fmt.Sprint("edge-", i),
+			"flow_id": prefecttest.DemoID("flow", "etl-pipeline"), "deployment_id": prefecttest.DemoID("deployment", "etl-hourly"),
+			"state":               map[string]any{"id": prefecttest.DemoID("state", id), "type": r.typ, "name": r.name, "timestamp": old},
+			"expected_start_time": r.at, "run_count": 1, "tags": []any{},
+		}
+		if r.end != "" {
+			run["end_time"] = r.end
+		}
+		e.fake.Put(prefecttest.FlowRuns, run)
+	}
+	counts = e.ok(t, "get_dashboard", nil)["flow_runs"].(map[string]any)
+	if counts["failed_24h"] != demoCount(func(t, _ string) bool { return t == "FAILED" })+30 ||
+		counts["scheduled"] != demoCount(func(t, n string) bool { return t == "SCHEDULED" && n != "Late" })+1 {
+		t.Errorf("counts with a failure 2 days ago and a run scheduled next year: %v", counts)
 	}
 	noWrites(t, e.fake)
 }
@@ -119,7 +148,7 @@ func TestGetDashboardDegradedSection(t *testing.T) {
 
 	// Every count failing: the parts are named, the one error said once.
 	e = newEnv(t)
-	e.fake.AddFault(prefecttest.Fault{Route: "POST /flow_runs/count", Status: 500})
+	e.fake.AddFault(prefecttest.Fault{Route: "POST /flow_runs/history", Status: 500})
 	out = e.ok(t, "get_dashboard", nil)
 	if m := strs(out["missing"]); len(m) != 8 || !strings.HasPrefix(m[0], "flow_runs.") {
 		t.Errorf("missing = %v, want the 8 counts", m)
@@ -155,4 +184,48 @@ func strs(v any) []string {
 		out[i], _ = x.(string)
 	}
 	return out
+}
+
+// TestGetDashboardCountsEqualCounts: the counts read from one run history
+// request equal, on the demo and on the large workspace, the eight
+// /flow_runs/count requests they replace.
+func TestGetDashboardCountsEqualCounts(t *testing.T) {
+	since := now.Add(-24 * time.Hour).Format(time.RFC3339)
+	state := func(key string, values ...string) map[string]any {
+		return map[string]any{key: map[string]any{"any_": values}}
+	}
+	ended := func(typ string) map[string]any {
+		return map[string]any{"state": state("type", typ), "end_time": map[string]any{"after_": since}}
+	}
+	filters := map[string]map[string]any{
+		"running":       {"state": state("type", "RUNNING")},
+		"pending":       {"state": state("type", "PENDING")},
+		"scheduled":     {"state": map[string]any{"type": map[string]any{"any_": []string{"SCHEDULED"}}, "name": map[string]any{"not_any_": []string{"Late"}}}},
+		"late":          {"state": state("name", "Late")},
+		"failed_24h":    ended("FAILED"),
+		"crashed_24h":   ended("CRASHED"),
+		"completed_24h": ended("COMPLETED"),
+		"cancelled_24h": ended("CANCELLED"),
+	}
+	for name, data := range map[string]*prefecttest.Data{"demo": prefecttest.Demo(now), "large": prefecttest.Large(now)} {
+		e := newEnv(t, prefecttest.WithData(data))
+		counts := e.ok(t, "get_dashboard", nil)["flow_runs"].(map[string]any)
+		for key, f := range filters {
+			body, _ := json.Marshal(map[string]any{"flow_runs": f})
+			resp, err := http.Post(e.fake.URL+"/flow_runs/count", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n float64
+			err = json.NewDecoder(resp.Body).Decode(&n)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts[key] != n {
+				t.Errorf("%s: %s %v, /flow_runs/count says %v", name, key, counts[key], n)
+			}
+		}
+		t.Logf("%s: %v", name, counts)
+	}
 }

@@ -146,7 +146,6 @@ func TestToolsListBudget(t *testing.T) {
 // fails when one of them gets a type, so this list only shrinks.
 var untypedResults = map[string]bool{
 	"diagnose_flow_run": true,
-	"get_dashboard":     true,
 }
 
 // TestToolResultShapesGolden snapshots the shape of each tool's result (the
