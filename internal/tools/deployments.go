@@ -40,7 +40,7 @@ func deploymentsTool() Definition {
 	return define(Definition{
 		Name: ToolGetDeployments, Title: "Get deployments", Group: GroupDeployments,
 		Summary: "Deployments with their flow, schedules in words, work pool and queue and concurrency limit; by flow and work pool; detail (slug, parameters and defaults, job variables, recent runs) when the filter selects ids.",
-	}, `Deployments: flow, name, tags, paused, status, pool/queue, schedules in words, concurrency. By flow (name), work_pool, or Prefect filters: filter (DeploymentFilter), flows, flow_runs, task_runs, work_pools, work_pool_queues. Selecting ids (≤10) adds slug, parameters, defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
+	}, `Deployments: flow, name, tags, paused, status, pool/queue, schedules in words, concurrency. By flow (name), work_pool, or Prefect filters: filter (DeploymentFilter), flows, flow_runs, task_runs, work_pools, work_pool_queues. Selecting ids (≤10) adds parameters, defaults, schema, job variables, entrypoint, pull steps, last 10 runs.
 Example: {"flow":"etl","filter":{"paused":{"eq_":true}}}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getDeployments)

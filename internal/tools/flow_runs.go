@@ -10,10 +10,19 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
-// rowMessageBudget bounds a state message in list rows: the exception
-// and the start of its text; detail mode and diagnose_flow_run carry the
-// full text.
+// rowMessageBudget bounds a state message in the rows of a long page:
+// the exception and the start of its text. A page of at most
+// maxDetailRuns rows keeps messageBudget; detail mode and
+// diagnose_flow_run carry the full text.
 const rowMessageBudget = 120
+
+// rowMessages is the message budget of a page of n rows.
+func rowMessages(n int) int {
+	if n <= maxDetailRuns {
+		return messageBudget
+	}
+	return rowMessageBudget
+}
 
 // defaultFlowRunLimit keeps the default page within 12 KB on a busy
 // workspace; 50 rows fit 18 KB when asked for.
@@ -40,7 +49,7 @@ func flowRunsTool() Definition {
 	return define(Definition{
 		Name: ToolGetFlowRuns, Title: "Get flow runs", Group: GroupRuns,
 		Summary: "Flow runs, newest first, with state, timing, flow and deployment names; by flow, deployment, work pool, state (Late included) and time window; detail (parameters, state history, deployment and work pool) when the filter selects ids.",
-	}, `Flow runs, newest first. By flow, deployment (flow/deployment, name or id), work_pool, state (Late, Failed or a TYPE: RUNNING), since/until (expected start: RFC 3339, date, -24h), or Prefect filters: filter (FlowRunFilter), flows, deployments, work_pools, work_pool_queues, task_runs. Ids in filter.id.any_ (≤10) add parameters, state history, deployment and pool.
+	}, `Flow runs, newest first. By flow, deployment (flow/deployment, name or id), work_pool, state (Late, Failed or a TYPE: RUNNING), since/until (expected start: RFC 3339, date, -24h), or Prefect filters: filter (FlowRunFilter), flows, deployments, work_pools, work_pool_queues, task_runs. Ids in filter.id.any_ (≤10) add full message, parameters, state history, deployment and pool.
 Example: {"flow":"etl","state":["Failed","Crashed"],"since":"-24h"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getFlowRuns)
@@ -96,7 +105,7 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResul
 	}
 	out.FlowRuns = make([]flowRunDetail, len(runs))
 	for i := range runs {
-		out.FlowRuns[i].flowRunRow = newFlowRunRow(&runs[i], names)
+		out.FlowRuns[i].flowRunRow = newFlowRunRow(&runs[i], names, rowMessages(len(runs)))
 	}
 	return out, nil
 }
@@ -134,7 +143,7 @@ type flowRunRow struct {
 	Subflow       bool     `json:"subflow,omitempty"`
 }
 
-func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
+func newFlowRunRow(r *prefect.FlowRun, n runNames, msgBudget int) flowRunRow {
 	row := flowRunRow{
 		ID:        r.ID,
 		Name:      r.Name,
@@ -154,7 +163,7 @@ func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 		row.Deployment = n.deployments[r.DeploymentID].Name
 	}
 	if r.State != nil {
-		row.Message = clip(r.State.Message, rowMessageBudget)
+		row.Message = clip(r.State.Message, msgBudget)
 	}
 	// Times a model needs without redundancy: when a run should have started
 	// until it starts; then its start, and its end only while it is not
@@ -285,7 +294,7 @@ func (c *call) flowRunDetails(ctx context.Context, runs []prefect.FlowRun, names
 	for i := range runs {
 		r := &runs[i]
 		d := flowRunDetail{
-			flowRunRow:   newFlowRunRow(r, names),
+			flowRunRow:   newFlowRunRow(r, names, messageBudget),
 			DeploymentID: r.DeploymentID,
 			Parameters:   clipJSON(r.Parameters, parameterBudget),
 			InfraPID:     r.InfrastructurePID,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,6 +226,31 @@ func TestAutomationsSizeBudget(t *testing.T) {
 		}
 		if more := out["truncated"] == true && out["next_offset"] != nil; more != tc.more {
 			t.Errorf("%v: truncated %v, next_offset %v; want more: %v", tc.args, out["truncated"], out["next_offset"], tc.more)
+		}
+	}
+}
+
+// TestRowMessagesClipByPageSize: a long page of runs clips each state
+// message to 120 bytes, a page of at most 10 to 300, and both say how much
+// was cut.
+func TestRowMessagesClipByPageSize(t *testing.T) {
+	e := newEnv(t, prefecttest.WithData(prefecttest.Large(now)))
+	for _, c := range []struct {
+		tool, rows string
+		limit, max int
+	}{{"get_flow_runs", "flow_runs", 50, 120}, {"get_flow_runs", "flow_runs", 10, 300}, {"get_task_runs", "task_runs", 50, 120}, {"get_task_runs", "task_runs", 10, 300}} {
+		out := e.ok(t, c.tool, map[string]any{"limit": c.limit, "state": []string{"Failed"}})
+		longest, cut := 0, false
+		for _, r := range rows(t, out, c.rows) {
+			msg, _ := r["message"].(string)
+			text, _, clipped := strings.Cut(msg, "…[")
+			longest, cut = max(longest, len(text)), cut || clipped
+		}
+		if longest > c.max || !cut {
+			t.Errorf("%s limit %d: longest message %d bytes (budget %d), some cut: %v", c.tool, c.limit, longest, c.max, cut)
+		}
+		if c.max == 300 && longest <= 120 {
+			t.Errorf("%s limit %d: a short page clipped messages to %d bytes, as a long one", c.tool, c.limit, longest)
 		}
 	}
 }

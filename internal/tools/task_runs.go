@@ -121,14 +121,8 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (*taskRunsResul
 	} else if len(flowRunIDs) > 1 {
 		res.FlowRuns, refs = flowRunKeys(flowRunIDs, names)
 	}
-	// A short page keeps more of each message; a long one, the exception
-	// and the start of its text.
-	msgBudget := rowMessageBudget
-	if len(runs) <= maxDetailRuns {
-		msgBudget = messageBudget
-	}
 	for i := range runs {
-		row := newTaskRunRow(&runs[i], msgBudget)
+		row := newTaskRunRow(&runs[i], rowMessages(len(runs)))
 		if single {
 			row.FlowRunID = ""
 		} else if key, ok := refs[row.FlowRunID]; ok {
