@@ -25,7 +25,7 @@ func rowMessages(n int) int {
 }
 
 // defaultFlowRunLimit keeps the default page within 12 KB on a busy
-// workspace; 50 rows fit 18 KB when asked for.
+// workspace; 50 rows of mixed states fit 18 KB when asked for.
 const defaultFlowRunLimit = 30
 
 // maxDetailRuns bounds detail mode: one state-history request per run.
