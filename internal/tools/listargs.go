@@ -32,7 +32,7 @@ func (b bodyFilters) add(key string, f map[string]any) {
 func (b bodyFilters) set(arg, key, field string, v any) error {
 	f := b[key]
 	if f == nil {
-		f = map[string]any{}
+		f = where{}
 		b[key] = f
 	}
 	if _, taken := f[field]; taken {
