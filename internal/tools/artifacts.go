@@ -75,26 +75,26 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (*artifactsRe
 	if err != nil {
 		return nil, err
 	}
-	filter := where{"type": anyOf(artifactTypes...)}
+	filter := prefect.Where{"type": prefect.AnyOf(artifactTypes...)}
 	if in.FlowRunID != "" {
 		id, err := c.resolveFlowRun(ctx, "flow_run_id", in.FlowRunID)
 		if err != nil {
 			return nil, err
 		}
-		filter["flow_run_id"] = anyOf(id)
+		filter["flow_run_id"] = prefect.AnyOf(id)
 	}
 	key := strings.TrimSpace(in.Key)
 	if in.Key != "" && key == "" {
 		return nil, badInput("key is blank; give an artifact key such as etl-report, or omit it")
 	}
 	if key != "" {
-		filter["key"] = anyOf(key)
+		filter["key"] = prefect.AnyOf(key)
 	}
 	path, latest := "/artifacts/filter", key != "" && in.FlowRunID == ""
 	if latest {
 		path = "/artifacts/latest/filter"
 	}
-	arts, more, err := postPage[prefect.Artifact](ctx, c, path, filterBody{"artifacts": filter, "sort": "CREATED_DESC"}, limit, offset)
+	arts, more, err := postPage[prefect.Artifact](ctx, c, path, prefect.Body{"artifacts": filter, "sort": "CREATED_DESC"}, limit, offset)
 	if err != nil {
 		return nil, err
 	}

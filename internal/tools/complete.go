@@ -143,9 +143,9 @@ const completeScan = 50
 
 // completeFlowRuns: the latest runs whose name contains value.
 func completeFlowRuns(ctx context.Context, c *call, value string) ([]string, error) {
-	body := filterBody{"sort": "START_TIME_DESC", "limit": completeScan}
+	body := prefect.Body{"sort": "START_TIME_DESC", "limit": completeScan}
 	if value != "" {
-		body["flow_runs"] = where{"name": like(value)}
+		body["flow_runs"] = prefect.Where{"name": prefect.Like(value)}
 	}
 	var runs []prefect.FlowRun
 	if err := c.target.Client.Post(ctx, "/flow_runs/filter", body, &runs); err != nil {
@@ -196,7 +196,7 @@ func completeWorkPools(ctx context.Context, c *call, value string) ([]string, er
 // automations by exact name only).
 func completeAutomations(ctx context.Context, c *call, _ string) ([]string, error) {
 	var autos []prefect.Automation
-	if err := c.target.Client.Post(ctx, "/automations/filter", filterBody{"limit": searchScan}, &autos); err != nil {
+	if err := c.target.Client.Post(ctx, "/automations/filter", prefect.Body{"limit": searchScan}, &autos); err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(autos))

@@ -104,7 +104,7 @@ func (c *call) collectLimits(ctx context.Context) (collectedLimits, error) {
 		pools  []prefect.WorkPool
 		queues []prefect.WorkQueue
 	)
-	page := filterBody{"limit": maxLimitRows}
+	page := prefect.Body{"limit": maxLimitRows}
 	err := parallel(ctx, 4,
 		func(ctx context.Context) error {
 			return c.target.Client.Post(ctx, "/v2/concurrency_limits/filter", page, &v2)

@@ -97,24 +97,24 @@ func countEvents(ctx context.Context, c *call, in countEventsInput) (*countResul
 	if err != nil {
 		return nil, err
 	}
-	filter := where{"occurred": occurred(w.since, w.until)}
+	filter := prefect.Where{"occurred": prefect.Occurred(w.since, w.until)}
 	var described []string
 	if p := strings.TrimSpace(in.EventTypePrefix); p != "" {
 		if len(p) > maxEventName {
 			return nil, badInput("event_type_prefix is %d characters; Prefect event names have at most %d", len(p), maxEventName)
 		}
-		filter["event"] = eventPrefix(p)
+		filter["event"] = prefect.EventPrefix(p)
 		described = append(described, "event type "+clip(p, 120)+"*")
 	}
 	if r := strings.TrimSpace(in.ResourceID); r != "" {
 		if prefix, ok := strings.CutSuffix(r, "*"); ok {
-			filter["resource"] = resourceIDPrefix(prefix)
+			filter["resource"] = prefect.ResourceIDPrefix(prefix)
 		} else {
-			filter["resource"] = resourceID(r)
+			filter["resource"] = prefect.ResourceID(r)
 		}
 		described = append(described, "resource "+clip(r, 120))
 	}
-	body := filterBody{"filter": filter}
+	body := prefect.Body{"filter": filter}
 	res := &countResult{Countable: countable, Window: w, Filter: strings.Join(described, ", ")}
 	if countable == "time" {
 		unit, interval, err := bucketSize(in.TimeUnit, in.TimeInterval, w)

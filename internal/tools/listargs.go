@@ -32,7 +32,7 @@ func (b bodyFilters) add(key string, f map[string]any) {
 func (b bodyFilters) set(arg, key, field string, v any) error {
 	f := b[key]
 	if f == nil {
-		f = where{}
+		f = prefect.Where{}
 		b[key] = f
 	}
 	if _, taken := f[field]; taken {
@@ -91,14 +91,14 @@ func (s runShortcuts) apply(ctx context.Context, c *call, b bodyFilters, runKey 
 			return err
 		}
 		// since alone has no upper bound: upcoming scheduled runs stay in.
-		var window where
+		var window prefect.Where
 		switch {
 		case strings.TrimSpace(s.Until) == "":
-			window = after(w.since)
+			window = prefect.After(w.since)
 		case strings.TrimSpace(s.Since) == "":
-			window = before(w.until)
+			window = prefect.Before(w.until)
 		default:
-			window = between(w.since, w.until)
+			window = prefect.Between(w.since, w.until)
 		}
 		if err := b.set("since/until", runKey, "expected_start_time", window); err != nil {
 			return err
@@ -121,13 +121,13 @@ func nameArg(arg, v string) (string, error) {
 // flowShortcut narrows by flow: its id or its name.
 func flowShortcut(b bodyFilters, ref string) error {
 	if prefect.IsUUID(ref) {
-		return b.set("flow", "flows", "id", anyOf(strings.ToLower(ref)))
+		return b.set("flow", "flows", "id", prefect.AnyOf(strings.ToLower(ref)))
 	}
 	name, err := nameArg("flow", ref)
 	if err != nil {
 		return err
 	}
-	return b.set("flow", "flows", "name", anyOf(name))
+	return b.set("flow", "flows", "name", prefect.AnyOf(name))
 }
 
 // workPoolShortcut narrows by work pool name.
@@ -140,7 +140,7 @@ func workPoolShortcut(b bodyFilters, pool string) error {
 	if err != nil {
 		return err
 	}
-	return b.set("work_pool", "work_pools", "name", anyOf(name))
+	return b.set("work_pool", "work_pools", "name", prefect.AnyOf(name))
 }
 
 // deploymentShortcut narrows by deployment: an id or a flow/deployment slug
@@ -151,13 +151,13 @@ func deploymentShortcut(ctx context.Context, c *call, b bodyFilters, ref string)
 		if err != nil {
 			return err
 		}
-		return b.set("deployment", "deployments", "id", anyOf(id))
+		return b.set("deployment", "deployments", "id", prefect.AnyOf(id))
 	}
 	name, err := nameArg("deployment", ref)
 	if err != nil {
 		return err
 	}
-	return b.set("deployment", "deployments", "name", anyOf(name))
+	return b.set("deployment", "deployments", "name", prefect.AnyOf(name))
 }
 
 // Prefect's state types and the state names its client sets
@@ -200,9 +200,9 @@ func stateFilter(values []string) (map[string]any, error) {
 	}
 	switch {
 	case len(names) == 0:
-		return stateTypeIn(types...), nil
+		return prefect.StateTypeIn(types...), nil
 	case len(types) == 0:
-		return nameIn(names...), nil
+		return prefect.NameIn(names...), nil
 	}
-	return either(where{"type": anyOf(types...), "name": anyOf(names...)}), nil
+	return prefect.Either(prefect.Where{"type": prefect.AnyOf(types...), "name": prefect.AnyOf(names...)}), nil
 }

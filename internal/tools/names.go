@@ -23,7 +23,7 @@ func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, e
 		return strings.ToLower(ref), nil
 	}
 	var runs []prefect.FlowRun
-	body := filterBody{"flow_runs": nameIn(ref), "sort": "START_TIME_DESC", "limit": maxCandidates + 1}
+	body := prefect.Body{"flow_runs": prefect.NameIn(ref), "sort": "START_TIME_DESC", "limit": maxCandidates + 1}
 	if err := c.target.Client.Post(ctx, "/flow_runs/filter", body, &runs); err != nil {
 		return "", err
 	}
@@ -100,7 +100,7 @@ func (c *call) resolveDeployment(ctx context.Context, field, ref string) (string
 		return d.ID, nil
 	}
 	var deps []prefect.Deployment
-	body := filterBody{"deployments": nameIn(ref), "limit": maxCandidates + 1}
+	body := prefect.Body{"deployments": prefect.NameIn(ref), "limit": maxCandidates + 1}
 	if err := c.target.Client.Post(ctx, "/deployments/filter", body, &deps); err != nil {
 		return "", err
 	}
@@ -127,7 +127,7 @@ func (c *call) resolveAutomation(ctx context.Context, field, ref string) (string
 		return strings.ToLower(ref), nil
 	}
 	var found []prefect.Automation
-	body := filterBody{"automations": nameIn(ref), "limit": maxCandidates + 1}
+	body := prefect.Body{"automations": prefect.NameIn(ref), "limit": maxCandidates + 1}
 	if err := c.target.Client.Post(ctx, "/automations/filter", body, &found); err != nil {
 		return "", err
 	}

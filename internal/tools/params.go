@@ -108,7 +108,7 @@ func fetchPage[T any](ctx context.Context, c *call, q listQuery) (rows []T, more
 	if err := c.checkFilters(q.siblings); err != nil {
 		return nil, false, err
 	}
-	body := filterBody{}
+	body := prefect.Body{}
 	for key, f := range q.siblings {
 		body[key] = f
 	}

@@ -308,8 +308,8 @@ func (c *call) correlateThrottling(ctx context.Context, periods []*throttledPeri
 	spanEnd = spanEnd.Add(throttleGrace)
 	corr := &rateCorrelation{Searched: fmt.Sprintf("failed and crashed flow runs that ended during a throttled period (or within %s after it), between %s and %s", throttleGrace, ts(spanStart), ts(spanEnd))}
 	var runs []prefect.FlowRun
-	err := c.target.Client.Post(ctx, "/flow_runs/filter", filterBody{
-		"flow_runs": where{"state": stateTypeIn("FAILED", "CRASHED"), "end_time": between(spanStart, spanEnd)},
+	err := c.target.Client.Post(ctx, "/flow_runs/filter", prefect.Body{
+		"flow_runs": prefect.Where{"state": prefect.StateTypeIn("FAILED", "CRASHED"), "end_time": prefect.Between(spanStart, spanEnd)},
 		"sort":      "END_TIME_DESC", "limit": correlationRunsPerPage,
 	}, &runs)
 	if err != nil {
@@ -355,8 +355,8 @@ func (c *call) correlateThrottling(ctx context.Context, periods []*throttledPeri
 			return err
 		},
 		func(ctx context.Context) error {
-			return c.target.Client.Post(ctx, "/logs/filter", filterBody{
-				"logs": where{"flow_run_id": anyOf(ids...), "level": atLeast(30)},
+			return c.target.Client.Post(ctx, "/logs/filter", prefect.Body{
+				"logs": prefect.Where{"flow_run_id": prefect.AnyOf(ids...), "level": prefect.AtLeast(30)},
 				"sort": "TIMESTAMP_ASC", "limit": logsPerPage,
 			}, &logs)
 		})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/yosida95/uritemplate/v3"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -86,8 +87,8 @@ func allResources() []resourceDef {
 
 // selectOne is a filter selecting one value, shaped as a decoded JSON
 // argument so the tools see a selection (and answer with their detail view).
-func selectOne(field, value string) where {
-	return where{field: anyOf[any](value)}
+func selectOne(field, value string) prefect.Where {
+	return prefect.Where{field: prefect.AnyOf[any](value)}
 }
 
 // offeredResources are the templates whose tool is offered.

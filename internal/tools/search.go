@@ -159,16 +159,16 @@ func (s *searcher) done(kind string, rows []searchRow, stoppedEarly bool, scanne
 
 // nameOrTag matches the query in names, and as a tag when it can be one;
 // tags is the tag criterion (FlowFilterTags has all_ only, deployments any_).
-func (s *searcher) nameOrTag(tags func(...string) where) where {
+func (s *searcher) nameOrTag(tags func(...string) prefect.Where) prefect.Where {
 	if !s.tag {
-		return where{"name": like(s.query)}
+		return prefect.Where{"name": prefect.Like(s.query)}
 	}
-	return either(where{"name": like(s.query), "tags": tags(s.query)})
+	return prefect.Either(prefect.Where{"name": prefect.Like(s.query), "tags": tags(s.query)})
 }
 
 func (s *searcher) flows(ctx context.Context) error {
 	// FlowFilterTags has no any_; all_ with one tag is the same test.
-	body := filterBody{"flows": s.nameOrTag(allOf), "sort": "NAME_ASC"}
+	body := prefect.Body{"flows": s.nameOrTag(prefect.AllOf), "sort": "NAME_ASC"}
 	flows, more, err := postPage[prefect.Flow](ctx, s.c, "/flows/filter", body, s.limit, 0)
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ func (s *searcher) flows(ctx context.Context) error {
 }
 
 func (s *searcher) deployments(ctx context.Context) error {
-	body := filterBody{"deployments": s.nameOrTag(anyOf[string]), "sort": "NAME_ASC"}
+	body := prefect.Body{"deployments": s.nameOrTag(prefect.AnyOf[string]), "sort": "NAME_ASC"}
 	deps, more, err := postPage[prefect.Deployment](ctx, s.c, "/deployments/filter", body, s.limit, 0)
 	if err != nil {
 		return err
@@ -213,7 +213,7 @@ func (s *searcher) deployments(ctx context.Context) error {
 
 func (s *searcher) pools(ctx context.Context) error {
 	var pools []prefect.WorkPool
-	if err := s.c.target.Client.Post(ctx, "/work_pools/filter", filterBody{"limit": searchScan}, &pools); err != nil {
+	if err := s.c.target.Client.Post(ctx, "/work_pools/filter", prefect.Body{"limit": searchScan}, &pools); err != nil {
 		return err
 	}
 	var rows []searchRow
@@ -234,7 +234,7 @@ func (s *searcher) pools(ctx context.Context) error {
 
 func (s *searcher) queues(ctx context.Context) error {
 	var queues []prefect.WorkQueue
-	if err := s.c.target.Client.Post(ctx, "/work_queues/filter", filterBody{"limit": searchScan}, &queues); err != nil {
+	if err := s.c.target.Client.Post(ctx, "/work_queues/filter", prefect.Body{"limit": searchScan}, &queues); err != nil {
 		return err
 	}
 	var rows []searchRow

@@ -60,7 +60,7 @@ func getVariables(ctx context.Context, c *call, in variablesInput) (*variablesRe
 	if in.Name != "" {
 		return c.getVariable(ctx, in.Name)
 	}
-	vars, more, err := postPage[prefect.Variable](ctx, c, "/variables/filter", filterBody{"sort": "NAME_ASC"}, limit, offset)
+	vars, more, err := postPage[prefect.Variable](ctx, c, "/variables/filter", prefect.Body{"sort": "NAME_ASC"}, limit, offset)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (c *call) getVariable(ctx context.Context, name string) (*variablesResult, 
 	err := c.target.Client.Get(ctx, prefect.Path("/variables/name/%s", name), nil, &v)
 	if prefect.IsNotFound(err) {
 		var near []prefect.Variable
-		body := filterBody{"variables": where{"name": like(name)}, "sort": "NAME_ASC", "limit": variableSuggestions}
+		body := prefect.Body{"variables": prefect.Where{"name": prefect.Like(name)}, "sort": "NAME_ASC", "limit": variableSuggestions}
 		if err := c.target.Client.Post(ctx, "/variables/filter", body, &near); err != nil {
 			return nil, err
 		}

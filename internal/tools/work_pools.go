@@ -114,7 +114,7 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (*workPoolsRe
 	if err := c.checkFilter("WorkPoolFilter", in.Filter); err != nil {
 		return nil, err
 	}
-	names := selected(in.Filter, "name")
+	names := prefect.Selected(in.Filter, "name")
 	detail := len(names) > 0 && len(names) <= maxDetailPools
 
 	var (
@@ -124,7 +124,7 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (*workPoolsRe
 		workersOf  = make([][]prefect.Worker, len(names))
 		queuesOf   = make([][]prefect.WorkQueue, len(names))
 		jobs       []func(context.Context) error
-		byPoolName = func(name string, path string, body filterBody, into any) func(context.Context) error {
+		byPoolName = func(name string, path string, body prefect.Body, into any) func(context.Context) error {
 			return func(ctx context.Context) error {
 				err := c.target.Client.Post(ctx, prefect.Path(path, name), body, into)
 				if prefect.IsNotFound(err) {
@@ -145,13 +145,13 @@ func getWorkPools(ctx context.Context, c *call, in workPoolsInput) (*workPoolsRe
 	if detail {
 		for i, name := range names {
 			jobs = append(jobs,
-				byPoolName(name, "/work_pools/%s/workers/filter", filterBody{"limit": maxWorkersRead}, &workersOf[i]),
-				byPoolName(name, "/work_pools/%s/queues/filter", filterBody{"limit": maxLimitRows}, &queuesOf[i]))
+				byPoolName(name, "/work_pools/%s/workers/filter", prefect.Body{"limit": maxWorkersRead}, &workersOf[i]),
+				byPoolName(name, "/work_pools/%s/queues/filter", prefect.Body{"limit": maxLimitRows}, &queuesOf[i]))
 		}
 	} else {
 		// Every pool's queues in one request (each names its pool).
 		jobs = append(jobs, func(ctx context.Context) error {
-			return c.target.Client.Post(ctx, "/work_queues/filter", filterBody{"limit": maxLimitRows}, &allQueues)
+			return c.target.Client.Post(ctx, "/work_queues/filter", prefect.Body{"limit": maxLimitRows}, &allQueues)
 		})
 	}
 	if err := parallel(ctx, poolListConcurrency, jobs...); err != nil {

@@ -55,7 +55,7 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (*workQueue
 	if err := c.checkFilter("WorkQueueFilter", in.Filter); err != nil {
 		return nil, err
 	}
-	body := filterBody{}
+	body := prefect.Body{}
 	if len(in.Filter) > 0 {
 		body["work_queues"] = in.Filter
 	}
