@@ -30,13 +30,15 @@ type flowRow struct {
 	Name    string   `json:"name"`
 	Tags    []string `json:"tags,omitempty"`
 	Created string   `json:"created,omitempty"`
-	UIURL   string   `json:"ui_url,omitempty"`
 }
 
 // flowsResult is one page of flows.
 type flowsResult struct {
 	Flows []flowRow `json:"flows"`
 	Page
+	// UIURLTemplate links a flow in the Prefect UI: {id} is its id (a
+	// Prefect Cloud link in every row made the default page 15 KB).
+	UIURLTemplate string `json:"ui_url_template,omitempty"`
 }
 
 func getFlows(ctx context.Context, c *call, in flowsInput) (*flowsResult, error) {
@@ -53,7 +55,7 @@ func getFlows(ctx context.Context, c *call, in flowsInput) (*flowsResult, error)
 	}
 	rows := make([]flowRow, len(flows))
 	for i, f := range flows {
-		rows[i] = flowRow{ID: f.ID, Name: f.Name, Tags: f.Tags, Created: ts(f.Created), UIURL: c.uiURL(uiFlow, f.ID)}
+		rows[i] = flowRow{ID: f.ID, Name: f.Name, Tags: f.Tags, Created: ts(f.Created)}
 	}
-	return &flowsResult{rows, newPage(len(rows), offset, more)}, nil
+	return &flowsResult{rows, newPage(len(rows), offset, more), c.uiURLTemplate(uiFlow)}, nil
 }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
 // TestFlowRunsSizeBudget: 50 flow runs must fit in 18 KB (the official
@@ -120,55 +122,64 @@ const largeLogsRun = "crimson-falcon"
 func TestLargeWorkspaceResultBudgets(t *testing.T) {
 	data := prefecttest.Large(now)
 	addLongLog(data, prefecttest.DemoID("flow_run", largeLogsRun), 400)
-	e := newEnv(t, prefecttest.WithData(data))
-	for _, c := range largeBudgets {
-		t.Run(c.tool+argsJSON(c.args), func(t *testing.T) {
-			text, isErr := e.call(t, c.tool, c.args)
-			if isErr {
-				t.Fatalf("%s(%s) failed: %s", c.tool, argsJSON(c.args), text)
-			}
-			var out map[string]any
-			if err := json.Unmarshal([]byte(text), &out); err != nil {
-				t.Fatalf("not JSON: %v", err)
-			}
-			n := 0
-			if c.rows != "" {
-				list, ok := out[c.rows].([]any)
-				if !ok {
-					t.Fatalf("no %q list in %.300s", c.rows, text)
+	hc, err := prefect.NewHTTPClient(prefect.TLSOptions{}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Prefect Cloud's UI links are twice as long as a local server's.
+	for _, cloud := range []bool{false, true} {
+		fake, creds := fakeWorkspace(t, cloud, clock, prefecttest.WithData(data))
+		deps, tgt := staticDeps(t, hc, creds, nil)
+		e := connect(t, fake, deps, tools.Selection{Kind: tgt.Kind, KindKnown: true})
+		for _, c := range largeBudgets {
+			t.Run(fmt.Sprintf("%s/%s%s", tgt.Kind, c.tool, argsJSON(c.args)), func(t *testing.T) {
+				text, isErr := e.call(t, c.tool, c.args)
+				if isErr {
+					t.Fatalf("%s(%s) failed: %s", c.tool, argsJSON(c.args), text)
 				}
-				n = len(list)
-				for i, v := range list {
-					row, _ := v.(map[string]any)
-					for _, k := range c.keys {
-						if s, isStr := row[k].(string); row[k] == nil || isStr && s == "" {
-							t.Errorf("row %d lacks %q: %v", i, k, row)
+				var out map[string]any
+				if err := json.Unmarshal([]byte(text), &out); err != nil {
+					t.Fatalf("not JSON: %v", err)
+				}
+				n := 0
+				if c.rows != "" {
+					list, ok := out[c.rows].([]any)
+					if !ok {
+						t.Fatalf("no %q list in %.300s", c.rows, text)
+					}
+					n = len(list)
+					for i, v := range list {
+						row, _ := v.(map[string]any)
+						for _, k := range c.keys {
+							if s, isStr := row[k].(string); row[k] == nil || isStr && s == "" {
+								t.Errorf("row %d lacks %q: %v", i, k, row)
+							}
+						}
+						if len(c.oneOf) > 0 && !slices.ContainsFunc(c.oneOf, func(k string) bool { return row[k] != nil }) {
+							t.Errorf("row %d has none of %v: %v", i, c.oneOf, row)
 						}
 					}
-					if len(c.oneOf) > 0 && !slices.ContainsFunc(c.oneOf, func(k string) bool { return row[k] != nil }) {
-						t.Errorf("row %d has none of %v: %v", i, c.oneOf, row)
+				}
+				t.Logf("%s(%s): %d bytes, %d rows", c.tool, argsJSON(c.args), len(text), n)
+				if len(text) > c.budget {
+					t.Errorf("%s(%s) is %d bytes (%d rows); budget %d bytes", c.tool, argsJSON(c.args), len(text), n, c.budget)
+				}
+				// The large workspace has more than a page of each of these:
+				// the page must say it was cut and where to go on.
+				limit, _ := c.args["limit"].(int)
+				if c.tool == "get_flow_runs" || c.tool == "get_task_runs" || c.tool == "get_deployments" || c.tool == "read_events" || c.tool == "get_flow_run_logs" {
+					if out["truncated"] != true {
+						t.Errorf("%d rows, more exist, but truncated is %v", n, out["truncated"])
+					}
+					if limit > 0 && n != limit {
+						t.Errorf("%d rows for limit %d", n, limit)
+					}
+					if c.tool != "read_events" && out["next_offset"] != float64(n) {
+						t.Errorf("next_offset %v after %d rows from offset 0", out["next_offset"], n)
 					}
 				}
-			}
-			t.Logf("%s(%s): %d bytes, %d rows", c.tool, argsJSON(c.args), len(text), n)
-			if len(text) > c.budget {
-				t.Errorf("%s(%s) is %d bytes (%d rows); budget %d bytes", c.tool, argsJSON(c.args), len(text), n, c.budget)
-			}
-			// The large workspace has more than a page of each of these:
-			// the page must say it was cut and where to go on.
-			limit, _ := c.args["limit"].(int)
-			if c.tool == "get_flow_runs" || c.tool == "get_task_runs" || c.tool == "get_deployments" || c.tool == "read_events" || c.tool == "get_flow_run_logs" {
-				if out["truncated"] != true {
-					t.Errorf("%d rows, more exist, but truncated is %v", n, out["truncated"])
-				}
-				if limit > 0 && n != limit {
-					t.Errorf("%d rows for limit %d", n, limit)
-				}
-				if c.tool != "read_events" && out["next_offset"] != float64(n) {
-					t.Errorf("next_offset %v after %d rows from offset 0", out["next_offset"], n)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -59,7 +59,16 @@ func TestUILinksMatchTheUIRouter(t *testing.T) {
 			t.Errorf("%s: no Prefect UI route matches %s", route, path)
 		}
 	}
-	if (&call{target: &target.Target{}}).uiURL(uiFlowRun, "x") != "" {
+	if (&call{target: &target.Target{}}).uiURL(uiFlowRun, "x") != "" || (&call{target: &target.Target{}}).uiURLTemplate(uiFlowRun) != "" {
 		t.Error("a link without a known UI base")
+	}
+	// A list's ui_url_template, its {id} replaced by a row's id, is the
+	// row's link.
+	id := "0f3a6c1e-8d2b-4c7a-9e1f-5b6d7c8e9f00"
+	for _, base := range []string{"http://127.0.0.1:4200/", "https://app.prefect.cloud/account/a/workspace/w"} {
+		c := &call{target: &target.Target{UIURL: base}}
+		if got := strings.Replace(c.uiURLTemplate(uiDeployment), "{id}", id, 1); got != c.uiURL(uiDeployment, id) {
+			t.Errorf("template gives %s, link is %s", got, c.uiURL(uiDeployment, id))
+		}
 	}
 }
