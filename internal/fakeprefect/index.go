@@ -15,7 +15,49 @@ import (
 type tableIndexes struct {
 	postings map[string]map[string][]int32 // col -> normalized value -> ascending positions; nil map: not indexable
 	orders   map[string][]int32            // sort name -> every position in that order
+	times    map[string]timeIndex          // col -> rows holding a date-time there, by that time
 	events   *eventIndex
+}
+
+// timeIndex orders the rows that hold a date-time in one column by it,
+// and keeps each row's time by position (has: the row holds one).
+type timeIndex struct {
+	pos   []int32
+	at    []time.Time
+	byPos []time.Time
+	has   []bool
+}
+
+// timeOrder returns the rows with a date-time in col, in time order.
+func (t *table) timeOrder(col string) timeIndex {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ti, ok := t.idx.times[col]; ok {
+		return ti
+	}
+	ti := timeIndex{byPos: make([]time.Time, len(t.recs)), has: make([]bool, len(t.recs))}
+	for i, r := range t.recs {
+		if at, ok := timeOf(r, col); ok {
+			ti.pos = append(ti.pos, int32(i))
+			ti.at = append(ti.at, at)
+			ti.byPos[i], ti.has[i] = at, true
+		}
+	}
+	sort.Stable(byTime(ti))
+	if t.idx.times == nil {
+		t.idx.times = map[string]timeIndex{}
+	}
+	t.idx.times[col] = ti
+	return ti
+}
+
+type byTime timeIndex
+
+func (b byTime) Len() int           { return len(b.pos) }
+func (b byTime) Less(i, j int) bool { return b.at[i].Before(b.at[j]) }
+func (b byTime) Swap(i, j int) {
+	b.pos[i], b.pos[j] = b.pos[j], b.pos[i]
+	b.at[i], b.at[j] = b.at[j], b.at[i]
 }
 
 // postings returns the positions of rows by the value of col, or false when
@@ -86,6 +128,10 @@ type constraint struct {
 	col    string
 	values []string
 	alts   []constraint
+	// between: col holds a date-time within [from, to] (zero: unbounded),
+	// as matchTimeBounds reads before_/after_.
+	between  bool
+	from, to time.Time
 }
 
 // indexable collects the any_ criteria of an and-combined filter on plain
@@ -113,6 +159,12 @@ func indexable(table fieldTable, filter map[string]any) []constraint {
 			continue
 		}
 		if or, err := operatorIsOr(critMap, ""); err != nil || or {
+			continue
+		}
+		if onlyTimeBounds(critMap) {
+			if c, ok := timeConstraint(f.col, critMap); ok {
+				out = append(out, c)
+			}
 			continue
 		}
 		args, ok := critMap["any_"].([]any)
@@ -167,10 +219,50 @@ func filterKeys(crit any) []string {
 	return keys
 }
 
+// holds reports whether row p's time is within the range.
+func (c constraint) holds(ti timeIndex, p int32) bool {
+	at := ti.byPos[p]
+	return ti.has[p] && (c.from.IsZero() || !at.Before(c.from)) && (c.to.IsZero() || !at.After(c.to))
+}
+
+// timeConstraint reads before_/after_ bounds (both inclusive in Prefect);
+// false when one is not a date-time (matchFilter then says so).
+func timeConstraint(col string, crit map[string]any) (constraint, bool) {
+	c := constraint{col: col, between: true}
+	for op, arg := range crit {
+		if op == "operator" || arg == nil {
+			continue
+		}
+		at, ok := parseTime(arg)
+		if !ok {
+			return c, false
+		}
+		if op == "after_" {
+			c.from = at
+		} else {
+			c.to = at
+		}
+	}
+	return c, true
+}
+
 // positions returns the ascending positions c allows, or false when a
 // column it needs has no index.
 func (t *table) positions(c constraint) ([]int32, bool) {
 	var union []int32
+	if c.between {
+		ti := t.timeOrder(c.col)
+		lo, hi := 0, len(ti.at)
+		if !c.from.IsZero() {
+			lo = sort.Search(len(ti.at), func(i int) bool { return !ti.at[i].Before(c.from) })
+		}
+		if !c.to.IsZero() {
+			hi = sort.Search(len(ti.at), func(i int) bool { return ti.at[i].After(c.to) })
+		}
+		union = slices.Clone(ti.pos[lo:max(lo, hi)])
+		slices.Sort(union)
+		return union, true
+	}
 	if c.alts != nil {
 		for _, alt := range c.alts {
 			p, ok := t.positions(alt)
@@ -198,7 +290,24 @@ func (t *table) positions(c constraint) ([]int32, bool) {
 // constraint, or all=true when no constraint could use an index.
 func (t *table) candidates(cs []constraint) (pos []int32, all bool) {
 	all = true
+	// Time ranges last: once other constraints picked few rows, those
+	// are checked one by one instead of collecting a range's rows.
+	cs = slices.Clone(cs)
+	slices.SortStableFunc(cs, func(a, b constraint) int {
+		switch {
+		case a.between == b.between:
+			return 0
+		case a.between:
+			return 1
+		}
+		return -1
+	})
 	for _, c := range cs {
+		if c.between && !all {
+			ti := t.timeOrder(c.col)
+			pos = slices.DeleteFunc(pos, func(p int32) bool { return !c.holds(ti, p) })
+			continue
+		}
 		union, ok := t.positions(c)
 		if !ok {
 			continue

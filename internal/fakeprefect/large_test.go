@@ -192,6 +192,21 @@ func TestLargeFiltersMatchBruteForce(t *testing.T) {
 			ids(first(byTimeDesc(where(runs, func(o map[string]any) bool {
 				return (o["state_type"] == "FAILED" || o["state_type"] == "CRASHED") && !at(o, "expected_start_time").Before(day)
 			}), "start_time", "expected_start_time"), 200))},
+		// Time bounds use an index on the column (inclusive at both ends).
+		{"count of runs that ended in the last day", "/flow_runs/count",
+			`{"flow_runs":{"end_time":{"after_":"` + day.Format(isoMicros) + `"}}}`,
+			len(where(runs, func(o map[string]any) bool { return o["end_time"] != nil && !at(o, "end_time").Before(day) }))},
+		{"count of runs expected in a closed window, bounds exact", "/flow_runs/count",
+			`{"flow_runs":{"expected_start_time":{"after_":"` + at(runs[10], "expected_start_time").Format(isoMicros) + `","before_":"` + at(runs[3], "expected_start_time").Format(isoMicros) + `"}}}`,
+			len(where(runs, func(o map[string]any) bool {
+				e := at(o, "expected_start_time")
+				return !e.Before(at(runs[10], "expected_start_time")) && !e.After(at(runs[3], "expected_start_time"))
+			}))},
+		{"count of runs running now or ended in the last day (or_)", "/flow_runs/count",
+			`{"flow_runs":{"operator":"or_","state":{"type":{"any_":["RUNNING"]}},"end_time":{"after_":"` + day.Format(isoMicros) + `"}}}`,
+			len(where(runs, func(o map[string]any) bool {
+				return o["state_type"] == "RUNNING" || (o["end_time"] != nil && !at(o, "end_time").Before(day))
+			}))},
 		{"count of runs of a flow", "/flow_runs/count", `{"flows":{"id":{"any_":["` + flow + `"]}}}`,
 			len(where(runs, func(o map[string]any) bool { return o["flow_id"] == flow }))},
 		{"count of late runs", "/flow_runs/count", `{"flow_runs":{"state":{"name":{"any_":["Late"]}}}}`,
