@@ -133,6 +133,12 @@ func TestGetAutomationsFilters(t *testing.T) {
 		e.fake.Count("GET /automations/{id}") != 3 || e.fake.Count("POST /automations/filter") != 0 {
 		t.Errorf("by ids: %v; requests %v", out, e.fake.Requests())
 	}
+	// The most ids a call takes: 20 GETs, unknown ones dropped.
+	e.fake.ResetLog()
+	out = e.ok(t, "get_automations", map[string]any{"filter": map[string]any{"id": map[string]any{"any_": append(manyIDs(19), id)}}})
+	if r := rows(t, out, "automations"); len(r) != 1 || r[0]["id"] != id || e.fake.Count("GET /automations/{id}") != 20 {
+		t.Errorf("20 ids: %v; %d GETs", out, e.fake.Count("GET /automations/{id}"))
+	}
 	out = e.ok(t, "get_automations", map[string]any{"filter": map[string]any{"id": map[string]any{"any_": []string{disabled}}, "enabled": map[string]any{"eq_": true}}})
 	if r := rows(t, out, "automations"); len(r) != 0 {
 		t.Errorf("a disabled automation selected by id with enabled true: %v", out)
