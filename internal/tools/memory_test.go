@@ -25,7 +25,7 @@ import (
 
 // Issue 13's memory amplification: every upstream answer is about 20 MB,
 // shaped to decode (a padded object, or a count after 20 MB of spaces), and
-// 64 get_dashboard calls (about 20 requests each) run at once. The process's
+// 64 get_dashboard calls (9 requests each; about 20 when the issue was filed) run at once. The process's
 // peak RSS must stay under maxPeakRSSMiB with no GOMEMLIMIT: the shared
 // budget of upstream body bytes, not the garbage collector's tuning, bounds it.
 const (
