@@ -18,8 +18,8 @@ import (
 )
 
 const (
-	// defaultEventLimit keeps the default page within 10 KB: each event
-	// of another flow run adds its flow, deployment and pool once.
+	// defaultEventLimit keeps the default page well within 12 KB: each
+	// event of another flow run adds its id and deployment once.
 	defaultEventLimit = 30
 	maxEventLimit     = 500
 	// eventsPageSize is Prefect's cap on events per page (422 above it).
@@ -54,31 +54,37 @@ func eventsTool() Definition {
 	return define(Definition{
 		Name: ToolReadEvents, Title: "Read events", Group: GroupEvents,
 		Summary: "Prefect events, newest first, in a time window (default the last hour), by event-name prefix, resource and related resource.",
-	}, `Prefect events, newest first: state changes, heartbeats, automation triggers and actions, with related names and a payload summary. Default window: the last hour; widen it ("-7d") when nothing is found.
+	}, `Prefect events, newest first: state changes, heartbeats (consecutive: one row), automation triggers and actions, with related names, payload summary; ids in resources. Default window: last hour; widen it ("-7d") if empty.
 Example: {"event_type_prefix":"prefect.flow-run.","occurred_after":"-24h"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxEventLimit) },
 		readEvents)
 }
 
 type eventRow struct {
-	ID       string   `json:"id"`
-	Event    string   `json:"event"`
-	Occurred string   `json:"occurred"`
-	Resource string   `json:"resource,omitempty"` // key into eventsResult.Resources
-	State    string   `json:"state,omitempty"`
-	Message  string   `json:"message,omitempty"`
-	Related  []string `json:"related,omitempty"`
-	Payload  any      `json:"payload,omitempty"`
+	ID       string `json:"id,omitempty"` // absent on a heartbeats row
+	Event    string `json:"event"`
+	Occurred string `json:"occurred"` // a heartbeats row: the newest
+	// Earliest and Resources: consecutive heartbeats, one row (each
+	// resource once per beat, newest first).
+	Earliest  string   `json:"earliest,omitempty"`
+	Resource  string   `json:"resource,omitempty"` // key into eventsResult.Resources
+	Resources []string `json:"resources,omitempty"`
+	State     string   `json:"state,omitempty"`
+	Message   string   `json:"message,omitempty"`
+	Related   []string `json:"related,omitempty"`
+	Payload   any      `json:"payload,omitempty"`
 }
 
-// eventResource is what the rows of one resource share: listed once.
+// eventResource is what the rows of one resource share: listed once. A
+// flow run's work pool is left to get_flow_runs.
 type eventResource struct {
 	ID string `json:"id"`
-	// FlowRun is a task run's flow run: "prefect.flow-run.<uuid> (name)".
-	FlowRun    string `json:"flow_run,omitempty"`
+	// FlowRun is a task run's flow run: its key in eventsResult.Resources.
+	FlowRun string `json:"flow_run,omitempty"`
+	// Deployment is "flow/deployment" (the slug tools take); Flow is set
+	// only for a run without a deployment.
 	Flow       string `json:"flow,omitempty"`
 	Deployment string `json:"deployment,omitempty"`
-	WorkPool   string `json:"work_pool,omitempty"`
 }
 
 type eventsResult struct {
@@ -132,6 +138,7 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (*eventsResult, er
 	for i := range events {
 		res.Events[i] = newEventRow(&events[i], &keys)
 	}
+	res.Events = groupHeartbeats(res.Events)
 	if len(keys.res) > 0 {
 		res.Resources = keys.res
 	}
@@ -249,32 +256,81 @@ func newEventRow(e *prefect.Event, keys *resourceKeys) eventRow {
 	if label := stateLabel(stateType, stateName); label != "" && label != e.Event[strings.LastIndexByte(e.Event, '.')+1:] {
 		row.State = label
 	}
+	// A task run's flow, deployment and pool are its flow run's: said once,
+	// on the flow run's entry, which the task run names.
+	target := res
+	if res != nil && strings.HasPrefix(res.ID, "prefect.task-run.") {
+		for _, r := range e.Related {
+			if r["prefect.resource.role"] == "flow-run" && r["prefect.resource.id"] != "" {
+				res.FlowRun, target = keys.key(r["prefect.resource.id"], r["prefect.resource.name"])
+				break
+			}
+		}
+	}
+	var flow, deployment string
 	for _, r := range e.Related {
 		role, name, id := r["prefect.resource.role"], r["prefect.resource.name"], r["prefect.resource.id"]
 		ref := role + ": " + id
 		if name != "" {
 			ref += " (" + name + ")"
 		}
-		switch {
-		case role == "flow" || role == "deployment" || role == "work-pool":
-			if res == nil {
-				continue
+		switch role {
+		case "flow":
+			flow = cmp.Or(flow, name)
+		case "deployment":
+			deployment = cmp.Or(deployment, name)
+		case "flow-run":
+			if target != res {
+				continue // the task run's flow run, named above
 			}
-			field := map[string]*string{"flow": &res.Flow, "deployment": &res.Deployment, "work-pool": &res.WorkPool}[role]
-			*field = cmp.Or(*field, name)
-		case role == "flow-run" && res != nil && strings.HasPrefix(res.ID, "prefect.task-run.") && id != "":
-			// A task run's flow run: said once, with the task run.
-			res.FlowRun = cmp.Or(res.FlowRun, strings.TrimPrefix(ref, "flow-run: "))
-		case role == "tag" || role == "work-queue" || role == "":
-			// tags and queues are many and rarely decisive; the run has them
+			if len(row.Related) < maxEventRelated && id != "" {
+				row.Related = append(row.Related, ref)
+			}
+		case "work-pool", "tag", "work-queue", "":
+			// pools, tags and queues are many and rarely decisive; the run has them
 		default:
 			if len(row.Related) < maxEventRelated && id != "" {
 				row.Related = append(row.Related, ref)
 			}
 		}
 	}
+	if target != nil && target.Flow == "" && target.Deployment == "" {
+		if deployment != "" && flow != "" {
+			target.Deployment = flow + "/" + deployment
+		} else {
+			target.Flow, target.Deployment = flow, deployment
+		}
+	}
 	row.Payload = eventPayloadSummary(e.Payload)
 	return row
+}
+
+// groupHeartbeats makes one row of consecutive heartbeats of one event name
+// that carry nothing but their resource: a page of a busy hour is mostly
+// these, and each beat's own second and id say nothing more.
+func groupHeartbeats(rows []eventRow) []eventRow {
+	bare := func(r *eventRow) bool {
+		return strings.HasSuffix(r.Event, ".heartbeat") && r.Resource != "" && r.State == "" && r.Message == "" && r.Related == nil && r.Payload == nil
+	}
+	out := rows[:0]
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for bare(&rows[i]) && j < len(rows) && bare(&rows[j]) && rows[j].Event == rows[i].Event {
+			j++
+		}
+		if j-i == 1 {
+			out = append(out, rows[i])
+			i = j
+			continue
+		}
+		g := eventRow{Event: rows[i].Event, Occurred: rows[i].Occurred, Earliest: rows[j-1].Occurred}
+		for _, r := range rows[i:j] {
+			g.Resources = append(g.Resources, r.Resource)
+		}
+		out = append(out, g)
+		i = j
+	}
+	return out
 }
 
 // eventPayloadSummary drops the state-transition keys the row already

@@ -66,12 +66,14 @@ func TestReadEventsDefaultWindow(t *testing.T) {
 		t.Errorf("window %v: want the last hour, marked defaulted", w)
 	}
 	events := rows(t, out, "events")
-	if out["total"] != 28.0 || len(events) != 28 || out["truncated"] != nil {
-		t.Errorf("total %v, %d rows, truncated %v", out["total"], len(events), out["truncated"])
+	if out["total"] != 28.0 || eventCount(events) != 28 || out["truncated"] != nil {
+		t.Errorf("total %v, %d events, truncated %v", out["total"], eventCount(events), out["truncated"])
 	}
 	byID := map[string]map[string]any{}
 	for i, ev := range events {
-		byID[ev["id"].(string)] = ev
+		if id, ok := ev["id"].(string); ok {
+			byID[id] = ev
+		}
 		if i > 0 && ev["occurred"].(string) > events[i-1]["occurred"].(string) {
 			t.Errorf("not newest first at %d", i)
 		}
@@ -87,8 +89,8 @@ func TestReadEventsDefaultWindow(t *testing.T) {
 	}
 	res := out["resources"].(map[string]any)
 	yak := res["frozen-yak"].(map[string]any)
-	if yak["id"] != "prefect.flow-run."+prefecttest.DemoID("flow_run", "frozen-yak") || yak["flow"] != "etl-pipeline" ||
-		yak["deployment"] != "etl-hourly" || yak["work_pool"] != prefecttest.DemoProcessPool {
+	if yak["id"] != "prefect.flow-run."+prefecttest.DemoID("flow_run", "frozen-yak") || yak["deployment"] != "etl-pipeline/etl-hourly" ||
+		yak["flow"] != nil || yak["work_pool"] != nil {
 		t.Errorf("frozen-yak resource: %v", yak)
 	}
 	if e.fake.Count("POST /events/filter") != 1 || e.fake.Count("GET /events/filter/next") != 0 {
@@ -207,7 +209,7 @@ func TestReadEventsPagingAndSize(t *testing.T) {
 				t.Errorf("50 events take %d bytes, over 10 KB", len(text))
 			}
 			run := out["resources"].(map[string]any)["bulk-run-00"].(map[string]any)
-			if run["deployment"] != bulkDeployment || run["flow"] != "etl-pipeline" || run["work_pool"] != prefecttest.DemoProcessPool {
+			if run["deployment"] != "etl-pipeline/"+bulkDeployment || len(run) != 2 {
 				t.Errorf("resource %v", run)
 			}
 		}
@@ -323,8 +325,65 @@ func TestReadEventsTaskRunEvent(t *testing.T) {
 			t.Errorf("row: %v", ev)
 		}
 	}
-	res := out["resources"].(map[string]any)["flaky_task-416"].(map[string]any)
-	if res["id"] != "prefect.task-run."+taskID || res["flow_run"] != "prefect.flow-run."+runID+" (crimson-falcon)" || res["flow"] != "always-fails" {
-		t.Errorf("resource: %v", res)
+	res := out["resources"].(map[string]any)
+	task, run := res["flaky_task-416"].(map[string]any), res["crimson-falcon"].(map[string]any)
+	if task["id"] != "prefect.task-run."+taskID || task["flow_run"] != "crimson-falcon" || len(task) != 2 {
+		t.Errorf("task run: %v", task)
+	}
+	if run["id"] != "prefect.flow-run."+runID || run["flow"] != "always-fails" || len(run) != 2 {
+		t.Errorf("its flow run: %v", run)
+	}
+}
+
+// eventCount is the number of events in read_events rows: a heartbeats
+// row holds one per resource.
+func eventCount(rows []map[string]any) int {
+	n := 0
+	for _, r := range rows {
+		if rs, ok := r["resources"].([]any); ok {
+			n += len(rs)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReadEventsHeartbeatRows: consecutive bare heartbeats of one event
+// name are one row (each beat's resource, newest and earliest time); a
+// lone heartbeat, or one between other events, keeps its own row.
+func TestReadEventsHeartbeatRows(t *testing.T) {
+	e := newEnv(t)
+	beat := func(i int, event, res, name string) {
+		at := now.Add(-time.Duration(10+i) * time.Second).Format("2006-01-02T15:04:05.000000Z")
+		e.fake.Put(prefecttest.Events, map[string]any{
+			"occurred": at, "event": event, "id": prefecttest.DemoID("event", fmt.Sprint("beat/", i)),
+			"resource": map[string]any{"prefect.resource.id": res, "prefect.resource.name": name},
+			"related":  []any{map[string]any{"prefect.resource.id": "prefect.tag.beat-test", "prefect.resource.role": "tag"}},
+			"payload":  map[string]any{}, "follows": nil, "received": at,
+		})
+	}
+	run := func(n string) string { return "prefect.flow-run." + prefecttest.DemoID("flow_run", n) }
+	beat(0, "prefect.flow-run.heartbeat", run("beat-a"), "beat-a")
+	beat(1, "prefect.flow-run.heartbeat", run("beat-b"), "beat-b")
+	beat(2, "prefect.flow-run.heartbeat", run("beat-a"), "beat-a")
+	beat(3, "prefect.worker.heartbeat", "prefect.worker.process.w9", "w9")
+	beat(4, "prefect.flow-run.heartbeat", run("beat-c"), "beat-c")
+	out := e.ok(t, "read_events", map[string]any{"related_resource_id": "prefect.tag.beat-test"})
+	got := rows(t, out, "events")
+	if len(got) != 3 || out["count"] != 5.0 || eventCount(got) != 5 {
+		t.Fatalf("rows %v (count %v)", got, out["count"])
+	}
+	g := got[0]
+	if fmt.Sprint(g["resources"]) != "[beat-a beat-b beat-a]" || g["occurred"] != ts(-10*time.Second) || g["earliest"] != ts(-12*time.Second) || g["id"] != nil || g["resource"] != nil {
+		t.Errorf("heartbeats row %v", g)
+	}
+	for i, want := range map[int]string{1: "w9", 2: "beat-c"} {
+		if got[i]["resource"] != want || got[i]["id"] == nil || got[i]["resources"] != nil {
+			t.Errorf("row %d: %v", i, got[i])
+		}
+	}
+	if res := out["resources"].(map[string]any)["beat-b"].(map[string]any); res["id"] != run("beat-b") {
+		t.Errorf("beat-b: %v", res)
 	}
 }
