@@ -54,7 +54,7 @@ func eventsTool() Definition {
 	return define(Definition{
 		Name: ToolReadEvents, Title: "Read events", Group: GroupEvents,
 		Summary: "Prefect events, newest first, in a time window (default the last hour), by event-name prefix, resource and related resource.",
-	}, `Prefect events, newest first: state changes, heartbeats (consecutive: one row), automation triggers and actions, with related names, payload summary; ids in resources. Default window: last hour; widen it ("-7d") if empty.
+	}, `Prefect events, newest first: state changes, heartbeats (consecutive: one row), automation triggers and actions, with related names, payload summary; ids in resources. Default window: last hour; widen ("-7d") if empty.
 Example: {"event_type_prefix":"prefect.flow-run.","occurred_after":"-24h"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxEventLimit) },
 		readEvents)

@@ -49,7 +49,7 @@ func flowRunsTool() Definition {
 	return define(Definition{
 		Name: ToolGetFlowRuns, Title: "Get flow runs", Group: GroupRuns,
 		Summary: "Flow runs, newest first, with state, timing, flow and deployment names; by flow, deployment, work pool, state (Late included) and time window; detail (parameters, state history, deployment and work pool) when the filter selects ids.",
-	}, `Flow runs, newest first. By flow, deployment (flow/deployment, name or id), work_pool, state (Late, Failed or a TYPE: RUNNING), since/until (expected start: RFC 3339, date, -24h), or Prefect filters: filter (FlowRunFilter), flows, deployments, work_pools, work_pool_queues, task_runs. Ids in filter.id.any_ (≤10) add full message, parameters, state history, deployment and pool.
+	}, `Flow runs, newest first. By flow, deployment (flow/deployment, name or id), work_pool, state (Late, Failed or a TYPE: RUNNING), since/until (expected start: RFC 3339, date, -24h), or filters: filter (FlowRunFilter), flows, deployments, work_pools, work_pool_queues, task_runs. Ids in filter.id.any_ (≤10) add full message, parameters, state history, deployment and pool.
 Example: {"flow":"etl","state":["Failed","Crashed"],"since":"-24h"}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getFlowRuns)

@@ -124,8 +124,8 @@ func TestGetFlowRunsShortcutErrors(t *testing.T) {
 
 func TestGetTaskRunsShortcuts(t *testing.T) {
 	e := newEnv(t)
-	all := rows(t, e.ok(t, "get_task_runs", map[string]any{"limit": 200}), "task_runs")
-	failed := rows(t, e.ok(t, "get_task_runs", map[string]any{"state": []any{"Failed"}, "limit": 200}), "task_runs")
+	all := taskRunRows(t, e.ok(t, "get_task_runs", map[string]any{"limit": 200}))
+	failed := taskRunRows(t, e.ok(t, "get_task_runs", map[string]any{"state": []any{"Failed"}, "limit": 200}))
 	if len(failed) == 0 || len(failed) == len(all) {
 		t.Fatalf("failed task runs: %d of %d", len(failed), len(all))
 	}
@@ -134,13 +134,12 @@ func TestGetTaskRunsShortcuts(t *testing.T) {
 			t.Errorf("%v: state %v", r["name"], r["state"])
 		}
 	}
-	// flow_run by name, as a model would type it: rows of several flow
-	// runs name theirs, the result maps the names to ids.
-	failedOut := e.ok(t, "get_task_runs", map[string]any{"state": []any{"Failed"}, "limit": 200})
-	name, _ := rows(t, failedOut, "task_runs")[0]["flow_run"].(string)
-	run, _ := failedOut["flow_runs"].(map[string]any)[name].(string)
-	byName := e.ok(t, "get_task_runs", map[string]any{"flow_run": name})
-	if byName["flow_run_id"] != run || len(rows(t, byName, "task_runs")) == 0 {
+	// flow_run by name, as a model would type it: the rows' flow runs
+	// come with names and ids.
+	name, _ := failed[0]["flow_run"].(string)
+	run, _ := failed[0]["flow_run_id"].(string)
+	byName := taskRunRows(t, e.ok(t, "get_task_runs", map[string]any{"flow_run": name}))
+	if len(byName) == 0 || byName[0]["flow_run_id"] != run || name == "" {
 		t.Errorf("flow_run %s: %v", name, byName)
 	}
 	// Flow and deployment shortcuts and the flow_runs sibling filter.
@@ -149,7 +148,7 @@ func TestGetTaskRunsShortcuts(t *testing.T) {
 		{"deployment": "etl-pipeline/etl-hourly"},
 		{"flow_runs": map[string]any{"deployment_id": map[string]any{"any_": []any{prefecttest.DemoID("deployment", "etl-hourly")}}}},
 	} {
-		rs := rows(t, e.ok(t, "get_task_runs", args), "task_runs")
+		rs := taskRunRows(t, e.ok(t, "get_task_runs", args))
 		if len(rs) == 0 || len(rs) == len(all) {
 			t.Errorf("%v: %d of %d task runs", args, len(rs), len(all))
 		}

@@ -85,11 +85,10 @@ var largeBudgets = []struct {
 	{"get_flow_runs", map[string]any{"limit": 50}, 18_000, "flow_runs", []string{"id", "name", "flow", "state"}, []string{"start", "expected_start"}},
 	// A page of failures carries 50 long messages, clipped to 120 bytes.
 	{"get_flow_runs", map[string]any{"limit": 50, "state": []string{"Failed", "Crashed"}}, 23_000, "flow_runs", []string{"id", "name", "flow", "state", "message", "start"}, nil},
-	{"get_task_runs", nil, 8_000, "task_runs", []string{"id", "name", "state"}, []string{"start", "expected_start"}},
-	// 50 rows of many flow runs each name theirs (50 of one run fit 8 KB:
-	// TestGetTaskRunsSizeAndRequests); 50 failures carry 50 messages.
-	{"get_task_runs", map[string]any{"limit": 50}, 10_000, "task_runs", []string{"id", "name", "flow_run", "state"}, []string{"start", "expected_start"}},
-	{"get_task_runs", map[string]any{"limit": 50, "state": []string{"Failed"}}, 20_000, "task_runs", []string{"id", "name", "flow_run", "state", "message"}, nil},
+	// Rows are grouped under their flow run (its name and id said once).
+	{"get_task_runs", nil, 8_000, "flow_runs", []string{"id", "name", "flow_run", "flow_run_id", "state"}, []string{"start", "expected_start"}},
+	{"get_task_runs", map[string]any{"limit": 50}, 8_000, "flow_runs", []string{"id", "name", "flow_run", "flow_run_id", "state"}, []string{"start", "expected_start"}},
+	{"get_task_runs", map[string]any{"limit": 50, "state": []string{"Failed"}}, 20_000, "flow_runs", []string{"id", "name", "flow_run", "flow_run_id", "state", "message"}, nil},
 	// The last hour: mostly flow-run heartbeats (consecutive ones are one
 	// row) and task-run state changes, each run's context said once.
 	{"read_events", nil, 12_000, "events", []string{"event", "occurred"}, []string{"resource", "resources"}},
@@ -140,13 +139,21 @@ func TestLargeWorkspaceResultBudgets(t *testing.T) {
 				if err := json.Unmarshal([]byte(text), &out); err != nil {
 					t.Fatalf("not JSON: %v", err)
 				}
-				n := 0
+				var list []any
 				if c.rows != "" {
-					list, ok := out[c.rows].([]any)
-					if !ok {
+					var ok bool
+					if list, ok = out[c.rows].([]any); !ok {
 						t.Fatalf("no %q list in %.300s", c.rows, text)
 					}
-					n = len(list)
+				}
+				if c.tool == "get_task_runs" { // grouped by flow run
+					list = nil
+					for _, r := range taskRunRows(t, out) {
+						list = append(list, r)
+					}
+				}
+				n := len(list)
+				{
 					for i, v := range list {
 						row, _ := v.(map[string]any)
 						for _, k := range c.keys {
@@ -249,12 +256,16 @@ func TestAutomationsSizeBudget(t *testing.T) {
 func TestRowMessagesClipByPageSize(t *testing.T) {
 	e := newEnv(t, prefecttest.WithData(prefecttest.Large(now)))
 	for _, c := range []struct {
-		tool, rows string
+		tool       string
 		limit, max int
-	}{{"get_flow_runs", "flow_runs", 50, 120}, {"get_flow_runs", "flow_runs", 10, 300}, {"get_task_runs", "task_runs", 50, 120}, {"get_task_runs", "task_runs", 10, 300}} {
+	}{{"get_flow_runs", 50, 120}, {"get_flow_runs", 10, 300}, {"get_task_runs", 50, 120}, {"get_task_runs", 10, 300}} {
 		out := e.ok(t, c.tool, map[string]any{"limit": c.limit, "state": []string{"Failed"}})
+		list := taskRunRows
+		if c.tool == "get_flow_runs" {
+			list = func(t *testing.T, out map[string]any) []map[string]any { return rows(t, out, "flow_runs") }
+		}
 		longest, cut := 0, false
-		for _, r := range rows(t, out, c.rows) {
+		for _, r := range list(t, out) {
 			msg, _ := r["message"].(string)
 			text, _, clipped := strings.Cut(msg, "…[")
 			longest, cut = max(longest, len(text)), cut || clipped

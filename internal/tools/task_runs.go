@@ -11,8 +11,8 @@ import (
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
-// defaultTaskRunLimit keeps the default page within 8 KB when its rows
-// span many flow runs (each row then names its flow run).
+// defaultTaskRunLimit keeps the default page well within 8 KB when its
+// rows span many flow runs.
 const defaultTaskRunLimit = 40
 
 // maxUpstreamShown bounds a row's upstream list (a fan-in task can have hundreds).
@@ -33,8 +33,8 @@ type taskRunsInput struct {
 func taskRunsTool() Definition {
 	return define(Definition{
 		Name: ToolGetTaskRuns, Title: "Get task runs", Group: GroupRuns,
-		Summary: "Task runs, newest first, with state and message, timing, retries, cache key and upstream task-run dependencies; by flow run, flow, deployment, state and time window.",
-	}, `Task runs, newest first: state, message, times, retries, cache key; upstream = task runs it depended on (not argument values). By flow_run (id or name), flow, deployment, state, since/until (as in `+ToolGetFlowRuns+`), or Prefect filters: filter (TaskRunFilter), flows, flow_runs, deployments.
+		Summary: "Task runs, newest first, grouped by flow run, with state and message, timing, retries, cache key and upstream task-run dependencies; by flow run, flow, deployment, state and time window.",
+	}, `Task runs, newest first, grouped by flow run: state, message, times, retries, cache key; upstream = task runs it depended on (not argument values). By flow_run (id or name), flow, deployment, state, since/until (as in `+ToolGetFlowRuns+`), or filters: filter (TaskRunFilter), flows, flow_runs, deployments.
 Example: {"flow_run":"crimson-falcon","state":["Failed"]}`,
 		func(s *jsonschema.Schema) { bound(s, "limit", 1, maxLimit) },
 		getTaskRuns)
@@ -44,8 +44,6 @@ type taskRunRow struct {
 	ID              string   `json:"id"`
 	Name            string   `json:"name"`
 	TaskKey         string   `json:"task_key,omitempty"`
-	FlowRunID       string   `json:"flow_run_id,omitempty"`
-	FlowRun         string   `json:"flow_run,omitempty"` // key into taskRunsResult.FlowRuns
 	State           string   `json:"state"`
 	Message         string   `json:"message,omitempty"`
 	ExpectedStart   string   `json:"expected_start,omitempty"`
@@ -62,14 +60,20 @@ type taskRunRow struct {
 	UpstreamMore    int      `json:"upstream_more,omitempty"`
 }
 
+// taskRunsResult groups the rows under their flow run, so each flow run's
+// name and id are said once: the page's order (newest first) within each
+// group, groups by their newest row.
 type taskRunsResult struct {
-	FlowRunID string `json:"flow_run_id,omitempty"`
-	FlowRun   string `json:"flow_run,omitempty"`
-	// FlowRuns maps the flow_run of the rows, when they span flow runs, to
-	// its id: a run's name, a third of a UUID's bytes, in each row.
-	FlowRuns map[string]string `json:"flow_runs,omitempty"`
-	TaskRuns []taskRunRow      `json:"task_runs"`
+	FlowRuns []taskRunGroup `json:"flow_runs"`
 	Page
+}
+
+// taskRunGroup is one flow run's task runs of the page; Name and ID are
+// absent for task runs run outside a flow run.
+type taskRunGroup struct {
+	Name     string       `json:"name,omitempty"`
+	ID       string       `json:"id,omitempty"`
+	TaskRuns []taskRunRow `json:"task_runs"`
 }
 
 func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (*taskRunsResult, error) {
@@ -113,43 +117,23 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (*taskRunsResul
 	if err != nil {
 		return nil, err
 	}
-	res := &taskRunsResult{TaskRuns: make([]taskRunRow, len(runs)), Page: newPage(len(runs), offset, more)}
-	single := len(flowRunIDs) == 1
-	var refs map[string]string // flow run id -> its key in res.FlowRuns
-	if single {
-		res.FlowRunID, res.FlowRun = flowRunIDs[0], names[flowRunIDs[0]]
-	} else if len(flowRunIDs) > 1 {
-		res.FlowRuns, refs = flowRunKeys(flowRunIDs, names)
-	}
+	res := &taskRunsResult{FlowRuns: []taskRunGroup{}, Page: newPage(len(runs), offset, more)}
+	rows := make([]taskRunRow, len(runs))
 	for i := range runs {
-		row := newTaskRunRow(&runs[i], rowMessages(len(runs)))
-		if single {
-			row.FlowRunID = ""
-		} else if key, ok := refs[row.FlowRunID]; ok {
-			row.FlowRun, row.FlowRunID = key, ""
-		}
-		res.TaskRuns[i] = row
+		rows[i] = newTaskRunRow(&runs[i], rowMessages(len(runs)))
 	}
-	nameUpstreamInPage(res.TaskRuns)
+	nameUpstreamInPage(rows)
+	group := map[string]int{} // flow run id -> its index in res.FlowRuns
+	for i, r := range runs {
+		g, ok := group[r.FlowRunID]
+		if !ok {
+			g = len(res.FlowRuns)
+			group[r.FlowRunID] = g
+			res.FlowRuns = append(res.FlowRuns, taskRunGroup{Name: names[r.FlowRunID], ID: r.FlowRunID})
+		}
+		res.FlowRuns[g].TaskRuns = append(res.FlowRuns[g].TaskRuns, rows[i])
+	}
 	return res, nil
-}
-
-// flowRunKeys keys each flow run by its name, or by its id when the name
-// is unknown or another run of the page has it, and maps keys to ids.
-func flowRunKeys(ids []string, names map[string]string) (byKey, keyOf map[string]string) {
-	count := map[string]int{}
-	for _, id := range ids {
-		count[names[id]]++
-	}
-	byKey, keyOf = map[string]string{}, map[string]string{}
-	for _, id := range ids {
-		key := names[id]
-		if key == "" || count[key] > 1 || prefect.IsUUID(key) {
-			key = id
-		}
-		byKey[key], keyOf[id] = id, key
-	}
-	return byKey, keyOf
 }
 
 // nameUpstreamInPage refers to upstream task runs that are rows of the same
@@ -191,16 +175,15 @@ func (c *call) flowRunNames(ctx context.Context, ids []string) (map[string]strin
 
 func newTaskRunRow(r *prefect.TaskRunDetail, msgBudget int) taskRunRow {
 	row := taskRunRow{
-		ID:        r.ID,
-		Name:      r.Name,
-		TaskKey:   r.TaskKey,
-		FlowRunID: r.FlowRunID,
-		State:     stateLabel(r.StateType, r.StateName),
-		Start:     tsp(r.StartTime),
-		End:       tsp(r.EndTime),
-		Duration:  dur(r.TotalRunTime),
-		Tags:      r.Tags,
-		CacheKey:  r.CacheKey,
+		ID:       r.ID,
+		Name:     r.Name,
+		TaskKey:  r.TaskKey,
+		State:    stateLabel(r.StateType, r.StateName),
+		Start:    tsp(r.StartTime),
+		End:      tsp(r.EndTime),
+		Duration: dur(r.TotalRunTime),
+		Tags:     r.Tags,
+		CacheKey: r.CacheKey,
 	}
 	// The task key is the task's name and a hash of its code: said only
 	// when the run's name does not start with the task's.
@@ -208,9 +191,10 @@ func newTaskRunRow(r *prefect.TaskRunDetail, msgBudget int) taskRunRow {
 		row.TaskKey = ""
 	}
 	// Tags matter while a run waits (a tag concurrency limit holds a
-	// Pending task run); on a finished run they only describe it.
+	// Pending task run); a running one holds its slots (get_concurrency_limits
+	// lists the holders) and a finished one is only described by them.
 	switch r.StateType {
-	case "COMPLETED", "FAILED", "CANCELLED", "CRASHED":
+	case "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED":
 		row.Tags = nil
 	}
 	if r.RunCount != 1 {

@@ -38,15 +38,12 @@ func TestGetTaskRunsOfAFlowRun(t *testing.T) {
 	e := newEnv(t)
 	lynx := prefecttest.DemoID("flow_run", "gentle-lynx")
 	out := e.ok(t, "get_task_runs", map[string]any{"filter": map[string]any{"flow_run_id": map[string]any{"any_": []string{lynx}}}})
-	if out["flow_run_id"] != lynx || out["flow_run"] != "gentle-lynx" || out["count"] != 4.0 || out["truncated"] != nil {
+	if g := rows(t, out, "flow_runs"); len(g) != 1 || g[0]["id"] != lynx || g[0]["name"] != "gentle-lynx" || out["count"] != 4.0 || out["truncated"] != nil {
 		t.Fatalf("header: %v", out)
 	}
 	var got []string
-	for _, r := range rows(t, out, "task_runs") {
+	for _, r := range taskRunRows(t, out) {
 		got = append(got, fmt.Sprint(r["name"], " ", r["state"]))
-		if r["flow_run_id"] != nil {
-			t.Errorf("row repeats the flow run id hoisted to the top: %v", r)
-		}
 		if r["name"] == "render-chart-0" {
 			if r["message"] != "Task run encountered an exception KeyError: 'region'" || r["task_key"] != nil ||
 				r["start"] != ts(-79*time.Minute-48*time.Second) || r["duration"] != "8s" || r["id"] != prefecttest.DemoID("task_run", "gentle-lynx/render-chart") {
@@ -63,24 +60,28 @@ func TestGetTaskRunsOfAFlowRun(t *testing.T) {
 	if want := []string{"publish-0 Completed", "render-chart-0 Failed", "fetch-costs-0 Completed", "fetch-sales-0 Completed"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
-	// A Pending task held by a tag limit shows its expected start; rows of
-	// several flow runs name their flow run and the names come once.
+	// A Pending task held by a tag limit shows its expected start and
+	// tags; a running one holds its slots (get_concurrency_limits lists it).
 	out = e.ok(t, "get_task_runs", map[string]any{"filter": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"PENDING", "RUNNING"}}}}})
-	r := rows(t, out, "task_runs")
+	r := taskRunRows(t, out)
 	if len(r) != 2 || r[0]["name"] != "load-archive-0" || r[0]["state"] != "Pending" || r[0]["expected_start"] != ts(-80*time.Second) || r[0]["start"] != nil ||
-		fmt.Sprint(r[0]["tags"]) != "[database]" {
+		fmt.Sprint(r[0]["tags"]) != "[database]" || r[0]["flow_run"] != "swift-ibis" {
 		t.Errorf("pending task: %v", r)
 	}
-	if out["flow_run"] != "swift-ibis" {
-		t.Errorf("header: %v", out)
+	if r[1]["state"] != "Running" || r[1]["tags"] != nil {
+		t.Errorf("running task: %v", r[1])
 	}
+	// Rows of several flow runs: each flow run's name and id once, over
+	// its task runs.
 	out = e.ok(t, "get_task_runs", map[string]any{"filter": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"FAILED"}}}}})
-	failed := rows(t, out, "task_runs")
-	ids := out["flow_runs"].(map[string]any)
+	failed := taskRunRows(t, out)
+	if g := rows(t, out, "flow_runs"); len(g) != 3 {
+		t.Errorf("groups: %v", g)
+	}
 	var which []string
 	for _, r := range failed {
-		if r["flow_run_id"] != nil || ids[r["flow_run"].(string)] == nil {
-			t.Errorf("row names no flow run of the result's flow_runs: %v", r)
+		if r["flow_run_id"] != prefecttest.DemoID("flow_run", r["flow_run"].(string)) {
+			t.Errorf("row's flow run: %v", r)
 		}
 		which = append(which, fmt.Sprint(r["flow_run"], "/", r["name"]))
 		if r["name"] == "child-flow-0" && r["subflow_run_id"] != prefecttest.DemoID("flow_run", "tiny-crab") {
@@ -112,7 +113,7 @@ func TestGetTaskRunsUpstreamRetriesAndCache(t *testing.T) {
 	tr["end_time"] = start.Add(30 * time.Second).Format(time.RFC3339Nano)
 	e.fake.Put(prefecttest.TaskRuns, tr)
 	out := e.ok(t, "get_task_runs", map[string]any{"filter": map[string]any{"id": map[string]any{"any_": []string{tr["id"].(string)}}}})
-	r := rows(t, out, "task_runs")[0]
+	r := taskRunRows(t, out)[0]
 	if fmt.Sprint(r["upstream"]) != fmt.Sprint([]string{up1, up2}) {
 		t.Errorf("upstream %v: want the distinct task runs fed into the inputs, not parameters", r["upstream"])
 	}
@@ -182,20 +183,20 @@ func TestGetTaskRunsSizeAndRequests(t *testing.T) {
 			if out["count"] != float64(limit) || out["truncated"] != true || out["next_offset"] != float64(limit) {
 				t.Errorf("limit %d: paging %v %v %v", limit, out["count"], out["truncated"], out["next_offset"])
 			}
-			t.Logf("get_task_runs, %d task runs of %s: %d bytes", limit, out["flow_run"], len(text))
+			t.Logf("get_task_runs, %d task runs of %s: %d bytes", limit, tc.flowRun, len(text))
 			if limit == 50 && len(text) > tc.bound {
-				t.Errorf("50 task runs of %s take %d bytes, over %d", out["flow_run"], len(text), tc.bound)
+				t.Errorf("50 task runs of %s take %d bytes, over %d", tc.flowRun, len(text), tc.bound)
 			}
 		}
 		if counts[5] != [2]int{1, 1} || counts[50] != [2]int{1, 1} {
 			t.Errorf("requests (task_runs, flow_runs) per call: %v; want 1 each whatever the rows", counts)
 		}
 	}
-	// Rows of many flow runs name their flow run; ids come once.
+	// Rows of two flow runs: each flow run said once, over its rows.
 	text, _ := e.call(t, "get_task_runs", map[string]any{"limit": 50, "filter": map[string]any{"flow_run_id": map[string]any{"any_": []string{plain, chained}}}, "offset": 35})
 	t.Logf("get_task_runs, 50 task runs of two flow runs: %d bytes", len(text))
-	if len(text) > 11<<10 {
-		t.Errorf("50 task runs of two flow runs take %d bytes, over 11 KB", len(text))
+	if len(text) > 8<<10 {
+		t.Errorf("50 task runs of two flow runs take %d bytes, over 8 KB", len(text))
 	}
 	noWrites(t, e.fake)
 }
@@ -223,4 +224,22 @@ func TestGetTaskRunsBadInput(t *testing.T) {
 			t.Errorf("%v: bad input reached Prefect", tc.args)
 		}
 	}
+}
+
+// taskRunRows flattens get_task_runs' flow-run groups into rows that name
+// their group's flow run (flow_run, flow_run_id), checking that rows do
+// not repeat it themselves.
+func taskRunRows(t *testing.T, out map[string]any) []map[string]any {
+	t.Helper()
+	var all []map[string]any
+	for _, g := range rows(t, out, "flow_runs") {
+		for _, r := range rows(t, g, "task_runs") {
+			if r["flow_run"] != nil || r["flow_run_id"] != nil {
+				t.Errorf("row repeats its group's flow run: %v", r)
+			}
+			r["flow_run"], r["flow_run_id"] = g["name"], g["id"]
+			all = append(all, r)
+		}
+	}
+	return all
 }
