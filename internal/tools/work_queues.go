@@ -35,9 +35,9 @@ type workQueueRow struct {
 	ConcurrencyLimit *int   `json:"concurrency_limit,omitempty"`
 	Paused           bool   `json:"paused,omitempty"`
 	Status           string `json:"status,omitempty"`
-	LastPolled       string `json:"last_polled,omitempty"`
-	PolledAgo        string `json:"polled_ago,omitempty"`
-	Description      string `json:"description,omitempty"`
+	// LastPolled is a time, as get_work_pools' and get_deployments' are.
+	LastPolled  string `json:"last_polled,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 // workQueuesResult is one page of work queues.
@@ -73,7 +73,6 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (*workQueue
 		}
 		return nil, err
 	}
-	now := c.deps.now()
 	rows := make([]workQueueRow, len(queues))
 	var unpolled []string
 	for i, q := range queues {
@@ -81,9 +80,7 @@ func getWorkQueues(ctx context.Context, c *call, in workQueuesInput) (*workQueue
 			ID: q.ID, Name: q.Name, Pool: q.WorkPoolName, Priority: q.Priority, ConcurrencyLimit: q.ConcurrencyLimit,
 			Paused: q.IsPaused, Status: q.Status, LastPolled: tsp(q.LastPolled), Description: clip(q.Description, 120),
 		}
-		if q.LastPolled != nil {
-			r.PolledAgo = dur(now.Sub(*q.LastPolled).Seconds())
-		} else if !q.IsPaused {
+		if q.LastPolled == nil && !q.IsPaused {
 			unpolled = append(unpolled, queueLabel(q))
 		}
 		rows[i] = r
