@@ -4,24 +4,73 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
 
-// rowMessageBudget bounds a state message in the rows of a long page:
-// the exception and the start of its text. A page of at most
-// maxDetailRuns rows keeps messageBudget; detail mode and
-// diagnose_flow_run carry the full text.
-const rowMessageBudget = 120
+// rowMessageBudget bounds a state message in the rows of a long page: the
+// exception and the start of its text. A page of at most maxDetailRuns
+// rows keeps messageBudget; detail mode and diagnose_flow_run carry the
+// full text.
+const rowMessageBudget = 80
 
-// rowMessages is the message budget of a page of n rows.
-func rowMessages(n int) int {
+// engineFailurePrefixes are the words Prefect's engines put before a failed
+// run's exception (exception_to_failed_state's message in
+// src/prefect/flow_engine.py and task_engine.py; the reference samples'
+// flow_runs_filter_failed.json and task_runs_filter_failed.json): the
+// row's state already says it failed.
+var engineFailurePrefixes = []string{"Flow run encountered an exception: ", "Task run encountered an exception "}
+
+// rowMessage is a state message in a page of n rows, and whether it was
+// shortened: a long page keeps the exception, without the engine's
+// prefix, within rowMessageBudget.
+func rowMessage(msg string, n int) (string, bool) {
 	if n <= maxDetailRuns {
-		return messageBudget
+		out := clip(msg, messageBudget)
+		return out, out != msg
 	}
-	return rowMessageBudget
+	full := msg
+	for _, p := range engineFailurePrefixes {
+		if rest, ok := strings.CutPrefix(msg, p); ok {
+			msg = rest
+			break
+		}
+	}
+	out := clip(msg, rowMessageBudget)
+	return out, out != full
+}
+
+// longPageNote says, once per page of more than maxDetailRuns rows, what
+// its rows leave out (messages shortened, and what else) and where the
+// rest is.
+func (c *call) longPageNote(cut bool, omitted, rest string) string {
+	var parts []string
+	if cut {
+		parts = append(parts, "messages are the exception cut to "+strconv.Itoa(rowMessageBudget)+" chars")
+	}
+	if omitted != "" {
+		parts = append(parts, omitted)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if c.offered == nil || c.offered.Has(ToolDiagnoseFlowRun) {
+		rest += " or " + ToolDiagnoseFlowRun
+	}
+	return "over " + strconv.Itoa(maxDetailRuns) + " rows: " + strings.Join(parts, ", ") + "; " + rest + " give all"
+}
+
+// finished reports whether a run of this state type is over: its tags and
+// queue then say what it ran with, not why it ended as it did.
+func finished(stateType string) bool {
+	switch stateType {
+	case "COMPLETED", "FAILED", "CRASHED", "CANCELLED":
+		return true
+	}
+	return false
 }
 
 // defaultFlowRunLimit keeps the default page within 12 KB on a busy
@@ -63,6 +112,7 @@ type flowRunsResult struct {
 	// UIURLTemplate links a run in the Prefect UI: {id} is its id. Said
 	// once, not in every row, where it repeated the id.
 	UIURLTemplate string `json:"ui_url_template,omitempty"`
+	Note          string `json:"note,omitempty"`
 }
 
 func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResult, error) {
@@ -103,9 +153,26 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResul
 		}
 		return out, nil
 	}
+	// A long page keeps what a model triages runs by; its finished runs'
+	// tags and queue, and the rest of long messages, come with ids.
+	long := len(runs) > maxDetailRuns
 	out.FlowRuns = make([]flowRunDetail, len(runs))
+	cut, omitted := false, ""
 	for i := range runs {
-		out.FlowRuns[i].flowRunRow = newFlowRunRow(&runs[i], names, rowMessages(len(runs)))
+		row := newFlowRunRow(&runs[i], names)
+		if runs[i].State != nil {
+			var c bool
+			row.Message, c = rowMessage(runs[i].State.Message, len(runs))
+			cut = cut || c
+		}
+		if long && finished(runs[i].StateType) && (row.Tags != nil || row.WorkQueue != "") {
+			row.Tags, row.WorkQueue = nil, ""
+			omitted = "finished runs omit tags and work_queue"
+		}
+		out.FlowRuns[i].flowRunRow = row
+	}
+	if long {
+		out.Note = c.longPageNote(cut, omitted, "filter.id.any_ (≤10 ids)")
 	}
 	return out, nil
 }
@@ -143,7 +210,9 @@ type flowRunRow struct {
 	Subflow       bool     `json:"subflow,omitempty"`
 }
 
-func newFlowRunRow(r *prefect.FlowRun, n runNames, msgBudget int) flowRunRow {
+// newFlowRunRow is a run's row without its message: a page's size or
+// detail mode decides how much of it to keep.
+func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 	row := flowRunRow{
 		ID:        r.ID,
 		Name:      r.Name,
@@ -161,9 +230,6 @@ func newFlowRunRow(r *prefect.FlowRun, n runNames, msgBudget int) flowRunRow {
 	}
 	if r.DeploymentID != "" {
 		row.Deployment = n.deployments[r.DeploymentID].Name
-	}
-	if r.State != nil {
-		row.Message = clip(r.State.Message, msgBudget)
 	}
 	// Times a model needs without redundancy: when a run should have started
 	// until it starts; then its start, and its end only while it is not
@@ -294,13 +360,12 @@ func (c *call) flowRunDetails(ctx context.Context, runs []prefect.FlowRun, names
 	for i := range runs {
 		r := &runs[i]
 		d := flowRunDetail{
-			flowRunRow:   newFlowRunRow(r, names, messageBudget),
+			flowRunRow:   newFlowRunRow(r, names),
 			DeploymentID: r.DeploymentID,
 			Parameters:   clipJSON(r.Parameters, parameterBudget),
 			InfraPID:     r.InfrastructurePID,
 			ParentTask:   r.ParentTaskRunID,
 		}
-		d.Message = ""
 		if r.State != nil {
 			d.FullMessage = clip(r.State.Message, detailBudget)
 		}

@@ -83,12 +83,16 @@ var largeBudgets = []struct {
 }{
 	{"get_flow_runs", nil, 12_000, "flow_runs", []string{"id", "name", "flow", "state"}, []string{"start", "expected_start"}},
 	{"get_flow_runs", map[string]any{"limit": 50}, 18_000, "flow_runs", []string{"id", "name", "flow", "state"}, []string{"start", "expected_start"}},
-	// A page of failures carries 50 long messages, clipped to 120 bytes.
-	{"get_flow_runs", map[string]any{"limit": 50, "state": []string{"Failed", "Crashed"}}, 23_000, "flow_runs", []string{"id", "name", "flow", "state", "message", "start"}, nil},
+	// A page of failures: 50 messages, each the exception cut to 80 bytes.
+	{"get_flow_runs", map[string]any{"limit": 50, "state": []string{"Failed", "Crashed"}}, 18_000, "flow_runs", []string{"id", "name", "flow", "state", "message", "start"}, nil},
 	// Rows are grouped under their flow run (its name and id said once).
 	{"get_task_runs", nil, 8_000, "flow_runs", []string{"id", "name", "flow_run", "flow_run_id", "state"}, []string{"start", "expected_start"}},
 	{"get_task_runs", map[string]any{"limit": 50}, 8_000, "flow_runs", []string{"id", "name", "flow_run", "flow_run_id", "state"}, []string{"start", "expected_start"}},
-	{"get_task_runs", map[string]any{"limit": 50, "state": []string{"Failed"}}, 20_000, "flow_runs", []string{"id", "name", "flow_run", "flow_run_id", "state", "message"}, nil},
+	// Not 8 KB: 50 failures of 50 flow runs carry 50 task-run ids, 50
+	// flow-run names and ids and 50 messages (each the exception cut to 80
+	// bytes), ~340 bytes a row; fewer bytes would drop what failed or the
+	// ids a model calls other tools with.
+	{"get_task_runs", map[string]any{"limit": 50, "state": []string{"Failed"}}, 17_000, "flow_runs", []string{"id", "name", "flow_run", "flow_run_id", "state", "message"}, nil},
 	// The last hour: mostly flow-run heartbeats (consecutive ones are one
 	// row) and task-run state changes, each run's context said once.
 	{"read_events", nil, 12_000, "events", []string{"event", "occurred"}, []string{"resource", "resources"}},
@@ -248,31 +252,47 @@ func TestAutomationsSizeBudget(t *testing.T) {
 	}
 }
 
-// TestRowMessagesClipByPageSize: a long page of runs clips each state
-// message to 120 bytes, a page of at most 10 to 300, and both say how much
-// was cut.
+// TestRowMessagesClipByPageSize: a long page of runs gives each state
+// message's exception (without the engine's "Flow run encountered an
+// exception:" words) cut to 80 bytes, leaves out finished flow runs' tags
+// and queue, and says so once with where the rest is; a page of at most 10
+// keeps 300 bytes of each message as Prefect wrote it, tags and queue.
 func TestRowMessagesClipByPageSize(t *testing.T) {
 	e := newEnv(t, prefecttest.WithData(prefecttest.Large(now)))
 	for _, c := range []struct {
 		tool       string
 		limit, max int
-	}{{"get_flow_runs", 50, 120}, {"get_flow_runs", 10, 300}, {"get_task_runs", 50, 120}, {"get_task_runs", 10, 300}} {
+	}{{"get_flow_runs", 50, 80}, {"get_flow_runs", 10, 300}, {"get_task_runs", 50, 80}, {"get_task_runs", 10, 300}} {
 		out := e.ok(t, c.tool, map[string]any{"limit": c.limit, "state": []string{"Failed"}})
 		list := taskRunRows
 		if c.tool == "get_flow_runs" {
 			list = func(t *testing.T, out map[string]any) []map[string]any { return rows(t, out, "flow_runs") }
 		}
-		longest, cut := 0, false
+		long := c.limit > 10
+		longest, cut, prefixed, tagged := 0, false, false, false
 		for _, r := range list(t, out) {
 			msg, _ := r["message"].(string)
 			text, _, clipped := strings.Cut(msg, "…[")
 			longest, cut = max(longest, len(text)), cut || clipped
+			prefixed = prefixed || strings.Contains(msg, "run encountered an exception")
+			tagged = tagged || r["tags"] != nil || r["work_queue"] != nil
 		}
 		if longest > c.max || !cut {
 			t.Errorf("%s limit %d: longest message %d bytes (budget %d), some cut: %v", c.tool, c.limit, longest, c.max, cut)
 		}
-		if c.max == 300 && longest <= 120 {
+		if !long && longest <= 120 {
 			t.Errorf("%s limit %d: a short page clipped messages to %d bytes, as a long one", c.tool, c.limit, longest)
+		}
+		if prefixed == long {
+			t.Errorf("%s limit %d: the engine's words kept: %v", c.tool, c.limit, prefixed)
+		}
+		if c.tool == "get_flow_runs" && tagged == long {
+			t.Errorf("%s limit %d: finished runs' tags or queue shown: %v", c.tool, c.limit, tagged)
+		}
+		note, _ := out["note"].(string)
+		wantNote := map[bool]string{true: "over 10 rows: messages are the exception cut to 80 chars", false: ""}[long]
+		if !strings.HasPrefix(note, wantNote) || (note == "") == long || long && !strings.Contains(note, "diagnose_flow_run give all") {
+			t.Errorf("%s limit %d: note %q", c.tool, c.limit, note)
 		}
 	}
 }

@@ -66,6 +66,7 @@ type taskRunRow struct {
 type taskRunsResult struct {
 	FlowRuns []taskRunGroup `json:"flow_runs"`
 	Page
+	Note string `json:"note,omitempty"`
 }
 
 // taskRunGroup is one flow run's task runs of the page; Name and ID are
@@ -119,8 +120,17 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (*taskRunsResul
 	}
 	res := &taskRunsResult{FlowRuns: []taskRunGroup{}, Page: newPage(len(runs), offset, more)}
 	rows := make([]taskRunRow, len(runs))
+	cut := false
 	for i := range runs {
-		rows[i] = newTaskRunRow(&runs[i], rowMessages(len(runs)))
+		rows[i] = newTaskRunRow(&runs[i])
+		if s := runs[i].State; s != nil {
+			var c bool
+			rows[i].Message, c = rowMessage(s.Message, len(runs))
+			cut = cut || c
+		}
+	}
+	if len(runs) > maxDetailRuns {
+		res.Note = c.longPageNote(cut, "", "a page of ≤10 task runs")
 	}
 	nameUpstreamInPage(rows)
 	group := map[string]int{} // flow run id -> its index in res.FlowRuns
@@ -173,7 +183,9 @@ func (c *call) flowRunNames(ctx context.Context, ids []string) (map[string]strin
 	return out, nil
 }
 
-func newTaskRunRow(r *prefect.TaskRunDetail, msgBudget int) taskRunRow {
+// newTaskRunRow is a task run's row without its message: the page's size
+// decides how much of it to keep.
+func newTaskRunRow(r *prefect.TaskRunDetail) taskRunRow {
 	row := taskRunRow{
 		ID:       r.ID,
 		Name:     r.Name,
@@ -217,7 +229,6 @@ func newTaskRunRow(r *prefect.TaskRunDetail, msgBudget int) taskRunRow {
 		if row.State == "" {
 			row.State = stateLabel(s.Type, s.Name)
 		}
-		row.Message = clip(s.Message, msgBudget)
 		if row.CacheKey == "" {
 			row.CacheKey = s.StateDetails.CacheKey
 		}
