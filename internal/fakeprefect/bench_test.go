@@ -60,10 +60,61 @@ func commonFilters() []struct{ name, path, body string } {
 	}
 }
 
+// toolQueries are the reads of the tools that were slowest on the large
+// workspace (diagnose_stuck_runs, count_events, diagnose_automation,
+// get_deployment_activity), as they send them.
+func toolQueries(tb testing.TB) []struct{ name, path, body string } {
+	s := largeFake(tb)
+	quote := func(ids []string) string { return `"` + strings.Join(ids, `","`) + `"` }
+	day := `"` + largeNow.Add(-24*3600e9).Format(isoMicros) + `"`
+	month := `"` + largeNow.Add(-30*24*3600e9).Format(isoMicros) + `"`
+	end := `"` + largeNow.Format(isoMicros) + `"`
+	// The stuck diagnosis counts heartbeats of its 50 longest-running runs
+	// and of 200 completed runs of their deployments.
+	var running, completed, deps []string
+	for _, r := range s.data.tables[FlowRuns].recs {
+		switch st := str(r, "state_type"); {
+		case st == "RUNNING" && len(running) < 50:
+			running = append(running, "prefect.flow-run."+str(r, "id"))
+			if d := str(r, "deployment_id"); d != "" {
+				deps = append(deps, d)
+			}
+		case st == "COMPLETED" && len(completed) < 200:
+			completed = append(completed, "prefect.flow-run."+str(r, "id"))
+		}
+	}
+	return []struct{ name, path, body string }{
+		{"stuck active runs", "/flow_runs/filter", `{"flow_runs":{"state":{"type":{"any_":["RUNNING","PENDING"]}}},"limit":200,"sort":"START_TIME_ASC"}`},
+		{"stuck completed of deployments", "/flow_runs/filter", `{"flow_runs":{"deployment_id":{"any_":[` + quote(deps) + `]},"state":{"type":{"any_":["COMPLETED"]}}},"limit":200,"sort":"END_TIME_DESC"}`},
+		{"stuck heartbeats by run", "/events/count-by/resource", `{"filter":{"event":{"name":["prefect.flow-run.heartbeat"]},"occurred":{"since":` + month + `,"until":` + end + `},"resource":{"id":[` + quote(append(running, completed...)) + `]}}}`},
+		{"count events by name last day", "/events/count-by/event", `{"filter":{"occurred":{"since":` + day + `,"until":` + end + `}}}`},
+		{"count events by day", "/events/count-by/day", `{"filter":{"occurred":{"since":` + month + `,"until":` + end + `}}}`},
+		{"automation failures of deployment", "/events/filter", `{"filter":{"event":{"name":["prefect.flow-run.Failed"]},"occurred":{"since":` + day + `,"until":` + end + `},"order":"DESC","related":[{"labels":{"prefect.resource.id":"prefect.deployment.` + deps[0] + `"}}],"resource":{"labels":{"prefect.resource.id":"prefect.flow-run.*"}}},"limit":50}`},
+		{"events of deployment prefix", "/events/filter", `{"filter":{"event":{"prefix":["prefect.flow-run."]},"related":{"id":["prefect.deployment.` + deps[0] + `"]}},"limit":50}`},
+		{"activity runs of deployments", "/flow_runs/filter", `{"flow_runs":{"deployment_id":{"any_":[` + quote(deps[:20]) + `]},"expected_start_time":{"after_":` + month + `,"before_":` + end + `}},"limit":200,"sort":"EXPECTED_START_TIME_DESC"}`},
+	}
+}
+
+func BenchmarkLargeToolQueries(b *testing.B) {
+	s := largeFake(b)
+	for _, f := range toolQueries(b) {
+		b.Run(strings.ReplaceAll(f.name, " ", "_"), func(b *testing.B) {
+			b.ReportAllocs()
+			post(b, s, f.path, f.body) // builds the indexes the query uses
+			for b.Loop() {
+				if code, body := post(b, s, f.path, f.body); code != http.StatusOK {
+					b.Fatalf("%s: %d %s", f.name, code, body)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkLargeFilters(b *testing.B) {
 	s := largeFake(b)
 	for _, f := range commonFilters() {
 		b.Run(strings.ReplaceAll(f.name, " ", "_"), func(b *testing.B) {
+			post(b, s, f.path, f.body) // builds the indexes the query uses
 			for b.Loop() {
 				if code, body := post(b, s, f.path, f.body); code != http.StatusOK {
 					b.Fatalf("%s: %d %s", f.name, code, body)

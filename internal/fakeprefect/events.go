@@ -88,19 +88,20 @@ func (s *Server) readEventsNextPage(c *call) (any, error) {
 
 // eventsPage answers one EventPage; total < 0 means "count now".
 func eventsPage(c *call, filter map[string]any, limit, offset, total int) (any, error) {
-	events, err := matchingEvents(c.v, filter)
+	hits, err := matchingEvents(c.v, filter)
 	if err != nil {
 		return nil, err
 	}
+	n := len(hits.pos)
 	if total < 0 {
-		total = len(events)
+		total = n
 	}
 	page := []map[string]any{}
-	if offset < len(events) {
-		page = wholes(events[offset:min(offset+limit, len(events))])
+	for i := offset; i < min(offset+limit, n); i++ {
+		page = append(page, hits.rec(i).whole())
 	}
 	var next any
-	if limit > 0 && offset+limit < total && offset+limit < len(events) {
+	if limit > 0 && offset+limit < total && offset+limit < n {
 		tok, err := json.Marshal(eventsPageToken{Filter: filter, Count: total, PageSize: limit, Offset: offset + limit})
 		if err != nil {
 			return nil, err
@@ -111,64 +112,120 @@ func eventsPage(c *call, filter map[string]any, limit, offset, total int) (any, 
 	return map[string]any{"events": page, "total": total, "next_page": next}, nil
 }
 
-// matchingEvents returns the events matching a normalized EventFilter in its order.
-func matchingEvents(v *view, filter map[string]any) ([]record, error) {
+// eventHits are the events matching a filter, by position in its order.
+type eventHits struct {
+	pos  []int32
+	recs []record // the table's rows, by position
+	ix   *eventIndex
+}
+
+func (h eventHits) rec(i int) record { return h.recs[h.pos[i]] }
+
+// matchingEvents returns the events matching a normalized EventFilter in
+// its order. The index picks the candidates (occurred window, resource
+// ids) and checks the event names; only what it cannot answer is checked
+// on each candidate's object.
+func matchingEvents(v *view, filter map[string]any) (eventHits, error) {
 	for key := range filter {
 		switch key {
 		case "occurred", "event", "resource", "related", "any_resource", "id", "text", "order":
 		default:
-			return nil, unsupported("events filter.%s", key)
+			return eventHits{}, unsupported("events filter.%s", key)
 		}
 	}
-	var out []record
-	var at []time.Time
-	recs := v.all(Events)
-	cand, ix, byTime := eventCandidates(v, filter)
-	for _, p := range cand {
-		e := recs[p]
-		ok, err := eventMatches(e, filter)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, e)
-			if byTime {
-				at = append(at, ix.at[p])
+	t := v.data.tables[Events]
+	if t == nil {
+		return eventHits{ix: &eventIndex{}}, nil
+	}
+	h := eventHits{recs: t.recs, ix: t.eventIndex()}
+	cand, byTime, rest := eventCandidates(h.ix, filter)
+	if ef, ok := filter["event"].(map[string]any); ok {
+		verdicts := make([]int8, len(h.ix.names)) // per name: 0 not yet asked, 1 matches, -1 not
+		cand = keep(cand, func(p int32) bool {
+			id := h.ix.name[p]
+			if verdicts[id] == 0 {
+				verdicts[id] = -1
+				if eventNameMatches(h.ix.names[id], ef) {
+					verdicts[id] = 1
+				}
 			}
+			return verdicts[id] == 1
+		})
+	}
+	if len(rest) > 0 {
+		var err error
+		cand = keep(cand, func(p int32) bool {
+			ok, e := eventMatches(t.recs[p], rest)
+			if e != nil && err == nil {
+				err = e
+			}
+			return ok
+		})
+		if err != nil {
+			return eventHits{}, err
 		}
 	}
 	desc := filter["order"] != "ASC"
-	if !byTime {
-		sortRows(v, out, []sortKey{{get: path("occurred"), desc: desc}})
-		return out, nil
+	if !byTime && !h.ix.timed {
+		// An event without a time: the generic sort, NULLs as Prefect's.
+		rows := make([]record, len(cand))
+		for i, p := range cand {
+			rows[i] = t.recs[p]
+		}
+		sorted := make([]int32, len(cand))
+		for i, j := range sortedOrder(v, rows, []sortKey{{get: path("occurred"), desc: desc}}) {
+			sorted[i] = cand[j]
+		}
+		h.pos = sorted
+		return h, nil
 	}
-	// Candidates came in time order, ties in stored order: that is the
+	if !byTime {
+		// Candidates in stored order: a stable sort by time.
+		slices.SortStableFunc(cand, func(a, b int32) int { return h.ix.at[a].Compare(h.ix.at[b]) })
+	}
+	// Candidates are in time order, ties in stored order: that is the
 	// stable ascending sort; descending reverses the runs of equal times.
 	if desc {
-		rev := make([]record, 0, len(out))
-		for j := len(out); j > 0; {
+		rev := make([]int32, 0, len(cand))
+		for j := len(cand); j > 0; {
 			i := j - 1
-			for i > 0 && at[i-1].Equal(at[j-1]) {
+			for i > 0 && h.ix.at[cand[i-1]].Equal(h.ix.at[cand[j-1]]) {
 				i--
 			}
-			rev = append(rev, out[i:j]...)
+			rev = append(rev, cand[i:j]...)
 			j = i
 		}
-		out = rev
+		cand = rev
 	}
-	return out, nil
+	h.pos = cand
+	return h, nil
+}
+
+// keep returns the positions ok accepts, in a new slice (pos may be the
+// index's own).
+func keep(pos []int32, ok func(int32) bool) []int32 {
+	var out []int32
+	for _, p := range pos {
+		if ok(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // eventCandidates returns the positions of the events that can match
 // filter: those in its occurred window, narrowed by the resource ids it
 // requires. byTime reports that they are in time order (ties in stored
-// order) rather than in stored order.
-func eventCandidates(v *view, filter map[string]any) (pos []int32, ix *eventIndex, byTime bool) {
-	t := v.data.tables[Events]
-	if t == nil {
-		return nil, nil, false
+// order) rather than in stored order (ascending). rest is the filter
+// without what the candidates already satisfy and without the event
+// names (matchingEvents checks those by the index).
+func eventCandidates(ix *eventIndex, filter map[string]any) (pos []int32, byTime bool, rest map[string]any) {
+	rest = map[string]any{}
+	for k, v := range filter {
+		if v != nil && k != "event" && k != "order" {
+			rest[k] = v
+		}
 	}
-	ix = t.eventIndex()
 	occ, _ := filter["occurred"].(map[string]any)
 	since, ok1 := parseTime(occ["since"])
 	until, ok2 := parseTime(occ["until"])
@@ -192,13 +249,33 @@ func eventCandidates(v *view, filter map[string]any) (pos []int32, ix *eventInde
 		}
 	}
 	if rf, ok := filter["resource"].(map[string]any); ok {
-		narrow(strings_(rf["id"]), ix.resource)
+		ids := strings_(rf["id"])
+		narrow(ids, ix.resource)
+		narrow(labelIDs(rf), ix.resource)
+		if ids != nil && onlyIDs(rf) {
+			delete(rest, "resource")
+		}
 	}
 	for _, rf := range filterList(filter["related"]) {
+		// A related resource also needs a role: the row checks it.
 		narrow(strings_(rf["id"]), ix.related)
+		narrow(labelIDs(rf), ix.related)
 	}
-	for _, af := range filterList(filter["any_resource"]) {
-		narrow(strings_(af["id"]), ix.resource, ix.related)
+	if list := filterList(filter["any_resource"]); list != nil {
+		var unproven []any
+		for _, af := range list {
+			ids := strings_(af["id"])
+			narrow(ids, ix.resource, ix.related)
+			narrow(labelIDs(af), ix.resource, ix.related)
+			if ids == nil || !onlyIDs(af) {
+				unproven = append(unproven, af)
+			}
+		}
+		if unproven == nil {
+			delete(rest, "any_resource")
+		} else {
+			rest["any_resource"] = unproven
+		}
 	}
 	switch {
 	case !ok1 || !ok2:
@@ -208,17 +285,65 @@ func eventCandidates(v *view, filter map[string]any) (pos []int32, ix *eventInde
 				pos[i] = int32(i)
 			}
 		}
+		return pos, false, rest
 	case narrowed:
 		pos = slices.DeleteFunc(pos, func(p int32) bool { return ix.at[p].Before(since) || ix.at[p].After(until) })
 	default:
-		return ix.window(since, until), ix, true
+		pos, byTime = ix.window(since, until), true
 	}
-	return pos, ix, false
+	delete(rest, "occurred")
+	return pos, byTime, rest
 }
 
+// labelIDs returns the resource ids a labels criterion on
+// prefect.resource.id allows when its patterns are literal (no '*', no
+// '!'), else nil. It only narrows: the row still checks the labels.
+func labelIDs(f map[string]any) []string {
+	labels, _ := f["labels"].(map[string]any)
+	want := labels["prefect.resource.id"]
+	patterns := strings_(want)
+	if s, ok := want.(string); ok {
+		patterns = []string{s}
+	}
+	for _, p := range patterns {
+		if strings.HasPrefix(p, "!") || strings.Contains(p, "*") {
+			return nil
+		}
+	}
+	return patterns
+}
+
+// onlyIDs reports whether a resource filter has no criterion but id.
+func onlyIDs(f map[string]any) bool {
+	for k, v := range f {
+		if k != "id" && v != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// eventNameMatches applies an EventNameFilter.
+func eventNameMatches(name string, ef map[string]any) bool {
+	if p := strings_(ef["prefix"]); p != nil && !anyOf(p, func(x string) bool { return strings.HasPrefix(name, x) }) {
+		return false
+	}
+	if p := strings_(ef["exclude_prefix"]); anyOf(p, func(x string) bool { return strings.HasPrefix(name, x) }) {
+		return false
+	}
+	if n := strings_(ef["name"]); n != nil && !anyOf(n, func(x string) bool { return x == name }) {
+		return false
+	}
+	if n := strings_(ef["exclude_name"]); anyOf(n, func(x string) bool { return x == name }) {
+		return false
+	}
+	return true
+}
+
+// eventMatches applies an EventFilter to one event.
 func eventMatches(e record, f map[string]any) (bool, error) {
-	occurred, _ := timeOf(e, "occurred")
 	if occ, ok := f["occurred"].(map[string]any); ok {
+		occurred, _ := timeOf(e, "occurred")
 		if since, ok := parseTime(occ["since"]); ok && occurred.Before(since) {
 			return false, nil
 		}
@@ -226,23 +351,11 @@ func eventMatches(e record, f map[string]any) (bool, error) {
 			return false, nil
 		}
 	}
-	name := str(e, "event")
-	if ef, ok := f["event"].(map[string]any); ok {
-		if p := strings_(ef["prefix"]); p != nil && !anyOf(p, func(x string) bool { return strings.HasPrefix(name, x) }) {
-			return false, nil
-		}
-		if p := strings_(ef["exclude_prefix"]); anyOf(p, func(x string) bool { return strings.HasPrefix(name, x) }) {
-			return false, nil
-		}
-		if n := strings_(ef["name"]); n != nil && !anyOf(n, func(x string) bool { return x == name }) {
-			return false, nil
-		}
-		if n := strings_(ef["exclude_name"]); anyOf(n, func(x string) bool { return x == name }) {
-			return false, nil
-		}
+	if ef, ok := f["event"].(map[string]any); ok && !eventNameMatches(str(e, "event"), ef) {
+		return false, nil
 	}
 	if f["resource"] == nil && f["related"] == nil && f["any_resource"] == nil {
-		return idAndTextMatch(e, name, f)
+		return idAndTextMatch(e, f)
 	}
 	resource, _ := e.get("resource").(map[string]any)
 	var related []map[string]any
@@ -269,11 +382,11 @@ func eventMatches(e record, f map[string]any) (bool, error) {
 			return false, err
 		}
 	}
-	return idAndTextMatch(e, name, f)
+	return idAndTextMatch(e, f)
 }
 
 // idAndTextMatch applies the id and text criteria of an event filter.
-func idAndTextMatch(e record, name string, f map[string]any) (bool, error) {
+func idAndTextMatch(e record, f map[string]any) (bool, error) {
 	if idf, ok := f["id"].(map[string]any); ok {
 		if ids := strings_(idf["id"]); ids != nil && !anyOf(ids, func(x string) bool { return sameValue(x, e.get("id")) }) {
 			return false, nil
@@ -282,7 +395,7 @@ func idAndTextMatch(e record, name string, f map[string]any) (bool, error) {
 	if tf, ok := f["text"].(map[string]any); ok {
 		q, _ := tf["query"].(string)
 		raw, _ := json.Marshal(e.whole())
-		if !textSearch(q, name+" "+string(raw)) {
+		if !textSearch(q, str(e, "event")+" "+string(raw)) {
 			return false, nil
 		}
 	}
@@ -431,59 +544,67 @@ func labelsMatch(r map[string]any, spec any) bool {
 func (s *Server) countEvents(c *call) (any, error) {
 	countable := c.params["countable"]
 	filter := normalizeEventFilter(c.body["filter"], c.v.now.UTC())
-	events, err := matchingEvents(c.v, filter)
+	hits, err := matchingEvents(c.v, filter)
 	if err != nil {
 		return nil, err
 	}
+	// A bucket is labelled by its latest event (the first one seen at
+	// its latest time).
 	type bucket struct {
-		value, label string
-		count        int
-		first, last  time.Time
+		value       string
+		count       int
+		first, last time.Time
+		labelled    int32 // position of the event giving the label
 	}
-	buckets := map[string]*bucket{}
-	var keys []string
-	add := func(value, label string, at time.Time) {
-		b, ok := buckets[value]
-		if !ok {
-			b = &bucket{value: value, label: label, first: at, last: at}
-			buckets[value] = b
-			keys = append(keys, value)
-		}
-		b.count++
-		if at.Before(b.first) {
-			b.first = at
-		}
-		if at.After(b.last) {
-			b.last = at
-			b.label = label
+	var buckets []*bucket
+	byKey := map[int32]*bucket{}
+	count := func(keys []int32) {
+		for _, p := range hits.pos {
+			at := hits.ix.at[p]
+			b, ok := byKey[keys[p]]
+			if !ok {
+				b = &bucket{first: at, last: at, labelled: p}
+				byKey[keys[p]] = b
+				buckets = append(buckets, b)
+			}
+			b.count++
+			if at.Before(b.first) {
+				b.first = at
+			}
+			if at.After(b.last) {
+				b.last, b.labelled = at, p
+			}
 		}
 	}
+	var label func(b *bucket) string
 	switch countable {
 	case "event":
-		for _, e := range events {
-			at, _ := timeOf(e, "occurred")
-			add(str(e, "event"), str(e, "event"), at)
+		count(hits.ix.name)
+		label = func(b *bucket) string { return hits.ix.names[hits.ix.name[b.labelled]] }
+		for _, b := range buckets {
+			b.value = label(b)
 		}
 	case "resource":
-		for _, e := range events {
-			at, _ := timeOf(e, "occurred")
-			r, _ := e.get("resource").(map[string]any)
-			label := str(r, "prefect.resource.name")
-			if label == "" {
-				label = str(r, "prefect.resource.id")
+		count(hits.ix.res)
+		label = func(b *bucket) string {
+			r, _ := hits.recs[b.labelled].get("resource").(map[string]any)
+			if name := str(r, "prefect.resource.name"); name != "" {
+				return name
 			}
-			add(str(r, "prefect.resource.id"), label, at)
+			return str(r, "prefect.resource.id")
+		}
+		for _, b := range buckets {
+			b.value = hits.ix.resIDs[hits.ix.res[b.labelled]]
 		}
 	case "day", "time":
-		return timeBuckets(c, filter, events, countable)
+		return timeBuckets(c, filter, hits, countable)
 	default:
 		return nil, unsupported("count-by/%s", countable)
 	}
-	out := make([]map[string]any, 0, len(keys))
-	for _, k := range keys {
-		b := buckets[k]
+	out := make([]map[string]any, 0, len(buckets))
+	for _, b := range buckets {
 		out = append(out, map[string]any{
-			"value": b.value, "label": b.label, "count": b.count,
+			"value": b.value, "label": label(b), "count": b.count,
 			"start_time": b.first.UTC().Format(isoMicros), "end_time": b.last.UTC().Format(isoMicros),
 		})
 	}
@@ -496,7 +617,7 @@ func (s *Server) countEvents(c *call) (any, error) {
 	return out, nil
 }
 
-func timeBuckets(c *call, filter map[string]any, events []record, countable string) (any, error) {
+func timeBuckets(c *call, filter map[string]any, hits eventHits, countable string) (any, error) {
 	unit, interval := "day", 1.0
 	if countable == "time" {
 		if u, ok := c.body["time_unit"].(string); ok {
@@ -523,9 +644,8 @@ func timeBuckets(c *call, filter map[string]any, events []record, countable stri
 			"The given interval would create %d buckets, which is too many. Please increase the interval or reduce the time range to produce %d buckets or fewer.", n, maxEventsBuckets))
 	}
 	counts := map[int]int{}
-	for _, e := range events {
-		at, _ := timeOf(e, "occurred")
-		counts[int(at.Sub(start)/step)]++
+	for _, p := range hits.pos {
+		counts[int(hits.ix.at[p].Sub(start)/step)]++
 	}
 	out := []map[string]any{}
 	for i, t := 0, start; !t.After(until); i, t = i+1, t.Add(step) {

@@ -318,7 +318,8 @@ func sameValue(a, b any) bool {
 	as, aok := a.(string)
 	bs, bok := b.(string)
 	if aok && bok {
-		return as == bs || (isUUID(as) && isUUID(bs) && strings.EqualFold(as, bs))
+		// EqualFold first: it rules most pairs out before isUUID runs.
+		return as == bs || (strings.EqualFold(as, bs) && isUUID(as) && isUUID(bs))
 	}
 	return a == b
 }

@@ -337,11 +337,19 @@ func intersect(a, b []int32) []int32 {
 	return out
 }
 
-// eventIndex orders events by occurred and maps resource ids to events.
+// eventIndex orders events by occurred and maps resource ids to events;
+// it keeps each event's name and resource id by position (as small
+// numbers into lists of the distinct ones), so a window of tens of
+// thousands of events is counted or narrowed by name without building
+// an object.
 type eventIndex struct {
 	at       []time.Time // occurred by position
-	byTime   []int32     // positions by occurred, ascending
-	times    []time.Time // occurred of byTime[i]
+	timed    bool        // every event has an occurred time
+	byTime   []int32     // positions by occurred, ascending (ties in stored order)
+	name     []int32     // event name by position, into names
+	names    []string
+	res      []int32 // resource id by position, into resIDs
+	resIDs   []string
 	resource map[string][]int32
 	related  map[string][]int32
 }
@@ -373,25 +381,45 @@ func (t *table) eventIndex() *eventIndex {
 	if t.idx.events != nil {
 		return t.idx.events
 	}
-	ix := &eventIndex{resource: map[string][]int32{}, related: map[string][]int32{}}
-	at := make([]time.Time, len(t.recs))
+	n := len(t.recs)
+	ix := &eventIndex{
+		at: make([]time.Time, n), timed: true, byTime: make([]int32, n), name: make([]int32, n), res: make([]int32, n),
+		resource: map[string][]int32{}, related: map[string][]int32{},
+	}
+	nameID := map[string]int32{}
 	for i, r := range t.recs {
-		at[i], _ = timeOf(r, "occurred")
-		ix.byTime = append(ix.byTime, int32(i))
+		var ok bool
+		if ix.at[i], ok = timeOf(r, "occurred"); !ok {
+			ix.timed = false
+		}
+		ix.byTime[i] = int32(i)
+		name := str(r, "event")
+		id, seen := nameID[name]
+		if !seen {
+			id = int32(len(ix.names))
+			nameID[name] = id
+			ix.names = append(ix.names, name)
+		}
+		ix.name[i] = id
 		res, related := eventResourceIDs(r)
-		ix.resource[res] = append(ix.resource[res], int32(i))
+		l, seen := ix.resource[res]
+		if !seen {
+			ix.resIDs = append(ix.resIDs, res)
+		}
+		ix.resource[res] = append(l, int32(i))
 		for _, id := range related {
 			if l := ix.related[id]; len(l) == 0 || l[len(l)-1] != int32(i) {
 				ix.related[id] = append(l, int32(i))
 			}
 		}
 	}
-	sort.SliceStable(ix.byTime, func(a, b int) bool { return at[ix.byTime[a]].Before(at[ix.byTime[b]]) })
-	ix.times = make([]time.Time, len(ix.byTime))
-	for i, p := range ix.byTime {
-		ix.times[i] = at[p]
+	// Resource ids by position: the order of first appearance.
+	for k, res := range ix.resIDs {
+		for _, p := range ix.resource[res] {
+			ix.res[p] = int32(k)
+		}
 	}
-	ix.at = at
+	slices.SortStableFunc(ix.byTime, func(a, b int32) int { return ix.at[a].Compare(ix.at[b]) })
 	t.idx.events = ix
 	return ix
 }
@@ -399,8 +427,8 @@ func (t *table) eventIndex() *eventIndex {
 // window returns the positions of the events that occurred in [since,
 // until], in time order (ties in stored order).
 func (ix *eventIndex) window(since, until time.Time) []int32 {
-	lo := sort.Search(len(ix.times), func(i int) bool { return !ix.times[i].Before(since) })
-	hi := sort.Search(len(ix.times), func(i int) bool { return ix.times[i].After(until) })
+	lo := sort.Search(len(ix.byTime), func(i int) bool { return !ix.at[ix.byTime[i]].Before(since) })
+	hi := sort.Search(len(ix.byTime), func(i int) bool { return ix.at[ix.byTime[i]].After(until) })
 	if lo >= hi {
 		return nil
 	}

@@ -11,8 +11,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+
 	"errors"
 	"fmt"
+	fastjson "github.com/segmentio/encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -345,7 +347,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	payload, err := handler(c)
 	var raw []byte
 	if err == nil {
-		raw, err = json.Marshal(payload)
+		raw, err = marshal(payload)
 	}
 	s.dataMu.RUnlock()
 	if err != nil {
@@ -502,6 +504,11 @@ func pathParams(template, concrete string) map[string]string {
 	}
 	return params
 }
+
+// marshal encodes an answer: the bytes of encoding/json (sorted keys,
+// HTML escaped; TestMarshalIsEncodingJSON), in about half the time, which
+// counts when 200 large-workspace rows are answered one request at a time.
+func marshal(v any) ([]byte, error) { return fastjson.Marshal(v) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	raw, err := json.Marshal(v)
