@@ -114,6 +114,7 @@ func BenchmarkLargeFilters(b *testing.B) {
 	s := largeFake(b)
 	for _, f := range commonFilters() {
 		b.Run(strings.ReplaceAll(f.name, " ", "_"), func(b *testing.B) {
+			b.ReportAllocs()
 			post(b, s, f.path, f.body) // builds the indexes the query uses
 			for b.Loop() {
 				if code, body := post(b, s, f.path, f.body); code != http.StatusOK {

@@ -88,7 +88,7 @@ func (s *Server) readEventsNextPage(c *call) (any, error) {
 
 // eventsPage answers one EventPage; total < 0 means "count now".
 func eventsPage(c *call, filter map[string]any, limit, offset, total int) (any, error) {
-	hits, err := matchingEvents(c.v, filter)
+	hits, err := matchingEvents(c.v, filter, true)
 	if err != nil {
 		return nil, err
 	}
@@ -121,11 +121,11 @@ type eventHits struct {
 
 func (h eventHits) rec(i int) record { return h.recs[h.pos[i]] }
 
-// matchingEvents returns the events matching a normalized EventFilter in
-// its order. The index picks the candidates (occurred window, resource
+// matchingEvents returns the events matching a normalized EventFilter, in
+// its order when ordered. The index picks the candidates (occurred window, resource
 // ids) and checks the event names; only what it cannot answer is checked
 // on each candidate's object.
-func matchingEvents(v *view, filter map[string]any) (eventHits, error) {
+func matchingEvents(v *view, filter map[string]any, ordered bool) (eventHits, error) {
 	for key := range filter {
 		switch key {
 		case "occurred", "event", "resource", "related", "any_resource", "id", "text", "order":
@@ -166,6 +166,10 @@ func matchingEvents(v *view, filter map[string]any) (eventHits, error) {
 		}
 	}
 	desc := filter["order"] != "ASC"
+	if !ordered {
+		h.pos = cand
+		return h, nil
+	}
 	if !byTime && !h.ix.timed {
 		// An event without a time: the generic sort, NULLs as Prefect's.
 		rows := make([]record, len(cand))
@@ -544,7 +548,9 @@ func labelsMatch(r map[string]any, spec any) bool {
 func (s *Server) countEvents(c *call) (any, error) {
 	countable := c.params["countable"]
 	filter := normalizeEventFilter(c.body["filter"], c.v.now.UTC())
-	hits, err := matchingEvents(c.v, filter)
+	// Counts by value follow the events' order (the first seen labels a
+	// tie); counts by time do not.
+	hits, err := matchingEvents(c.v, filter, countable != "day" && countable != "time")
 	if err != nil {
 		return nil, err
 	}
@@ -639,19 +645,25 @@ func timeBuckets(c *call, filter map[string]any, hits eventHits, countable strin
 		return nil, detailError(http.StatusUnprocessableEntity, "The minimum interval is 0.01")
 	}
 	start := since.UTC().Truncate(step)
-	if n := int(until.Sub(start)/step) + 1; n > maxEventsBuckets {
+	n := int(until.Sub(start)/step) + 1
+	if n > maxEventsBuckets {
 		return nil, detailError(http.StatusUnprocessableEntity, fmt.Sprintf(
 			"The given interval would create %d buckets, which is too many. Please increase the interval or reduce the time range to produce %d buckets or fewer.", n, maxEventsBuckets))
 	}
-	counts := map[int]int{}
+	counts := make([]int, max(n, 0))
 	for _, p := range hits.pos {
-		counts[int(hits.ix.at[p].Sub(start)/step)]++
+		if i := int(hits.ix.at[p].Sub(start) / step); i >= 0 && i < len(counts) {
+			counts[i]++
+		}
 	}
 	out := []map[string]any{}
 	for i, t := 0, start; !t.After(until); i, t = i+1, t.Add(step) {
-		label := t.Format(isoMicros)
+		label, count := t.Format(isoMicros), 0
+		if i < len(counts) {
+			count = counts[i]
+		}
 		out = append(out, map[string]any{
-			"value": label, "label": label, "count": counts[i],
+			"value": label, "label": label, "count": count,
 			"start_time": label, "end_time": t.Add(step).Add(-time.Microsecond).Format(isoMicros),
 		})
 	}

@@ -40,7 +40,7 @@ func TestEventQueriesMatchBruteForce(t *testing.T) {
 					}
 					filter = normalizeEventFilter(filter, largeNow)
 					want := bruteForceEvents(t, objs, times, filter)
-					hits, err := matchingEvents(v, filter)
+					hits, err := matchingEvents(v, filter, true)
 					if err != nil {
 						t.Fatal(err)
 					}
