@@ -256,8 +256,8 @@ func newEventRow(e *prefect.Event, keys *resourceKeys) eventRow {
 	if label := stateLabel(stateType, stateName); label != "" && label != e.Event[strings.LastIndexByte(e.Event, '.')+1:] {
 		row.State = label
 	}
-	// A task run's flow, deployment and pool are its flow run's: said once,
-	// on the flow run's entry, which the task run names.
+	// A task run's flow and deployment are its flow run's: said once, on
+	// the flow run's entry, which the task run names.
 	target := res
 	if res != nil && strings.HasPrefix(res.ID, "prefect.task-run.") {
 		for _, r := range e.Related {

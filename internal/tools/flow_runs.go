@@ -161,9 +161,9 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResul
 	for i := range runs {
 		row := newFlowRunRow(&runs[i], names)
 		if runs[i].State != nil {
-			var c bool
-			row.Message, c = rowMessage(runs[i].State.Message, len(runs))
-			cut = cut || c
+			var clipped bool
+			row.Message, clipped = rowMessage(runs[i].State.Message, len(runs))
+			cut = cut || clipped
 		}
 		if long && finished(runs[i].StateType) && (row.Tags != nil || row.WorkQueue != "") {
 			row.Tags, row.WorkQueue = nil, ""

@@ -124,9 +124,9 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (*taskRunsResul
 	for i := range runs {
 		rows[i] = newTaskRunRow(&runs[i])
 		if s := runs[i].State; s != nil {
-			var c bool
-			rows[i].Message, c = rowMessage(s.Message, len(runs))
-			cut = cut || c
+			var clipped bool
+			rows[i].Message, clipped = rowMessage(s.Message, len(runs))
+			cut = cut || clipped
 		}
 	}
 	if len(runs) > maxDetailRuns {
