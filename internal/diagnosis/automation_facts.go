@@ -2,7 +2,6 @@ package diagnosis
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -19,8 +18,6 @@ const (
 	MaxAutomationHours     = 7 * 24
 	maxMatchingEvents      = 200 // four pages of /events/filter
 	maxAutomationEvents    = 100 // two pages
-	eventsPageSize         = 50  // Prefect's cap on events per page (422 above it)
-	eventsNextPath         = "/events/filter/next"
 )
 
 // AutomationFacts is what diagnose_automation read about one automation.
@@ -62,12 +59,13 @@ func GatherAutomation(ctx context.Context, api API, id string, hours int, now ti
 	depIDs, flowIDs := trigger.Refs(a)
 	var deps, flows map[string]string
 	jobs := []func(context.Context) error{
-		func(ctx context.Context) (err error) {
-			f.Own, _, err = pageEvents(ctx, api, map[string]any{
+		func(ctx context.Context) error {
+			read, err := prefect.PageEvents(ctx, api, map[string]any{
 				"resource": map[string]any{"id": []string{"prefect.automation." + a.ID}},
 				"event":    map[string]any{"prefix": []string{"prefect.automation."}},
 				"occurred": occurred, "order": "DESC",
 			}, maxAutomationEvents)
+			f.Own = read.Events
 			return err
 		},
 		func(ctx context.Context) (err error) {
@@ -80,8 +78,9 @@ func GatherAutomation(ctx context.Context, api API, id string, hours int, now ti
 		},
 	}
 	if et, ok := parseEventTrigger(a.Trigger); ok {
-		jobs = append(jobs, func(ctx context.Context) (err error) {
-			f.Matching, f.MatchingMore, err = pageEvents(ctx, api, triggerEventFilter(et, occurred), maxMatchingEvents)
+		jobs = append(jobs, func(ctx context.Context) error {
+			read, err := prefect.PageEvents(ctx, api, triggerEventFilter(et, occurred), maxMatchingEvents)
+			f.Matching, f.MatchingMore = read.Events, read.More
 			return err
 		})
 	}
@@ -111,37 +110,6 @@ func namesByID(ctx context.Context, api API, kind string, ids []string) (map[str
 		names[strings.ToLower(o.ID)] = o.Name
 	}
 	return names, nil
-}
-
-// pageEvents reads up to limit events of filter, following the server's
-// next_page links (eventsPageSize per request); more reports events left.
-func pageEvents(ctx context.Context, api API, filter map[string]any, limit int) (events []prefect.Event, more bool, err error) {
-	var page prefect.EventPage
-	if err := api.Post(ctx, "/events/filter", map[string]any{"filter": filter, "limit": min(limit, eventsPageSize)}, &page); err != nil {
-		return nil, false, err
-	}
-	events, total, next := page.Events, page.Total, page.NextPage
-	for len(events) < limit && next != "" {
-		u, err := url.Parse(next)
-		token := ""
-		if err == nil && strings.HasSuffix(u.Path, eventsNextPath) {
-			token = u.Query().Get("page-token")
-		}
-		if token == "" { // not an events page link: stop here
-			break
-		}
-		page = prefect.EventPage{}
-		if err := api.Get(ctx, eventsNextPath, url.Values{"page-token": {token}}, &page); err != nil {
-			return nil, false, err
-		}
-		if len(page.Events) == 0 {
-			next = ""
-			break
-		}
-		events, next = append(events, page.Events...), page.NextPage
-	}
-	more = len(events) > limit || next != "" || total > len(events)
-	return events[:min(len(events), limit)], more, nil
 }
 
 // eventTrigger is the part of an event trigger the rules evaluate.

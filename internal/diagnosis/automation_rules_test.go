@@ -227,7 +227,7 @@ type fakeAPI struct {
 
 func (f *fakeAPI) Get(_ context.Context, path string, q url.Values, out any) error {
 	f.requests = append(f.requests, "GET "+path)
-	if path == eventsNextPath {
+	if path == prefect.EventsNextPath {
 		off, err := strconv.Atoi(q.Get("page-token"))
 		if err != nil {
 			return err
@@ -249,11 +249,11 @@ func (f *fakeAPI) Post(_ context.Context, path string, _, out any) error {
 
 func (f *fakeAPI) page(off int) prefect.EventPage {
 	p := prefect.EventPage{Total: f.events}
-	for i := off; i < min(off+eventsPageSize, f.events); i++ {
+	for i := off; i < min(off+prefect.EventsMaxPage, f.events); i++ {
 		p.Events = append(p.Events, flowRunEvent("prefect.flow-run.Failed", fmt.Sprint("r", i), time.Duration(i)*time.Second))
 	}
-	if off+eventsPageSize < f.events {
-		p.NextPage = fmt.Sprintf("http://prefect/api/events/filter/next?page-token=%d", off+eventsPageSize)
+	if off+prefect.EventsMaxPage < f.events {
+		p.NextPage = fmt.Sprintf("http://prefect/api/events/filter/next?page-token=%d", off+prefect.EventsMaxPage)
 	}
 	return p
 }
@@ -268,7 +268,7 @@ func TestGatherAutomationBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := 4 // automation, own events, deployment names, matching events
-		if n > eventsPageSize {
+		if n > prefect.EventsMaxPage {
 			want = 1 + 2 + 1 + 4
 		}
 		if len(api.requests) != want || len(f.Matching) > maxMatchingEvents || len(f.Own) > maxAutomationEvents || f.MatchingMore != (n > maxMatchingEvents) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,8 +21,6 @@ const (
 	// event of another flow run adds its id and deployment once.
 	defaultEventLimit = 30
 	maxEventLimit     = 500
-	// eventsPageSize is Prefect's cap on events per page (422 above it).
-	eventsPageSize = 50
 	// maxEventName is Prefect's longest event name (server.events.
 	// maximum_event_name_length, src/prefect/settings/models/server/events.py):
 	// a longer event_type_prefix matches nothing.
@@ -33,7 +30,6 @@ const (
 	eventPayloadBudget   = 300
 	eventMessageBudget   = 200
 	maxEventRelated      = 4
-	eventsNextPath       = "/events/filter/next"
 )
 
 // eventPayloadExtras are payload keys dropped first when a payload is over
@@ -129,10 +125,11 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (*eventsResult, er
 		}
 		filter["related"] = spec
 	}
-	events, total, more, note, err := c.pageEvents(ctx, filter, limit)
+	read, err := prefect.PageEvents(ctx, c.target.Client, filter, limit)
 	if err != nil {
 		return nil, err
 	}
+	events, total, more, note := read.Events, read.Total, read.More, read.Stopped
 	res := &eventsResult{Window: window, Events: make([]eventRow, len(events)), Total: total, Note: note}
 	keys := resourceKeys{res: map[string]*eventResource{}}
 	for i := range events {
@@ -163,51 +160,6 @@ func resourceIDFilter(name, v string) (map[string]any, error) {
 		return map[string]any{"id_prefix": []string{p}}, nil
 	}
 	return map[string]any{"id": []string{v}}, nil
-}
-
-// pageEvents reads up to limit events: POST /events/filter, then the
-// server's next_page links, eventsPageSize per call. It never contacts the
-// host named in next_page: only its page token is sent, to our own API root.
-func (c *call) pageEvents(ctx context.Context, filter map[string]any, limit int) ([]prefect.Event, int, bool, string, error) {
-	var first prefect.EventPage
-	body := map[string]any{"filter": filter, "limit": min(limit, eventsPageSize)}
-	if err := c.target.Client.Post(ctx, "/events/filter", body, &first); err != nil {
-		return nil, 0, false, "", err
-	}
-	events, total, next := first.Events, first.Total, first.NextPage
-	for len(events) < limit && next != "" {
-		token, ok := eventsPageToken(next)
-		if !ok {
-			more := total > len(events)
-			return events, total, more, "stopped paging: the server's next_page link was not an events page link", nil
-		}
-		var p prefect.EventPage
-		if err := c.target.Client.Get(ctx, eventsNextPath, url.Values{"page-token": {token}}, &p); err != nil {
-			return nil, 0, false, "", err
-		}
-		if len(p.Events) == 0 {
-			next = ""
-			break
-		}
-		events, next = append(events, p.Events...), p.NextPage
-	}
-	more := len(events) > limit || next != "" || total > len(events)
-	if len(events) > limit {
-		events = events[:limit]
-	}
-	return events, max(total, len(events)), more, "", nil
-}
-
-// eventsPageToken extracts the page token of a next_page URL whose path is
-// an events next-page path, under whatever root the server believes it has
-// (it may sit behind a proxy).
-func eventsPageToken(next string) (string, bool) {
-	u, err := url.Parse(next)
-	if err != nil || !strings.HasSuffix(u.Path, eventsNextPath) {
-		return "", false
-	}
-	token := u.Query().Get("page-token")
-	return token, token != ""
 }
 
 // resourceKeys names each event resource by its prefect.resource.name,
