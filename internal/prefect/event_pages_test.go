@@ -24,4 +24,3 @@ func TestEventsPageToken(t *testing.T) {
 		}
 	}
 }
-
