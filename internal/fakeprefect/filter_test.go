@@ -3,6 +3,7 @@ package fakeprefect
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -56,7 +57,7 @@ func TestMarshalIsEncodingJSON(t *testing.T) {
 	}
 	values = append(values,
 		"<a href='x'>&amp;</a>", "line\u2028sep\u2029", "bad \xff utf-8", "ctl \x00\x01\x1f\t\n\"\\", "é ✓ 👋",
-		0.0, -0.0, 0.1, 1e20, 1e21, 1e-6, 1e-7, 123456789012345678.0, 3.0, -2.5e-10, 42, int64(-7), true, nil,
+		0.0, math.Copysign(0, -1), 0.1, 1e20, 1e21, 1e-6, 1e-7, 123456789012345678.0, 3.0, -2.5e-10, 42, int64(-7), true, nil,
 		map[string]any{"b": 1, "a": []any{nil, map[string]any{}, []any{}}, "é": "x", "A": 2},
 		[]map[string]any{{"z": 1, "y": "2"}}, []any{})
 	for _, v := range values {
