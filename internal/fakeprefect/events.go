@@ -122,9 +122,9 @@ type eventHits struct {
 func (h eventHits) rec(i int) record { return h.recs[h.pos[i]] }
 
 // matchingEvents returns the events matching a normalized EventFilter, in
-// its order when ordered. The index picks the candidates (occurred window, resource
-// ids) and checks the event names; only what it cannot answer is checked
-// on each candidate's object.
+// its order when ordered. The index picks the candidates (occurred window,
+// resource ids) and checks the event names; only what it cannot answer is
+// checked on each candidate's object.
 func matchingEvents(v *view, filter map[string]any, ordered bool) (eventHits, error) {
 	for key := range filter {
 		switch key {
@@ -600,7 +600,7 @@ func (s *Server) countEvents(c *call) (any, error) {
 			return str(r, "prefect.resource.id")
 		}
 		for _, b := range buckets {
-			b.value = hits.ix.resIDs[hits.ix.res[b.labelled]]
+			b.value, _ = eventResourceIDs(hits.recs[b.labelled])
 		}
 	case "day", "time":
 		return timeBuckets(c, filter, hits, countable)

@@ -338,18 +338,16 @@ func intersect(a, b []int32) []int32 {
 }
 
 // eventIndex orders events by occurred and maps resource ids to events;
-// it keeps each event's name and resource id by position (as small
-// numbers into lists of the distinct ones), so a window of tens of
-// thousands of events is counted or narrowed by name without building
-// an object.
+// it keeps a number for each event's name and for its resource by
+// position, so a window of tens of thousands of events is counted or
+// narrowed by name without building an object.
 type eventIndex struct {
 	at       []time.Time // occurred by position
 	timed    bool        // every event has an occurred time
 	byTime   []int32     // positions by occurred, ascending (ties in stored order)
 	name     []int32     // event name by position, into names
 	names    []string
-	res      []int32 // resource id by position, into resIDs
-	resIDs   []string
+	res      []int32 // resource by position: the same number for the same resource id
 	resource map[string][]int32
 	related  map[string][]int32
 }
@@ -402,22 +400,19 @@ func (t *table) eventIndex() *eventIndex {
 		}
 		ix.name[i] = id
 		res, related := eventResourceIDs(r)
-		l, seen := ix.resource[res]
-		if !seen {
-			ix.resIDs = append(ix.resIDs, res)
-		}
-		ix.resource[res] = append(l, int32(i))
+		ix.resource[res] = append(ix.resource[res], int32(i))
 		for _, id := range related {
 			if l := ix.related[id]; len(l) == 0 || l[len(l)-1] != int32(i) {
 				ix.related[id] = append(l, int32(i))
 			}
 		}
 	}
-	// Resource ids by position: the order of first appearance.
-	for k, res := range ix.resIDs {
-		for _, p := range ix.resource[res] {
-			ix.res[p] = int32(k)
+	k := int32(0)
+	for _, l := range ix.resource {
+		for _, p := range l {
+			ix.res[p] = k
 		}
+		k++
 	}
 	slices.SortStableFunc(ix.byTime, func(a, b int32) int { return ix.at[a].Compare(ix.at[b]) })
 	t.idx.events = ix
