@@ -31,6 +31,17 @@ func TestLargeShapeAndMemory(t *testing.T) {
 	if heap > maxHeap {
 		t.Errorf("the large workspace takes %d MB of heap, more than %d MB", heap>>20, maxHeap>>20)
 	}
+	// The event index (time order, resource postings, a name and a
+	// resource number per event) is built on first use, within bounds.
+	d.tables[Events].eventIndex()
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	index := int64(before.HeapAlloc) - int64(after.HeapAlloc)
+	t.Logf("event index: %d MB of heap", index>>20)
+	const maxIndex = 32 << 20
+	if index > maxIndex {
+		t.Errorf("the large workspace's event index takes %d MB of heap, more than %d MB", index>>20, maxIndex>>20)
+	}
 	demo := Demo(largeNow)
 	sc := LargeScale()
 	for _, c := range []struct {
