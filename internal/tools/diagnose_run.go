@@ -21,7 +21,7 @@ Example: {"flow_run_id":"crimson-falcon"}`,
 		nil, diagnoseFlowRun)
 }
 
-func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (any, error) {
+func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (*runDiagnosis, error) {
 	id, err := c.resolveFlowRun(ctx, "flow_run_id", in.FlowRunID)
 	if err != nil {
 		return nil, err
@@ -36,7 +36,8 @@ func diagnoseFlowRun(ctx context.Context, c *call, in diagnoseRunInput) (any, er
 	out := diagnosis.DiagnoseRun(facts)
 	out.FlowRun.UIURL = c.uiURL(uiFlowRun, out.FlowRun.ID)
 	diagnosis.FitRun(&out)
-	return runDiagnosis(out), nil
+	res := runDiagnosis(out)
+	return &res, nil
 }
 
 // runDiagnosis is the answer as the tool returns it (next steps pruned to

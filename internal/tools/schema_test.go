@@ -142,12 +142,6 @@ func TestToolsListBudget(t *testing.T) {
 	}
 }
 
-// untypedResults are the tools whose handler still returns any; the test
-// fails when one of them gets a type, so this list only shrinks.
-var untypedResults = map[string]bool{
-	"diagnose_flow_run": true,
-}
-
 // TestToolResultShapesGolden snapshots the shape of each tool's result (the
 // JSON Schema of its Go result type) beside its input schema, so a change to
 // what a tool answers is reviewed like a change to what it accepts. Refresh
@@ -159,13 +153,8 @@ func TestToolResultShapesGolden(t *testing.T) {
 	for _, def := range tools.All() {
 		typ := def.ResultType()
 		if typ == nil || typ.Kind() == reflect.Interface {
-			if !untypedResults[def.Name] {
-				t.Errorf("%s returns %v: give its handler a result type", def.Name, typ)
-			}
+			t.Errorf("%s returns %v: give its handler a result type", def.Name, typ)
 			continue
-		}
-		if untypedResults[def.Name] {
-			t.Errorf("%s now has a typed result: remove it from untypedResults", def.Name)
 		}
 		want[def.Name+".json"] = true
 		schema, err := jsonschema.ForType(typ, nil)
