@@ -48,7 +48,7 @@ func instructions(offered tools.Offered, oauth bool) string {
 		}
 		fmt.Fprintf(&b, " %d) %s (%s%s)", n, st.what, strings.Join(have, ", "), st.note)
 	}
-	b.WriteString(".\nFilters are Prefect filter objects (e.g. {\"state\":{\"type\":{\"any_\":[\"FAILED\"]}}}); invalid keys are reported with the allowed ones. Lists are newest first, limit 50 unless a tool says otherwise, and say truncated/next_offset when more exists. Call " + tools.ToolGetIdentity + " to see which workspace answers.")
+	b.WriteString(".\nFilters are Prefect filter objects (e.g. {\"state\":{\"type\":{\"any_\":[\"FAILED\"]}}}); invalid keys are reported with the allowed ones. Lists come in pages (each tool's default size, or limit) and say truncated/next_offset when more exists. Call " + tools.ToolGetIdentity + " to see which workspace answers.")
 	if oauth {
 		// workspace_id is left undescribed in the tool schemas to keep them small.
 		b.WriteString("\nPrefect Cloud OAuth mode: every tool takes an optional workspace_id. Call " + tools.ToolListAuthorizedWorkspaces + " first; pass one of its workspace ids when there are several.")
