@@ -150,33 +150,19 @@ func getDeployments(ctx context.Context, c *call, in deploymentsInput) (*deploym
 	return out, nil
 }
 
-// flowNames maps the deployments' flow ids to names with one request.
+// flowNames maps the deployments' flow ids (lower case) to names with one
+// request.
 func (c *call) flowNames(ctx context.Context, deps []prefect.DeploymentDetail) (map[string]string, error) {
-	names := map[string]string{}
-	var ids []string
-	for _, d := range deps {
-		if d.FlowID != "" && !slices.Contains(ids, d.FlowID) {
-			ids = append(ids, d.FlowID)
-		}
+	ids := make([]string, len(deps))
+	for i, d := range deps {
+		ids[i] = d.FlowID
 	}
-	if len(ids) == 0 {
-		return names, nil
-	}
-	var flows []prefect.Flow
-	if err := c.target.Client.Post(ctx, "/flows/filter", map[string]any{
-		"flows": map[string]any{"id": map[string]any{"any_": ids}}, "limit": len(ids),
-	}, &flows); err != nil {
-		return nil, err
-	}
-	for _, f := range flows {
-		names[f.ID] = f.Name
-	}
-	return names, nil
+	return c.namesByID(ctx, "flows", ids)
 }
 
 func newDeploymentRow(d *prefect.DeploymentDetail, flows map[string]string) deploymentRow {
 	row := deploymentRow{
-		ID: d.ID, Name: d.Name, Flow: flows[d.FlowID], Tags: d.Tags, Paused: d.Paused, Status: d.Status,
+		ID: d.ID, Name: d.Name, Flow: flows[strings.ToLower(d.FlowID)], Tags: d.Tags, Paused: d.Paused, Status: d.Status,
 		WorkPool: d.WorkPoolName, WorkQueue: d.WorkQueueName, Concurrency: deploymentLimitText(d.Deployment),
 	}
 	for _, s := range d.Schedules {
@@ -283,26 +269,25 @@ func (c *call) deploymentDetails(ctx context.Context, deps []prefect.DeploymentD
 	var poolInfo []prefect.WorkPool
 	var jobs []func(context.Context) error
 	for i := range deps {
-		byDep := map[string]any{"any_": []string{deps[i].ID}}
+		byDep := prefect.AnyOf(deps[i].ID)
 		// Past runs only: Prefect schedules many runs ahead, which would
 		// otherwise fill the list.
 		jobs = append(jobs, func(ctx context.Context) error {
-			return c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
-				"flow_runs": map[string]any{"deployment_id": byDep, "expected_start_time": map[string]any{"before_": now.Format(time.RFC3339)}},
+			return c.target.Client.Post(ctx, "/flow_runs/filter", prefect.Body{
+				"flow_runs": prefect.Where{"deployment_id": byDep, "expected_start_time": prefect.Before(now)},
 				"sort":      "START_TIME_DESC", "limit": recentRunsPerDeployment,
 			}, &recent[i])
 		}, func(ctx context.Context) error {
-			return c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
-				"flow_runs": map[string]any{"deployment_id": byDep, "expected_start_time": map[string]any{"after_": now.Format(time.RFC3339)}},
+			return c.target.Client.Post(ctx, "/flow_runs/filter", prefect.Body{
+				"flow_runs": prefect.Where{"deployment_id": byDep, "expected_start_time": prefect.After(now)},
 				"sort":      "EXPECTED_START_TIME_ASC", "limit": 1,
 			}, &next[i])
 		})
 	}
 	if len(pools) > 0 {
-		jobs = append(jobs, func(ctx context.Context) error {
-			return c.target.Client.Post(ctx, "/work_pools/filter", map[string]any{
-				"work_pools": map[string]any{"name": map[string]any{"any_": pools}}, "limit": len(pools),
-			}, &poolInfo)
+		jobs = append(jobs, func(ctx context.Context) (err error) {
+			poolInfo, err = prefect.ByNames[prefect.WorkPool](ctx, c.target.Client, "work_pools", pools)
+			return err
 		})
 	}
 	if err := parallel(ctx, 8, jobs...); err != nil {

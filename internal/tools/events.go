@@ -101,15 +101,13 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (*eventsResult, er
 	if err != nil {
 		return nil, err
 	}
-	filter := map[string]any{
-		"occurred": map[string]any{"since": window.since.Format(time.RFC3339Nano), "until": window.until.Format(time.RFC3339Nano)},
-		"order":    "DESC",
-	}
+	// The window sent is the window shown: whole seconds.
+	filter := prefect.Where{"occurred": prefect.Occurred(window.since, window.until), "order": "DESC"}
 	if p := strings.TrimSpace(in.EventTypePrefix); p != "" {
 		if len(p) > maxEventName {
 			return nil, badInput("event_type_prefix is %d characters; Prefect event names have at most %d", len(p), maxEventName)
 		}
-		filter["event"] = map[string]any{"prefix": []string{p}}
+		filter["event"] = prefect.EventPrefix(p)
 	}
 	if in.ResourceID != "" {
 		spec, err := resourceIDFilter("resource_id", in.ResourceID)
@@ -148,7 +146,7 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (*eventsResult, er
 
 // resourceIDFilter turns a resource id argument into an EventResourceFilter
 // (or EventRelatedFilter) criterion: exact id, or id_prefix with a trailing *.
-func resourceIDFilter(name, v string) (map[string]any, error) {
+func resourceIDFilter(name, v string) (prefect.Where, error) {
 	v = strings.TrimSpace(v)
 	if prefect.IsUUID(v) {
 		return nil, badInput("%s %q is a bare UUID; Prefect resource ids name their kind: prefect.flow-run.<uuid>, prefect.deployment.<uuid>, prefect.work-pool.<uuid>, prefect.flow.<uuid>, prefect.task-run.<uuid>", name, v)
@@ -157,9 +155,9 @@ func resourceIDFilter(name, v string) (map[string]any, error) {
 		if p == "" {
 			return nil, badInput("%s \"*\" matches everything; omit %s instead", name, name)
 		}
-		return map[string]any{"id_prefix": []string{p}}, nil
+		return prefect.ResourceIDPrefix(p), nil
 	}
-	return map[string]any{"id": []string{v}}, nil
+	return prefect.ResourceID(v), nil
 }
 
 // resourceKeys names each event resource by its prefect.resource.name,

@@ -177,18 +177,8 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResul
 	return out, nil
 }
 
-// selectedIDs returns filter.id.any_ when the filter selects runs by id.
-func selectedIDs(f map[string]any) []string {
-	id, _ := f["id"].(map[string]any)
-	anyIDs, _ := id["any_"].([]any)
-	var out []string
-	for _, v := range anyIDs {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// selectedIDs returns filter.id.any_ when the filter selects objects by id.
+func selectedIDs(f map[string]any) []string { return prefect.Selected(f, "id") }
 
 // flowRunRow is a run in a list. The deployment is named, not given by
 // id: the tools that take a deployment accept "flow/deployment".
@@ -216,7 +206,7 @@ func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 	row := flowRunRow{
 		ID:        r.ID,
 		Name:      r.Name,
-		Flow:      n.flows[r.FlowID],
+		Flow:      n.flows[strings.ToLower(r.FlowID)],
 		State:     stateLabel(r.StateType, r.StateName),
 		Start:     tsp(r.StartTime),
 		Duration:  dur(r.TotalRunTime),
@@ -242,47 +232,31 @@ func newFlowRunRow(r *prefect.FlowRun, n runNames) flowRunRow {
 	return row
 }
 
-// runNames maps ids in flow runs to names, fetched in one request per kind.
+// runNames maps ids in flow runs to flow names (by lower-case id) and
+// deployments, fetched in one request per kind.
 type runNames struct {
 	flows       map[string]string
 	deployments map[string]prefect.Deployment
 }
 
 func (c *call) lookupNames(ctx context.Context, runs []prefect.FlowRun) (runNames, error) {
-	n := runNames{flows: map[string]string{}, deployments: map[string]prefect.Deployment{}}
-	var flowIDs, depIDs []string
-	for _, r := range runs {
-		if r.FlowID != "" && !slices.Contains(flowIDs, r.FlowID) {
-			flowIDs = append(flowIDs, r.FlowID)
-		}
-		if r.DeploymentID != "" && !slices.Contains(depIDs, r.DeploymentID) {
-			depIDs = append(depIDs, r.DeploymentID)
-		}
+	n := runNames{deployments: map[string]prefect.Deployment{}}
+	flowIDs, depIDs := make([]string, len(runs)), make([]string, len(runs))
+	for i, r := range runs {
+		flowIDs[i], depIDs[i] = r.FlowID, r.DeploymentID
 	}
-	var flows []prefect.Flow
 	var deps []prefect.Deployment
 	err := parallel(ctx, 2,
-		func(ctx context.Context) error {
-			if len(flowIDs) == 0 {
-				return nil
-			}
-			return c.target.Client.Post(ctx, "/flows/filter", map[string]any{
-				"flows": map[string]any{"id": map[string]any{"any_": flowIDs}}, "limit": len(flowIDs),
-			}, &flows)
+		func(ctx context.Context) (err error) {
+			n.flows, err = c.namesByID(ctx, "flows", flowIDs)
+			return err
 		},
-		func(ctx context.Context) error {
-			if len(depIDs) == 0 {
-				return nil
-			}
-			return c.target.Client.Post(ctx, "/deployments/filter", map[string]any{
-				"deployments": map[string]any{"id": map[string]any{"any_": depIDs}}, "limit": len(depIDs),
-			}, &deps)
+		func(ctx context.Context) (err error) {
+			deps, err = prefect.ByIDs[prefect.Deployment](ctx, c.target.Client, "deployments", depIDs)
+			return err
 		})
 	if err != nil {
 		return n, err
-	}
-	for _, f := range flows {
-		n.flows[f.ID] = f.Name
 	}
 	for _, d := range deps {
 		n.deployments[d.ID] = d

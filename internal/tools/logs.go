@@ -136,15 +136,15 @@ type logQuery struct {
 // readLogs pages through /logs/filter (Prefect serves at most 200 rows per
 // call) and reports whether more rows exist past limit.
 func (c *call) readLogs(ctx context.Context, q logQuery) ([]prefect.LogEntry, bool, error) {
-	filter := map[string]any{}
+	filter := prefect.Where{}
 	if q.flowRunID != "" {
-		filter["flow_run_id"] = map[string]any{"any_": []string{q.flowRunID}}
+		filter["flow_run_id"] = prefect.AnyOf(q.flowRunID)
 	}
 	if q.taskRunID != "" {
-		filter["task_run_id"] = map[string]any{"any_": []string{q.taskRunID}}
+		filter["task_run_id"] = prefect.AnyOf(q.taskRunID)
 	}
 	if q.minLevel > 0 {
-		filter["level"] = map[string]any{"ge_": q.minLevel}
+		filter["level"] = prefect.AtLeast(q.minLevel)
 	}
 	sort := "TIMESTAMP_ASC"
 	if q.newestFirst {
@@ -155,7 +155,7 @@ func (c *call) readLogs(ctx context.Context, q logQuery) ([]prefect.LogEntry, bo
 	for len(out) < want {
 		n := min(logsPageSize, want-len(out))
 		var batch []prefect.LogEntry
-		body := map[string]any{"logs": filter, "sort": sort, "limit": n, "offset": q.offset + len(out)}
+		body := prefect.Body{"logs": filter, "sort": sort, "limit": n, "offset": q.offset + len(out)}
 		if err := c.target.Client.Post(ctx, "/logs/filter", body, &batch); err != nil {
 			return nil, false, err
 		}

@@ -378,7 +378,7 @@ func (c *call) correlateThrottling(ctx context.Context, periods []*throttledPeri
 	for i := range matched {
 		r := &matched[i]
 		row := correlatedRun{
-			ID: r.ID, Name: r.Name, Flow: names.flows[r.FlowID],
+			ID: r.ID, Name: r.Name, Flow: names.flows[strings.ToLower(r.FlowID)],
 			State: stateLabel(r.StateType, r.StateName), End: tsp(r.EndTime),
 			During: during[i], RateLimitLog: firstLine[r.ID], RateLimitLogs: lineCount[r.ID],
 		}

@@ -25,11 +25,6 @@ var notYetInVocabulary = map[string]bool{
 	"diagnosis/run_facts.go":        true,
 	"diagnosis/scheduling.go":       true,
 	"diagnosis/stuck_facts.go":      true,
-	"tools/deployments.go":          true,
-	"tools/events.go":               true,
-	"tools/flow_runs.go":            true,
-	"tools/logs.go":                 true,
-	"tools/task_runs.go":            true,
 }
 
 // TestReadVocabularyInUse fails when the tools or the diagnosis build a

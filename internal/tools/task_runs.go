@@ -92,7 +92,7 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (*taskRunsResul
 		if err != nil {
 			return nil, err
 		}
-		if err := b.set("flow_run", "task_runs", "flow_run_id", anyOf(id)); err != nil {
+		if err := b.set("flow_run", "task_runs", "flow_run_id", prefect.AnyOf(id)); err != nil {
 			return nil, err
 		}
 	}
@@ -114,7 +114,7 @@ func getTaskRuns(ctx context.Context, c *call, in taskRunsInput) (*taskRunsResul
 			flowRunIDs = append(flowRunIDs, r.FlowRunID)
 		}
 	}
-	names, err := c.flowRunNames(ctx, flowRunIDs)
+	names, err := c.namesByID(ctx, "flow_runs", flowRunIDs) // one request
 	if err != nil {
 		return nil, err
 	}
@@ -162,25 +162,6 @@ func nameUpstreamInPage(rows []taskRunRow) {
 			}
 		}
 	}
-}
-
-// flowRunNames maps flow run ids to names in one request.
-func (c *call) flowRunNames(ctx context.Context, ids []string) (map[string]string, error) {
-	out := map[string]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var runs []prefect.FlowRun
-	err := c.target.Client.Post(ctx, "/flow_runs/filter", map[string]any{
-		"flow_runs": map[string]any{"id": map[string]any{"any_": ids}}, "limit": len(ids),
-	}, &runs)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range runs {
-		out[r.ID] = r.Name
-	}
-	return out, nil
 }
 
 // newTaskRunRow is a task run's row without its message: the page's size
