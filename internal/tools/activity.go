@@ -117,7 +117,7 @@ type windowFacts struct {
 type activityFact struct {
 	into func(*windowFacts, *bool)
 	what string
-	runs where
+	runs prefect.Where
 }
 
 // getDeploymentActivity costs 9 requests in two rounds, whatever the
@@ -153,11 +153,11 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 	)
 	if err := parallel(ctx, 2,
 		func(ctx context.Context) error {
-			deps, more, depsErr = postPage[prefect.DeploymentDetail](ctx, c, "/deployments/filter", filterBody{"sort": "NAME_ASC"}, limit, offset)
+			deps, more, depsErr = postPage[prefect.DeploymentDetail](ctx, c, "/deployments/filter", prefect.Body{"sort": "NAME_ASC"}, limit, offset)
 			return nil
 		},
 		func(ctx context.Context) error {
-			autoErr = c.target.Client.Post(ctx, "/automations/filter", filterBody{"limit": apiMaxLimit}, &automations)
+			autoErr = c.target.Client.Post(ctx, "/automations/filter", prefect.Body{"limit": apiMaxLimit}, &automations)
 			return nil
 		}); err != nil {
 		return nil, err
@@ -176,13 +176,13 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 	}
 
 	// Round 2: flow names, the sample, the window facts.
-	inWindow := between(since, now)
+	inWindow := prefect.Between(since, now)
 	facts := []activityFact{
-		{func(w *windowFacts, b *bool) { w.failed = b }, "failed or crashed runs", where{"expected_start_time": inWindow, "state": stateTypeIn("FAILED", "CRASHED")}},
-		{func(w *windowFacts, b *bool) { w.completed = b }, "completed runs", where{"expected_start_time": inWindow, "state": stateTypeIn("COMPLETED")}},
-		{func(w *windowFacts, b *bool) { w.finished = b }, "finished runs", where{"expected_start_time": inWindow, "state": stateTypeIn("COMPLETED", "FAILED", "CRASHED", "CANCELLED")}},
-		{func(w *windowFacts, b *bool) { w.late = b }, "Late runs", where{"expected_start_time": inWindow, "state": nameIn("Late")}},
-		{func(w *windowFacts, b *bool) { w.started = b }, "started runs", where{"start_time": after(since)}},
+		{func(w *windowFacts, b *bool) { w.failed = b }, "failed or crashed runs", prefect.Where{"expected_start_time": inWindow, "state": prefect.StateTypeIn("FAILED", "CRASHED")}},
+		{func(w *windowFacts, b *bool) { w.completed = b }, "completed runs", prefect.Where{"expected_start_time": inWindow, "state": prefect.StateTypeIn("COMPLETED")}},
+		{func(w *windowFacts, b *bool) { w.finished = b }, "finished runs", prefect.Where{"expected_start_time": inWindow, "state": prefect.StateTypeIn("COMPLETED", "FAILED", "CRASHED", "CANCELLED")}},
+		{func(w *windowFacts, b *bool) { w.late = b }, "Late runs", prefect.Where{"expected_start_time": inWindow, "state": prefect.NameIn("Late")}},
+		{func(w *windowFacts, b *bool) { w.started = b }, "started runs", prefect.Where{"start_time": prefect.After(since)}},
 	}
 	var (
 		flows     map[string]string
@@ -195,8 +195,8 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 	jobs := []func(context.Context) error{
 		func(ctx context.Context) error { flows, flowsErr = c.namesByID(ctx, "flows", flowIDs); return nil },
 		func(ctx context.Context) error {
-			sampleErr = c.target.Client.Post(ctx, "/flow_runs/filter", filterBody{
-				"flow_runs": where{"deployment_id": anyOf(ids...), "expected_start_time": inWindow},
+			sampleErr = c.target.Client.Post(ctx, "/flow_runs/filter", prefect.Body{
+				"flow_runs": prefect.Where{"deployment_id": prefect.AnyOf(ids...), "expected_start_time": inWindow},
 				"sort":      "EXPECTED_START_TIME_DESC", "limit": activitySample,
 			}, &sample)
 			return nil
@@ -204,10 +204,10 @@ func getDeploymentActivity(ctx context.Context, c *call, in activityInput) (*act
 	}
 	for i, f := range facts {
 		runs := maps.Clone(f.runs)
-		runs["deployment_id"] = anyOf(ids...) // the same answer; lets Prefect start from the page's runs
+		runs["deployment_id"] = prefect.AnyOf(ids...) // the same answer; lets Prefect start from the page's runs
 		jobs = append(jobs, func(ctx context.Context) error {
-			factErrs[i] = c.target.Client.Post(ctx, "/deployments/filter", filterBody{
-				"deployments": idIn(ids...), "flow_runs": runs, "limit": len(ids),
+			factErrs[i] = c.target.Client.Post(ctx, "/deployments/filter", prefect.Body{
+				"deployments": prefect.IDIn(ids...), "flow_runs": runs, "limit": len(ids),
 			}, &having[i])
 			return nil
 		})

@@ -106,7 +106,7 @@ func parseAutomationFilter(c *call, f map[string]any) (automationQuery, error) {
 		switch k {
 		case "id":
 			m, ok := v.(map[string]any)
-			list, ok2 := m[opAny].([]any)
+			list, ok2 := m[prefect.OpAny].([]any)
 			if !ok || !ok2 || len(m) != 1 {
 				return q, badInput(`filter.id must be {"any_":["<uuid>", ...]}`)
 			}
@@ -209,8 +209,8 @@ func getAutomations(ctx context.Context, c *call, in automationsInput) (*automat
 	return res, nil
 }
 
-func automationsBody(q automationQuery) filterBody {
-	body := filterBody{"sort": "NAME_ASC"}
+func automationsBody(q automationQuery) prefect.Body {
+	body := prefect.Body{"sort": "NAME_ASC"}
 	if len(q.server) > 0 {
 		body["automations"] = q.server
 	}

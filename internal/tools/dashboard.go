@@ -168,12 +168,12 @@ func (c *call) runCounts(ctx context.Context, now time.Time) (runCounts, error) 
 			CountRuns int    `json:"count_runs"`
 		} `json:"states"`
 	}
-	if err := c.target.Client.Post(ctx, "/flow_runs/history", filterBody{
-		"history_start": apiTime(from), "history_end": apiTime(to),
+	if err := c.target.Client.Post(ctx, "/flow_runs/history", prefect.Body{
+		"history_start": prefect.APITime(from), "history_end": prefect.APITime(to),
 		"history_interval_seconds": to.Sub(from).Seconds(),
-		"flow_runs": either(where{
-			"state":    stateTypeIn("RUNNING", "PENDING", "SCHEDULED"),
-			"end_time": after(now.Add(-24 * time.Hour)),
+		"flow_runs": prefect.Either(prefect.Where{
+			"state":    prefect.StateTypeIn("RUNNING", "PENDING", "SCHEDULED"),
+			"end_time": prefect.After(now.Add(-24 * time.Hour)),
 		}),
 	}, &hist); err != nil {
 		return runCounts{}, err
@@ -211,7 +211,7 @@ func (c *call) runCounts(ctx context.Context, now time.Time) (runCounts, error) 
 // workers is online); get_work_pools names the workers.
 func (c *call) dashboardPools(ctx context.Context) ([]dashboardPool, bool, error) {
 	var pools []prefect.WorkPool
-	if err := c.target.Client.Post(ctx, "/work_pools/filter", filterBody{"limit": dashboardPools + 1}, &pools); err != nil {
+	if err := c.target.Client.Post(ctx, "/work_pools/filter", prefect.Body{"limit": dashboardPools + 1}, &pools); err != nil {
 		return nil, false, err
 	}
 	more := len(pools) > dashboardPools
@@ -230,8 +230,8 @@ func (c *call) dashboardPools(ctx context.Context) ([]dashboardPool, bool, error
 // names: two requests.
 func (c *call) recentFailures(ctx context.Context) ([]failureRow, error) {
 	var runs []prefect.FlowRun
-	if err := c.target.Client.Post(ctx, "/flow_runs/filter", filterBody{
-		"flow_runs": where{"state": stateTypeIn("FAILED", "CRASHED")},
+	if err := c.target.Client.Post(ctx, "/flow_runs/filter", prefect.Body{
+		"flow_runs": prefect.Where{"state": prefect.StateTypeIn("FAILED", "CRASHED")},
 		"sort":      "END_TIME_DESC", "limit": dashboardFailures,
 	}, &runs); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 )
@@ -25,22 +24,3 @@ func postPage[T any](ctx context.Context, c *call, path string, body prefect.Bod
 func (c *call) namesByID(ctx context.Context, kind string, ids []string) (map[string]string, error) {
 	return prefect.NamesByID(ctx, c.target.Client, kind, ids)
 }
-
-// The tools' first spellings of the vocabulary, still in activity.go,
-// automations.go, dashboard.go and task_runs.go (other sessions' files
-// this hour).
-type (
-	where      = prefect.Where
-	filterBody = prefect.Body
-)
-
-const opAny = prefect.OpAny
-
-func apiTime(t time.Time) string        { return prefect.APITime(t) }
-func either(f where) where              { return prefect.Either(f) }
-func anyOf[T any](v ...T) where         { return prefect.AnyOf(v...) }
-func after(t time.Time) where           { return prefect.After(t) }
-func between(from, to time.Time) where  { return prefect.Between(from, to) }
-func idIn(ids ...string) where          { return prefect.IDIn(ids...) }
-func nameIn(names ...string) where      { return prefect.NameIn(names...) }
-func stateTypeIn(types ...string) where { return prefect.StateTypeIn(types...) }
