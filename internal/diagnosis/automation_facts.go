@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
-	"github.com/prefect-mcp/prefect-mcp/internal/shape"
 	"github.com/prefect-mcp/prefect-mcp/internal/trigger"
 )
 
@@ -55,25 +54,25 @@ func GatherAutomation(ctx context.Context, api API, id string, hours int, now ti
 	}
 	a := f.Automation
 	f.Since = automationWindow(a, hours, now)
-	occurred := map[string]any{"since": shape.TS(f.Since), "until": shape.TS(now)}
+	occurred := prefect.Occurred(f.Since, now)
 	depIDs, flowIDs := trigger.Refs(a)
 	var deps, flows map[string]string
 	jobs := []func(context.Context) error{
 		func(ctx context.Context) error {
-			read, err := prefect.PageEvents(ctx, api, map[string]any{
-				"resource": map[string]any{"id": []string{"prefect.automation." + a.ID}},
-				"event":    map[string]any{"prefix": []string{"prefect.automation."}},
+			read, err := prefect.PageEvents(ctx, api, prefect.Where{
+				"resource": prefect.ResourceID("prefect.automation." + a.ID),
+				"event":    prefect.EventPrefix("prefect.automation."),
 				"occurred": occurred, "order": "DESC",
 			}, maxAutomationEvents)
 			f.Own = read.Events
 			return err
 		},
 		func(ctx context.Context) (err error) {
-			deps, err = namesByID(ctx, api, "deployments", depIDs)
+			deps, err = prefect.NamesByID(ctx, api, "deployments", depIDs)
 			return err
 		},
 		func(ctx context.Context) (err error) {
-			flows, err = namesByID(ctx, api, "flows", flowIDs)
+			flows, err = prefect.NamesByID(ctx, api, "flows", flowIDs)
 			return err
 		},
 	}
@@ -89,27 +88,6 @@ func GatherAutomation(ctx context.Context, api API, id string, hours int, now ti
 	}
 	f.Names = trigger.Names(deps, flows)
 	return f, nil
-}
-
-// namesByID reads the names of flows or deployments (kind "flows" or
-// "deployments") by id in one request; none without ids.
-func namesByID(ctx context.Context, api API, kind string, ids []string) (map[string]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	ids = ids[:min(len(ids), 200)] // Prefect's page
-	var objs []struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := api.Post(ctx, "/"+kind+"/filter", map[string]any{kind: map[string]any{"id": map[string]any{"any_": ids}}, "limit": len(ids)}, &objs); err != nil {
-		return nil, err
-	}
-	names := make(map[string]string, len(objs))
-	for _, o := range objs {
-		names[strings.ToLower(o.ID)] = o.Name
-	}
-	return names, nil
 }
 
 // eventTrigger is the part of an event trigger the rules evaluate.
@@ -160,8 +138,8 @@ func parseEventTrigger(t map[string]any) (eventTrigger, bool) {
 // expect and after names (wildcards as prefixes), match as resource labels,
 // match_related as related labels. Newest first: when more than
 // maxMatchingEvents match, the recent windows are the ones that matter.
-func triggerEventFilter(et eventTrigger, occurred map[string]any) map[string]any {
-	f := map[string]any{"occurred": occurred, "order": "DESC"}
+func triggerEventFilter(et eventTrigger, occurred prefect.Where) prefect.Where {
+	f := prefect.Where{"occurred": occurred, "order": "DESC"}
 	names := append(slices.Clone(et.expect), et.after...)
 	if len(names) > 0 && !slices.Contains(names, "*") {
 		var exact, prefixes []string
@@ -173,18 +151,18 @@ func triggerEventFilter(et eventTrigger, occurred map[string]any) map[string]any
 			}
 		}
 		if len(prefixes) > 0 {
-			f["event"] = map[string]any{"prefix": append(prefixes, exact...)}
+			f["event"] = prefect.EventPrefix(append(prefixes, exact...)...)
 		} else {
-			f["event"] = map[string]any{"name": exact}
+			f["event"] = prefect.EventName(exact...)
 		}
 	}
 	if len(et.match) > 0 {
-		f["resource"] = map[string]any{"labels": et.match}
+		f["resource"] = prefect.Where{"labels": et.match}
 	}
 	if len(et.matchRelated) > 0 {
 		var rel []any
 		for _, m := range et.matchRelated {
-			rel = append(rel, map[string]any{"labels": m})
+			rel = append(rel, prefect.Where{"labels": m})
 		}
 		f["related"] = rel
 	}

@@ -50,32 +50,32 @@ type LateFacts struct {
 // not-found error.
 func GatherLate(ctx context.Context, api API, scope Scope, now time.Time) (LateFacts, error) {
 	f := LateFacts{Scope: scope, Now: now, Deployments: map[string]prefect.Deployment{}, Queues: map[string]prefect.WorkQueue{}, Pools: map[string]*PoolFacts{}}
-	lateFilter := map[string]any{"state": map[string]any{
-		"type": map[string]any{"any_": []string{"SCHEDULED"}},
-		"name": map[string]any{"any_": []string{"Late", "AwaitingConcurrencySlot"}},
+	lateFilter := prefect.Where{"state": prefect.Where{
+		"type": prefect.AnyOf("SCHEDULED"),
+		"name": prefect.AnyOf("Late", "AwaitingConcurrencySlot"),
 	}}
-	lateBody := map[string]any{"flow_runs": lateFilter, "sort": "EXPECTED_START_TIME_ASC", "limit": MaxScanned}
-	activeBody := map[string]any{
-		"flow_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"RUNNING", "PENDING", "CANCELLING"}}}},
+	lateBody := prefect.Body{"flow_runs": lateFilter, "sort": "EXPECTED_START_TIME_ASC", "limit": MaxScanned}
+	activeBody := prefect.Body{
+		"flow_runs": prefect.Where{"state": prefect.StateTypeIn("RUNNING", "PENDING", "CANCELLING")},
 		"sort":      "START_TIME_ASC", "limit": MaxScanned,
 	}
 	if scope.DeploymentID != "" {
-		lateFilter["deployment_id"] = map[string]any{"any_": []string{scope.DeploymentID}}
+		lateFilter["deployment_id"] = prefect.AnyOf(scope.DeploymentID)
 	}
 	if scope.WorkPool != "" {
-		pools := map[string]any{"name": map[string]any{"any_": []string{scope.WorkPool}}}
+		pools := prefect.NameIn(scope.WorkPool)
 		lateBody["work_pools"], activeBody["work_pools"] = pools, pools
 	}
 	jobs := []func(context.Context) error{
 		func(ctx context.Context) error { return api.Post(ctx, "/flow_runs/filter", lateBody, &f.Late) },
 		func(ctx context.Context) error { return api.Post(ctx, "/flow_runs/filter", activeBody, &f.Active) },
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/v2/concurrency_limits/filter", map[string]any{"limit": MaxScanned}, &f.Limits)
+			return api.Post(ctx, "/v2/concurrency_limits/filter", prefect.Body{"limit": MaxScanned}, &f.Limits)
 		},
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/task_runs/filter", map[string]any{
-				"task_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"PENDING"}}}, "tags": map[string]any{"is_null_": false}},
-				"flow_runs": map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"RUNNING"}}}},
+			return api.Post(ctx, "/task_runs/filter", prefect.Body{
+				"task_runs": prefect.Where{"state": prefect.StateTypeIn("PENDING"), "tags": prefect.IsNull(false)},
+				"flow_runs": prefect.Where{"state": prefect.StateTypeIn("RUNNING")},
 				"sort":      "EXPECTED_START_TIME_ASC", "limit": MaxScanned,
 			}, &f.PendingTasks)
 		},
@@ -98,17 +98,15 @@ func GatherLate(ctx context.Context, api API, scope Scope, now time.Time) (LateF
 	var queues []prefect.WorkQueue
 	jobs = poolJobs(api, poolNames, f.Pools)
 	if len(depIDs) > 0 {
-		jobs = append(jobs, func(ctx context.Context) error {
-			return api.Post(ctx, "/deployments/filter", map[string]any{
-				"deployments": map[string]any{"id": map[string]any{"any_": depIDs}}, "limit": len(depIDs),
-			}, &deps)
+		jobs = append(jobs, func(ctx context.Context) (err error) {
+			deps, err = prefect.ByIDs[prefect.Deployment](ctx, api, "deployments", depIDs)
+			return err
 		})
 	}
 	if len(queueIDs) > 0 {
-		jobs = append(jobs, func(ctx context.Context) error {
-			return api.Post(ctx, "/work_queues/filter", map[string]any{
-				"work_queues": map[string]any{"id": map[string]any{"any_": queueIDs}}, "limit": len(queueIDs),
-			}, &queues)
+		jobs = append(jobs, func(ctx context.Context) (err error) {
+			queues, err = prefect.ByIDs[prefect.WorkQueue](ctx, api, "work_queues", queueIDs)
+			return err
 		})
 	}
 	if err := parallel(ctx, jobs...); err != nil {

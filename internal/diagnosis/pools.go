@@ -38,14 +38,12 @@ func poolJobs(api API, names []string, into map[string]*PoolFacts) []func(contex
 	if len(names) == 0 {
 		return nil
 	}
-	var pools []prefect.WorkPool
 	for i, n := range names {
 		into[n] = &PoolFacts{Name: n, WorkersRead: i < workerReadPools}
 	}
 	jobs := []func(context.Context) error{func(ctx context.Context) error {
-		if err := api.Post(ctx, "/work_pools/filter", map[string]any{
-			"work_pools": map[string]any{"name": map[string]any{"any_": names}}, "limit": len(names),
-		}, &pools); err != nil {
+		pools, err := prefect.ByNames[prefect.WorkPool](ctx, api, "work_pools", names)
+		if err != nil {
 			return err
 		}
 		for i := range pools {
@@ -58,7 +56,7 @@ func poolJobs(api API, names []string, into map[string]*PoolFacts) []func(contex
 	for _, n := range names[:min(len(names), workerReadPools)] {
 		p := into[n]
 		jobs = append(jobs, func(ctx context.Context) error {
-			err := api.Post(ctx, prefect.Path("/work_pools/%s/workers/filter", n), map[string]any{"limit": maxWorkersRead}, &p.Workers)
+			err := api.Post(ctx, prefect.Path("/work_pools/%s/workers/filter", n), prefect.Body{"limit": maxWorkersRead}, &p.Workers)
 			if prefect.IsNotFound(err) {
 				return nil
 			}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
-	"github.com/prefect-mcp/prefect-mcp/internal/shape"
 )
 
 // Bounds of the run facts: each level is a fixed number of requests,
@@ -84,15 +83,13 @@ func GatherRun(ctx context.Context, api API, id string, now time.Time) (RunFacts
 		},
 		// The flow through a cross filter on the run, so it does not wait for the run.
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/flows/filter", map[string]any{
-				"flow_runs": map[string]any{"id": map[string]any{"any_": []string{id}}}, "limit": 1,
-			}, &flows)
+			return api.Post(ctx, "/flows/filter", prefect.Body{"flow_runs": prefect.IDIn(id), "limit": 1}, &flows)
 		},
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/events/filter", map[string]any{
-				"filter": map[string]any{
-					"any_resource": map[string]any{"id": []string{"prefect.flow-run." + id}},
-					"occurred":     map[string]any{"since": shape.TS(now.Add(-eventsLookback)), "until": shape.TS(now)},
+			return api.Post(ctx, "/events/filter", prefect.Body{
+				"filter": prefect.Where{
+					"any_resource": prefect.ResourceID("prefect.flow-run." + id),
+					"occurred":     prefect.Occurred(now.Add(-eventsLookback), now),
 					"order":        "DESC",
 				},
 				"limit": 50,
@@ -129,15 +126,15 @@ func GatherRun(ctx context.Context, api API, id string, now time.Time) (RunFacts
 func levelJobs(api API, id string, logs *[]prefect.LogEntry, tasks *[]prefect.TaskRun) []func(context.Context) error {
 	return []func(context.Context) error{
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/logs/filter", map[string]any{
-				"logs":  map[string]any{"flow_run_id": map[string]any{"any_": []string{id}}, "level": map[string]any{"ge_": logLevelError}},
+			return api.Post(ctx, "/logs/filter", prefect.Body{
+				"logs":  prefect.Where{"flow_run_id": prefect.AnyOf(id), "level": prefect.AtLeast(logLevelError)},
 				"sort":  "TIMESTAMP_DESC",
 				"limit": maxErrorLogs,
 			}, logs)
 		},
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/task_runs/filter", map[string]any{
-				"task_runs": map[string]any{"flow_run_id": map[string]any{"any_": []string{id}}},
+			return api.Post(ctx, "/task_runs/filter", prefect.Body{
+				"task_runs": prefect.Where{"flow_run_id": prefect.AnyOf(id)},
 				"sort":      "EXPECTED_START_TIME_ASC",
 				"limit":     maxRunTasks,
 			}, tasks)
@@ -158,28 +155,28 @@ func gatherLive(ctx context.Context, api API, run prefect.FlowRun, events []pref
 	)
 	jobs := []func(context.Context) error{
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/logs/filter", map[string]any{
-				"logs": map[string]any{"flow_run_id": map[string]any{"any_": []string{run.ID}}}, "sort": "TIMESTAMP_DESC", "limit": 1,
+			return api.Post(ctx, "/logs/filter", prefect.Body{
+				"logs": prefect.Where{"flow_run_id": prefect.AnyOf(run.ID)}, "sort": "TIMESTAMP_DESC", "limit": 1,
 			}, &lastLog)
 		},
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/automations/filter", map[string]any{"limit": 200}, &autos)
+			return api.Post(ctx, "/automations/filter", prefect.Body{"limit": prefect.MaxLimit}, &autos)
 		},
 	}
 	if run.DeploymentID != "" {
 		jobs = append(jobs,
 			func(ctx context.Context) error {
-				return api.Post(ctx, "/flow_runs/filter", map[string]any{
-					"flow_runs": map[string]any{"deployment_id": map[string]any{"any_": []string{run.DeploymentID}}, "state": map[string]any{"type": map[string]any{"any_": []string{"COMPLETED"}}}},
+				return api.Post(ctx, "/flow_runs/filter", prefect.Body{
+					"flow_runs": prefect.Where{"deployment_id": prefect.AnyOf(run.DeploymentID), "state": prefect.StateTypeIn("COMPLETED")},
 					"sort":      "START_TIME_DESC", "limit": usualSample,
 				}, &completed)
 			},
 			func(ctx context.Context) error {
-				return api.Post(ctx, "/events/filter", map[string]any{
-					"filter": map[string]any{
-						"event":        map[string]any{"name": []string{HeartbeatEvent}},
-						"any_resource": map[string]any{"id": []string{"prefect.deployment." + run.DeploymentID}},
-						"occurred":     map[string]any{"since": shape.TS(now.Add(-eventsLookback)), "until": shape.TS(now)},
+				return api.Post(ctx, "/events/filter", prefect.Body{
+					"filter": prefect.Where{
+						"event":        prefect.EventName(HeartbeatEvent),
+						"any_resource": prefect.ResourceID("prefect.deployment." + run.DeploymentID),
+						"occurred":     prefect.Occurred(now.Add(-eventsLookback), now),
 						"order":        "DESC",
 					},
 					"limit": 1,
@@ -198,7 +195,7 @@ func gatherLive(ctx context.Context, api API, run prefect.FlowRun, events []pref
 				return err
 			},
 			func(ctx context.Context) error {
-				err := api.Post(ctx, prefect.Path("/work_pools/%s/workers/filter", run.WorkPoolName), map[string]any{"limit": maxWorkersRead}, &l.Workers)
+				err := api.Post(ctx, prefect.Path("/work_pools/%s/workers/filter", run.WorkPoolName), prefect.Body{"limit": maxWorkersRead}, &l.Workers)
 				if prefect.IsNotFound(err) {
 					return nil
 				}
@@ -287,12 +284,12 @@ func walkSubflows(ctx context.Context, api API, tasks []prefect.TaskRun) ([]Subf
 		if len(taskIDs) == 0 {
 			break
 		}
-		filter := map[string]any{"parent_task_run_id": map[string]any{"any_": taskIDs}}
+		filter := prefect.Where{"parent_task_run_id": prefect.AnyOf(taskIDs...)}
 		if len(childIDs) > 0 {
-			filter = map[string]any{"operator": "or_", "id": map[string]any{"any_": childIDs}, "parent_task_run_id": map[string]any{"any_": taskIDs}}
+			filter = prefect.Either(prefect.Where{"id": prefect.AnyOf(childIDs...), "parent_task_run_id": prefect.AnyOf(taskIDs...)})
 		}
 		var children []prefect.FlowRun
-		if err := api.Post(ctx, "/flow_runs/filter", map[string]any{"flow_runs": filter, "sort": "EXPECTED_START_TIME_ASC", "limit": 20}, &children); err != nil {
+		if err := api.Post(ctx, "/flow_runs/filter", prefect.Body{"flow_runs": filter, "sort": "EXPECTED_START_TIME_ASC", "limit": 20}, &children); err != nil {
 			return nil, err
 		}
 		idx := slices.IndexFunc(children, func(r prefect.FlowRun) bool { return isFailure(r.StateType) })

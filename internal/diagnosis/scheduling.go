@@ -33,8 +33,8 @@ func SchedulingJobs(api API, deploymentID string, f *SchedulingFacts) []func(con
 			return api.Get(ctx, prefect.Path("/deployments/%s", deploymentID), nil, &f.Deployment)
 		},
 		func(ctx context.Context) error {
-			return api.Post(ctx, "/flow_runs/filter", map[string]any{
-				"flow_runs": map[string]any{"deployment_id": map[string]any{"any_": []string{deploymentID}}},
+			return api.Post(ctx, "/flow_runs/filter", prefect.Body{
+				"flow_runs": prefect.Where{"deployment_id": prefect.AnyOf(deploymentID)},
 				"sort":      "EXPECTED_START_TIME_DESC", "limit": schedulingSample,
 			}, &f.Recent)
 		},

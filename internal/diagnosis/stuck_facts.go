@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
-	"github.com/prefect-mcp/prefect-mcp/internal/shape"
 )
 
 // Bounds and thresholds of diagnose_stuck_runs.
@@ -78,13 +77,13 @@ func activeSince(r prefect.FlowRun) time.Time {
 // one count of heartbeat events by flow run.
 func GatherStuck(ctx context.Context, api API, scope Scope, minMinutes int, now time.Time) (StuckFacts, error) {
 	f := StuckFacts{Scope: scope, MinMinutes: minMinutes, Now: now, Beats: map[string]prefect.EventCount{}, Pools: map[string]*PoolFacts{}}
-	filter := map[string]any{"state": map[string]any{"type": map[string]any{"any_": []string{"RUNNING", "PENDING"}}}}
-	body := map[string]any{"flow_runs": filter, "sort": "START_TIME_ASC", "limit": MaxScanned}
+	filter := prefect.Where{"state": prefect.StateTypeIn("RUNNING", "PENDING")}
+	body := prefect.Body{"flow_runs": filter, "sort": "START_TIME_ASC", "limit": MaxScanned}
 	if scope.DeploymentID != "" {
-		filter["deployment_id"] = map[string]any{"any_": []string{scope.DeploymentID}}
+		filter["deployment_id"] = prefect.AnyOf(scope.DeploymentID)
 	}
 	if scope.WorkPool != "" {
-		body["work_pools"] = map[string]any{"name": map[string]any{"any_": []string{scope.WorkPool}}}
+		body["work_pools"] = prefect.NameIn(scope.WorkPool)
 	}
 	if err := api.Post(ctx, "/flow_runs/filter", body, &f.Active); err != nil {
 		return f, err
@@ -101,8 +100,8 @@ func GatherStuck(ctx context.Context, api API, scope Scope, minMinutes int, now 
 	jobs := poolJobs(api, poolNames, f.Pools)
 	if len(depIDs) > 0 {
 		jobs = append(jobs, func(ctx context.Context) error {
-			return api.Post(ctx, "/flow_runs/filter", map[string]any{
-				"flow_runs": map[string]any{"deployment_id": map[string]any{"any_": depIDs}, "state": map[string]any{"type": map[string]any{"any_": []string{"COMPLETED"}}}},
+			return api.Post(ctx, "/flow_runs/filter", prefect.Body{
+				"flow_runs": prefect.Where{"deployment_id": prefect.AnyOf(depIDs...), "state": prefect.StateTypeIn("COMPLETED")},
 				"sort":      "END_TIME_DESC", "limit": MaxScanned,
 			}, &f.Completed)
 		})
@@ -115,10 +114,10 @@ func GatherStuck(ctx context.Context, api API, scope Scope, minMinutes int, now 
 		resources = append(resources, "prefect.flow-run."+r.ID)
 	}
 	var beats []prefect.EventCount
-	if err := api.Post(ctx, "/events/count-by/resource", map[string]any{"filter": map[string]any{
-		"event":    map[string]any{"name": []string{HeartbeatEvent}},
-		"resource": map[string]any{"id": resources},
-		"occurred": map[string]any{"since": shape.TS(now.Add(-eventsLookback)), "until": shape.TS(now)},
+	if err := api.Post(ctx, "/events/count-by/resource", prefect.Body{"filter": prefect.Where{
+		"event":    prefect.EventName(HeartbeatEvent),
+		"resource": prefect.ResourceID(resources...),
+		"occurred": prefect.Occurred(now.Add(-eventsLookback), now),
 	}}, &beats); err != nil {
 		return f, err
 	}
