@@ -137,7 +137,7 @@ func getDeployments(ctx context.Context, c *call, in deploymentsInput) (*deploym
 		return nil, err
 	}
 	out := &deploymentsResult{Page: newPage(len(deps), offset, more), UIURLTemplate: c.uiURLTemplate(uiDeployment)}
-	if len(selectedIDs(in.Filter)) > 0 && len(deps) > 0 && len(deps) <= maxDetailDeployments {
+	if len(prefect.Selected(in.Filter, "id")) > 0 && len(deps) > 0 && len(deps) <= maxDetailDeployments {
 		if out.Deployments, err = c.deploymentDetails(ctx, deps, flows); err != nil {
 			return nil, err
 		}

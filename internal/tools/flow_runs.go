@@ -147,7 +147,7 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResul
 		return nil, err
 	}
 	out := &flowRunsResult{Page: newPage(len(runs), offset, more), UIURLTemplate: c.uiURLTemplate(uiFlowRun)}
-	if ids := selectedIDs(in.Filter); len(ids) > 0 && len(runs) <= maxDetailRuns {
+	if ids := prefect.Selected(in.Filter, "id"); len(ids) > 0 && len(runs) <= maxDetailRuns {
 		if out.FlowRuns, err = c.flowRunDetails(ctx, runs, names); err != nil {
 			return nil, err
 		}
@@ -176,9 +176,6 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResul
 	}
 	return out, nil
 }
-
-// selectedIDs returns filter.id.any_ when the filter selects objects by id.
-func selectedIDs(f map[string]any) []string { return prefect.Selected(f, "id") }
 
 // flowRunRow is a run in a list. The deployment is named, not given by
 // id: the tools that take a deployment accept "flow/deployment".
