@@ -37,7 +37,7 @@ type EventsRead struct {
 // the client's own API root.
 func PageEvents(ctx context.Context, api Reader, filter any, limit int) (EventsRead, error) {
 	var first EventPage
-	if err := api.Post(ctx, "/events/filter", map[string]any{"filter": filter, "limit": min(limit, EventsMaxPage)}, &first); err != nil {
+	if err := api.Post(ctx, "/events/filter", Body{"filter": filter, "limit": min(limit, EventsMaxPage)}, &first); err != nil {
 		return EventsRead{}, err
 	}
 	r := EventsRead{Events: first.Events, Total: first.Total}
