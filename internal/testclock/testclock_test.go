@@ -1,6 +1,9 @@
 package testclock
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,5 +30,31 @@ func TestShift(t *testing.T) {
 		if _, err := Shift(base, bad); err == nil {
 			t.Errorf("Shift(%q) accepted", bad)
 		}
+	}
+}
+
+// TestCIRunsShiftedSuitesUncached guards the CI step that proves the suites
+// hold on any date. The suites read the shift while their packages
+// initialise (var now = testclock.At(...)), before go test starts recording
+// environment reads for its cache key, so without -count=1 every shifted
+// run is answered from the cached unshifted result: a pass that proves
+// nothing (it did, until this test).
+func TestCIRunsShiftedSuitesUncached(t *testing.T) {
+	ci, err := os.ReadFile(filepath.Join("..", "..", ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shifted := 0
+	for _, line := range strings.Split(string(ci), "\n") {
+		if !strings.Contains(line, EnvShift+"=") || !strings.Contains(line, "go test") {
+			continue
+		}
+		shifted++
+		if !strings.Contains(line, "-count=1") {
+			t.Errorf(".ci/run runs a shifted suite that go test may answer from its cache: add -count=1:\n%s", line)
+		}
+	}
+	if shifted == 0 {
+		t.Errorf(".ci/run runs no test suite with %s set", EnvShift)
 	}
 }
