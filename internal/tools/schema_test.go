@@ -57,46 +57,73 @@ func allTools(t *testing.T) []*mcp.Tool {
 // annotations, input schema). Refresh with UPDATE_GOLDEN=1; a missing
 // snapshot fails so CI never passes on an unreviewed schema.
 func TestToolSchemasGolden(t *testing.T) {
-	update := os.Getenv("UPDATE_GOLDEN") != ""
-	dir := filepath.Join("testdata", "schemas")
+	g := newGoldenDir(t, "schemas", "schema")
 	listed := allTools(t)
 	if len(listed) != len(tools.All()) {
 		t.Errorf("clients see %d tools, the registry has %d", len(listed), len(tools.All()))
 	}
-	want := map[string]bool{}
 	for _, tool := range listed {
-		want[tool.Name+".json"] = true
-		got, err := json.MarshalIndent(tool, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, '\n')
-		path := filepath.Join(dir, tool.Name+".json")
-		if update {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		snap, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("%s: no snapshot (%v); run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff", tool.Name, err)
-			continue
-		}
-		if !bytes.Equal(snap, got) {
-			t.Errorf("%s: schema changed; run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff\ngot:\n%s", tool.Name, got)
-		}
+		g.check(tool.Name, tool)
 		if tool.Annotations == nil || !tool.Annotations.ReadOnlyHint || tool.Title == "" || tool.Description == "" {
 			t.Errorf("%s: needs a title, a description and readOnlyHint", tool.Name)
 		}
 	}
-	entries, _ := os.ReadDir(dir)
+	g.noStale()
+}
+
+// goldenDir compares values, as indented JSON, with their snapshots in one
+// testdata directory (UPDATE_GOLDEN=1 rewrites them). A missing snapshot
+// fails, so CI never passes on an unreviewed one, and so does a snapshot
+// of a tool that no longer exists.
+type goldenDir struct {
+	t      *testing.T
+	dir    string
+	what   string
+	update bool
+	seen   map[string]bool
+}
+
+func newGoldenDir(t *testing.T, dir, what string) *goldenDir {
+	return &goldenDir{t: t, dir: filepath.Join("testdata", dir), what: what, update: os.Getenv("UPDATE_GOLDEN") != "", seen: map[string]bool{}}
+}
+
+func (g *goldenDir) check(name string, v any) {
+	g.t.Helper()
+	g.seen[name+".json"] = true
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join(g.dir, name+".json")
+	if g.update {
+		if err := os.MkdirAll(g.dir, 0o755); err != nil {
+			g.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			g.t.Fatal(err)
+		}
+		return
+	}
+	snap, err := os.ReadFile(path)
+	if err != nil {
+		g.t.Errorf("%s: no %s snapshot (%v); run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff", name, g.what, err)
+		return
+	}
+	if !bytes.Equal(snap, got) {
+		g.t.Errorf("%s: %s changed; run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff\ngot:\n%s", name, g.what, got)
+	}
+}
+
+func (g *goldenDir) noStale() {
+	g.t.Helper()
+	if g.update {
+		return
+	}
+	entries, _ := os.ReadDir(g.dir)
 	for _, e := range entries {
-		if !want[e.Name()] && !update {
-			t.Errorf("stale snapshot %s: the tool no longer exists; delete it", e.Name())
+		if !g.seen[e.Name()] {
+			g.t.Errorf("stale %s snapshot %s: the tool no longer exists (or lost its result type); delete it", g.what, e.Name())
 		}
 	}
 }
@@ -147,49 +174,19 @@ func TestToolsListBudget(t *testing.T) {
 // what a tool answers is reviewed like a change to what it accepts. Refresh
 // with UPDATE_GOLDEN=1.
 func TestToolResultShapesGolden(t *testing.T) {
-	update := os.Getenv("UPDATE_GOLDEN") != ""
-	dir := filepath.Join("testdata", "results")
-	want := map[string]bool{}
+	g := newGoldenDir(t, "results", "result shape")
 	for _, def := range tools.All() {
 		typ := def.ResultType()
 		if typ == nil || typ.Kind() == reflect.Interface {
 			t.Errorf("%s returns %v: give its handler a result type", def.Name, typ)
 			continue
 		}
-		want[def.Name+".json"] = true
 		schema, err := jsonschema.ForType(typ, nil)
 		if err != nil {
 			t.Errorf("%s: result shape of %v: %v", def.Name, typ, err)
 			continue
 		}
-		got, err := json.MarshalIndent(schema, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, '\n')
-		path := filepath.Join(dir, def.Name+".json")
-		if update {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		snap, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("%s: no result snapshot (%v); run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff", def.Name, err)
-			continue
-		}
-		if !bytes.Equal(snap, got) {
-			t.Errorf("%s: result shape changed; run UPDATE_GOLDEN=1 go test ./internal/tools/ and review the diff\ngot:\n%s", def.Name, got)
-		}
+		g.check(def.Name, schema)
 	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if !want[e.Name()] && !update {
-			t.Errorf("stale result snapshot %s: the tool no longer exists or lost its type; delete it", e.Name())
-		}
-	}
+	g.noStale()
 }
