@@ -165,8 +165,7 @@ func completeDeployments(ctx context.Context, c *call, value string) ([]string, 
 	if _, after, ok := strings.Cut(value, "/"); ok {
 		query = after
 	}
-	s := &searcher{c: c, query: query, lower: strings.ToLower(query), limit: completeScan,
-		rows: map[string][]searchRow{}, kinds: map[string]kindResult{}}
+	s := newSearcher(c, query, completeScan)
 	if err := s.deployments(ctx); err != nil {
 		return nil, err
 	}
@@ -180,8 +179,7 @@ func completeDeployments(ctx context.Context, c *call, value string) ([]string, 
 // completeWorkPools: pool names, matched locally (Prefect has no partial
 // match for pools), as search does.
 func completeWorkPools(ctx context.Context, c *call, value string) ([]string, error) {
-	s := &searcher{c: c, query: value, lower: strings.ToLower(value), limit: searchScan,
-		rows: map[string][]searchRow{}, kinds: map[string]kindResult{}}
+	s := newSearcher(c, value, searchScan)
 	if err := s.pools(ctx); err != nil {
 		return nil, err
 	}

@@ -71,6 +71,13 @@ type searcher struct {
 	kinds map[string]kindResult
 }
 
+// newSearcher scans names for query, at most limit objects of each kind
+// (search also matches it as a tag: see tag).
+func newSearcher(c *call, query string, limit int) *searcher {
+	return &searcher{c: c, query: query, lower: strings.ToLower(query), limit: limit,
+		rows: map[string][]searchRow{}, kinds: map[string]kindResult{}}
+}
+
 // searchResult is every match, by kind in searchKinds order, and what
 // each kind's scan covered.
 type searchResult struct {
@@ -105,8 +112,8 @@ func search(ctx context.Context, c *call, in searchInput) (*searchResult, error)
 			}
 		}
 	}
-	s := &searcher{c: c, query: q, lower: strings.ToLower(q), tag: !strings.ContainsAny(q, " \t"), limit: limit,
-		rows: map[string][]searchRow{}, kinds: map[string]kindResult{}}
+	s := newSearcher(c, q, limit)
+	s.tag = !strings.ContainsAny(q, " \t")
 	jobs := make([]func(context.Context) error, len(kinds))
 	for i, k := range kinds {
 		switch k {
