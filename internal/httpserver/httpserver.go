@@ -26,6 +26,7 @@ const (
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultBodyReadTimeout   = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultSessionTimeout    = 30 * time.Minute
@@ -62,6 +63,11 @@ type Options struct {
 	// BodyReadTimeout bounds reading any request body (default 30s), which
 	// stops slow-body clients without cutting long response streams.
 	BodyReadTimeout time.Duration
+	// WriteTimeout bounds each write of an answer, and the final flush after
+	// the handler returns (default 30s): a client that stops reading cannot
+	// hold its connection. Per write, not per request, so an answer may come
+	// late and an event stream may stay open.
+	WriteTimeout time.Duration
 	// IdleTimeout closes idle keep-alive connections (default 120s).
 	IdleTimeout time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests once the serving
@@ -183,7 +189,7 @@ func New(getServer func(*http.Request) *mcp.Server, opts Options) (*Server, erro
 			return nil, err
 		}
 	}
-	s.handler = boundBody(opts.BodyReadTimeout, s.observe(mux))
+	s.handler = boundWrites(opts.WriteTimeout, boundBody(opts.BodyReadTimeout, s.observe(mux)))
 	return s, nil
 }
 
@@ -195,7 +201,7 @@ func applyDefaults(opts *Options) error {
 		return fmt.Errorf("httpserver: path %q must start with / and contain no spaces or wildcards", opts.Path)
 	}
 	if opts.MaxBodyBytes < 0 || opts.MaxHeaderBytes < 0 || opts.ReadHeaderTimeout < 0 ||
-		opts.BodyReadTimeout < 0 || opts.IdleTimeout < 0 || opts.ShutdownTimeout < 0 || opts.SessionTimeout < 0 {
+		opts.BodyReadTimeout < 0 || opts.WriteTimeout < 0 || opts.IdleTimeout < 0 || opts.ShutdownTimeout < 0 || opts.SessionTimeout < 0 {
 		return errors.New("httpserver: limits and timeouts must not be negative")
 	}
 	if opts.MaxBodyBytes == 0 {
@@ -209,6 +215,9 @@ func applyDefaults(opts *Options) error {
 	}
 	if opts.BodyReadTimeout == 0 {
 		opts.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
 	}
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
