@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/yosida95/uritemplate/v3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/tools"
@@ -111,9 +112,14 @@ func TestSkillNamesRealToolsAndCommands(t *testing.T) {
 	}
 	arguments := toolArguments(t)
 	commands := prefectCommands(t)
+	extras := tools.NewExtras(&tools.Deps{}, tools.Offer(tools.All()))
 	prompts := map[string]bool{}
-	for _, n := range tools.NewExtras(&tools.Deps{}, tools.Offer(tools.All())).PromptNames() {
+	for _, n := range extras.PromptNames() {
 		prompts[n] = true
+	}
+	var templates []*uritemplate.Template
+	for _, u := range extras.TemplateURIs() {
+		templates = append(templates, uritemplate.MustNew(u))
 	}
 
 	for _, path := range skills {
@@ -147,6 +153,10 @@ func TestSkillNamesRealToolsAndCommands(t *testing.T) {
 			case hyphenated.MatchString(span):
 				if !prompts[span] {
 					t.Errorf("%s names `%s`, which is not a prompt of the server", path, span)
+				}
+			case strings.HasPrefix(span, "prefect://"):
+				if !slices.ContainsFunc(templates, func(t *uritemplate.Template) bool { return t.Match(span) != nil }) {
+					t.Errorf("%s names `%s`, which no resource template of the server matches", path, span)
 				}
 			case strings.HasPrefix(span, "prefect "):
 				cmds++

@@ -235,18 +235,21 @@ for tr in stdio http; do
   fi
   out="$WORK/insp-$tr-templates.json"
   if inspector "$out" "${target[@]}" --method resources/templates/list &&
-    has "$out" 'prefect://flow-runs/{id}' 'prefect://flow-runs/{id}/logs' 'prefect://deployments/{slug}' 'prefect://work-pools/{name}'; then
+    has "$out" 'prefect://flow-runs/{id}' 'prefect://flow-runs/{id}/logs' 'prefect://deployments/{+slug}' 'prefect://work-pools/{name}'; then
     ok "inspector $tr: resources/templates/list"
   else
     fail "inspector $tr: resources/templates/list" "$out"; cat "$out.err"
   fi
-  out="$WORK/insp-$tr-read.json"
-  if inspector "$out" "${target[@]}" --method resources/read --uri prefect://deployments/etl-pipeline%2Fetl-hourly &&
-    has "$out" 'application/json' 'etl-pipeline/etl-hourly' 'recent_runs'; then
-    ok "inspector $tr: resources/read prefect://deployments/etl-pipeline%2Fetl-hourly"
-  else
-    fail "inspector $tr: resources/read a deployment" "$out"; cat "$out.err"
-  fi
+  # The slug as typed, and with its slash percent-encoded.
+  for uri in prefect://deployments/etl-pipeline/etl-hourly prefect://deployments/etl-pipeline%2Fetl-hourly; do
+    out="$WORK/insp-$tr-read.json"
+    if inspector "$out" "${target[@]}" --method resources/read --uri "$uri" &&
+      has "$out" 'application/json' 'etl-pipeline/etl-hourly' 'recent_runs'; then
+      ok "inspector $tr: resources/read $uri"
+    else
+      fail "inspector $tr: resources/read $uri" "$out"; cat "$out.err"
+    fi
+  done
   out="$WORK/insp-$tr-read-logs.json"
   if inspector "$out" "${target[@]}" --method resources/read --uri prefect://flow-runs/crimson-falcon/logs &&
     has "$out" "Beginning flow run 'crimson-falcon'"; then
@@ -280,9 +283,9 @@ if timeout 30 "$MCPDO" private >"$out" 2>"$out.err"; then
         fail "inspector (mcpdo) $tr: completion of a flow-run name" "$out"
       fi
       out="$WORK/mcpdo-$tr-complete-slug.json"
-      if mcpdo prompts/complete --connection "e2e-$tr" --complete-ref-type ref/resource --complete-ref 'prefect://deployments/{slug}' \
+      if mcpdo prompts/complete --connection "e2e-$tr" --complete-ref-type ref/resource --complete-ref 'prefect://deployments/{+slug}' \
         --complete-arg-name slug --complete-arg-value etl-h >"$out" 2>&1 && has "$out" '"etl-pipeline/etl-hourly"'; then
-        ok "inspector (mcpdo) $tr: completion/complete prefect://deployments/{slug} suggests etl-pipeline/etl-hourly"
+        ok "inspector (mcpdo) $tr: completion/complete prefect://deployments/{+slug} suggests etl-pipeline/etl-hourly"
       else
         fail "inspector (mcpdo) $tr: completion of a deployment slug" "$out"
       fi

@@ -22,7 +22,7 @@ import (
 
 var allPromptNames = []string{"automation-not-firing", "debug-flow-run", "rate-limited", "why-late", "workspace-health"}
 
-var allTemplates = []string{"prefect://deployments/{slug}", "prefect://flow-runs/{id}", "prefect://flow-runs/{id}/logs", "prefect://work-pools/{name}"}
+var allTemplates = []string{"prefect://deployments/{+slug}", "prefect://flow-runs/{id}", "prefect://flow-runs/{id}/logs", "prefect://work-pools/{name}"}
 
 // promptArgs are valid arguments for every prompt (all of them, optional included).
 var promptArgs = map[string]map[string]string{
@@ -206,7 +206,8 @@ func TestCompletion(t *testing.T) {
 		{promptRef("automation-not-firing"), "automation", "pause", "pause-etl-after-3-failures", 1},
 		{resourceRef("prefect://flow-runs/{id}"), "id", "crimson", "crimson-falcon", 1},
 		{resourceRef("prefect://flow-runs/{id}/logs"), "id", "crimson", "crimson-falcon", 1},
-		{resourceRef("prefect://deployments/{slug}"), "slug", "", "etl-pipeline/etl-hourly", 2},
+		{resourceRef("prefect://deployments/{+slug}"), "slug", "", "etl-pipeline/etl-hourly", 2},
+		{resourceRef("prefect://deployments/{+slug}"), "slug", "etl-pipeline/etl-h", "etl-pipeline/etl-hourly", 2},
 		{resourceRef("prefect://work-pools/{name}"), "name", "", prefecttest.DemoProcessPool, 1},
 	}
 	for _, big := range []bool{false, true} {
@@ -339,7 +340,9 @@ func TestResourceTemplates(t *testing.T) {
 	for _, c := range []struct{ uri, list, field, want string }{
 		{"prefect://flow-runs/crimson-falcon", "flow_runs", "id", runID},
 		{"prefect://flow-runs/" + runID, "flow_runs", "name", "crimson-falcon"},
-		{"prefect://deployments/etl-pipeline%2Fetl-hourly", "deployments", "name", "etl-hourly"},
+		{"prefect://deployments/etl-pipeline/etl-hourly", "deployments", "name", "etl-hourly"},
+		{"prefect://deployments/etl-pipeline%2Fetl-hourly", "deployments", "name", "etl-hourly"}, // the encoded slash, as before
+		{"prefect://deployments/etl-pipeline%2fetl-hourly", "deployments", "name", "etl-hourly"},
 		{"prefect://deployments/" + prefecttest.DemoID("deployment", "etl-hourly"), "deployments", "name", "etl-hourly"},
 		{"prefect://work-pools/" + prefecttest.DemoKubernetesPool, "work_pools", "name", prefecttest.DemoKubernetesPool},
 	} {
@@ -356,7 +359,7 @@ func TestResourceTemplates(t *testing.T) {
 	// The detail view, as the tools give it when selecting by id or name.
 	for uri, key := range map[string]string{
 		"prefect://flow-runs/crimson-falcon":                  "flow_runs.state_history",
-		"prefect://deployments/etl-pipeline%2Fetl-hourly":     "deployments.recent_runs",
+		"prefect://deployments/etl-pipeline/etl-hourly":       "deployments.recent_runs",
 		"prefect://work-pools/" + prefecttest.DemoProcessPool: "work_pools.job_template",
 	} {
 		out, err := readResource(t, e.session, uri)
@@ -390,6 +393,9 @@ func TestResourceErrors(t *testing.T) {
 		{"prefect://flow-runs/" + prefecttest.DemoID("flow_run", "nope"), true},
 		{"prefect://flow-runs/" + prefecttest.DemoID("flow_run", "nope") + "/logs", true},
 		{"prefect://deployments/no-flow%2Fno-deployment", true},
+		{"prefect://deployments/no-flow/no-deployment", true},
+		{"prefect://deployments/etl-pipeline/etl-hourly/extra", true}, // no deployment name holds a slash
+		{"prefect://deployments/", false},
 		{"prefect://deployments/" + prefecttest.DemoID("deployment", "nope"), true},
 		{"prefect://work-pools/" + strings.Repeat("p", 201), false},
 		{"prefect://work-pools/", false},

@@ -60,8 +60,11 @@ func allResources() []resourceDef {
 		},
 		{
 			tool: ToolGetDeployments, variable: "slug", complete: completeDeployment, listKey: "deployments",
-			template: &mcp.ResourceTemplate{Name: "deployment", Title: "Deployment", URITemplate: "prefect://deployments/{slug}",
-				Description: "A deployment by flow/deployment slug (percent-encode the slash: flow%2Fdeployment) or id, in detail: schedules, work pool, parameters and defaults, job variables, last runs; as " + ToolGetDeployments + " shows it."},
+			// {+slug}: reserved expansion (RFC 6570 3.2.3) lets the slug's
+			// slash stand as typed (flow/deployment); flow%2Fdeployment
+			// matches too and decodes to the same slug.
+			template: &mcp.ResourceTemplate{Name: "deployment", Title: "Deployment", URITemplate: "prefect://deployments/{+slug}",
+				Description: "A deployment by flow/deployment slug (prefect://deployments/my-flow/my-deployment) or id, in detail: schedules, work pool, parameters and defaults, job variables, last runs; as " + ToolGetDeployments + " shows it."},
 			read: func(ctx context.Context, c *call, ref string) (any, error) {
 				id, err := c.resolveDeployment(ctx, "slug", ref)
 				if err != nil {
