@@ -6,11 +6,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,6 +43,9 @@ type exporter struct {
 	headers  http.Header
 	timeout  time.Duration
 	protocol string
+	// now and sleep are the clock of the retries (tests inject them).
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
 }
 
 // gRPC path of the OTLP trace service.
@@ -60,7 +65,7 @@ func newExporter(lookup func(string) (string, bool), protocol string) (*exporter
 		v, _ := lookup("OTEL_EXPORTER_OTLP_" + name)
 		return strings.TrimSpace(v)
 	}
-	e := &exporter{grpc: protocol == "grpc", protocol: protocol, headers: http.Header{}, timeout: 10 * time.Second}
+	e := &exporter{grpc: protocol == "grpc", protocol: protocol, headers: http.Header{}, timeout: 10 * time.Second, now: time.Now, sleep: sleepCtx}
 	endpoint, err := exportURL(lookup, e.grpc, strings.EqualFold(get("INSECURE"), "true"))
 	if err != nil {
 		return nil, err
@@ -209,9 +214,55 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
+	stop, backoff := e.now().Add(e.timeout), retryInitial
+	for attempt := 1; ; attempt++ {
+		wait, err := e.send(ctx, body)
+		if err == nil || wait < 0 || attempt == retryAttempts {
+			return err
+		}
+		if wait == 0 { // no advice from the collector: exponential backoff with jitter
+			wait = backoff/2 + rand.N(backoff/2)
+			backoff = min(2*backoff, retryMax)
+		}
+		if e.now().Add(wait).After(stop) {
+			return fmt.Errorf("%w (no retry in %v: past the export timeout)", err, wait)
+		}
+		if e.sleep(ctx, wait) != nil {
+			return err
+		}
+	}
+}
+
+// Retries of one export (the OTLP specification, opentelemetry-proto
+// docs/specification.md, "Failures" and "Throttling" for gRPC and HTTP):
+// retryable answers are retried with exponential backoff, or after the
+// collector's Retry-After / RetryInfo, within the export timeout. A
+// collector that cannot be reached is not retried: a short stdio session
+// would otherwise wait out the flush timeout at every exit.
+const (
+	retryAttempts = 5
+	retryInitial  = time.Second
+	retryMax      = 8 * time.Second
+)
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// send makes one export request. On failure wait says whether to retry:
+// negative for never, zero for after a backoff, else after that long.
+func (e *exporter) send(ctx context.Context, body []byte) (wait time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return -1, err
 	}
 	for k, v := range e.headers {
 		req.Header[k] = v
@@ -230,23 +281,136 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	}
 	resp, err := e.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("OTLP export: %w", err)
+		return -1, fmt.Errorf("OTLP export: %w", err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxExportResponse))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("OTLP export: the collector answered HTTP %d", resp.StatusCode)
-	}
-	if e.grpc {
-		status := resp.Trailer.Get("Grpc-Status")
-		if status == "" {
-			status = resp.Header.Get("Grpc-Status") // a trailers-only answer
+		err := fmt.Errorf("OTLP export: the collector answered HTTP %d", resp.StatusCode)
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return retryAfter(resp.Header.Get("Retry-After"), e.now()), err
 		}
-		if status != "0" {
-			return fmt.Errorf("OTLP export: gRPC status %q: %s", status, resp.Trailer.Get("Grpc-Message")+resp.Header.Get("Grpc-Message"))
+		return -1, err
+	}
+	if !e.grpc {
+		return 0, nil
+	}
+	trailer := func(k string) string {
+		if v := resp.Trailer.Get(k); v != "" {
+			return v
+		}
+		return resp.Header.Get(k) // a trailers-only answer
+	}
+	status := trailer("Grpc-Status")
+	if status == "0" {
+		return 0, nil
+	}
+	err = fmt.Errorf("OTLP export: gRPC status %q: %s", status, trailer("Grpc-Message"))
+	delay, hasInfo := grpcRetryDelay(trailer("Grpc-Status-Details-Bin"))
+	switch status {
+	case "1", "4", "10", "11", "14", "15": // CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS
+		return delay, err
+	case "8": // RESOURCE_EXHAUSTED: only when the collector says it will recover
+		if hasInfo {
+			return delay, err
 		}
 	}
-	return nil
+	return -1, err
+}
+
+// maxRetryAfter bounds the collector's advice; the export timeout bounds it
+// further.
+const maxRetryAfter = time.Minute
+
+// retryAfter reads an HTTP Retry-After (seconds or an HTTP date); zero when
+// absent or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	var d time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs > 0 {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// grpcRetryDelay reads google.rpc.RetryInfo from a grpc-status-details-bin
+// trailer: a base64 google.rpc.Status {details = 3: Any {type_url = 1,
+// value = 2}}, RetryInfo {retry_delay = 1: Duration {seconds = 1, nanos =
+// 2}}. ok reports whether RetryInfo was there.
+func grpcRetryDelay(v string) (d time.Duration, ok bool) {
+	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "="))
+	if err != nil || len(raw) == 0 {
+		return 0, false
+	}
+	for _, detail := range fields(raw, 3) {
+		any := fields(detail, 1)
+		if len(any) != 1 || string(any[0]) != "type.googleapis.com/google.rpc.RetryInfo" {
+			continue
+		}
+		var secs, nanos uint64
+		for _, value := range fields(detail, 2) {
+			for _, dur := range fields(value, 1) {
+				secs, nanos = varintField(dur, 1), varintField(dur, 2)
+			}
+		}
+		d = time.Duration(min(secs, uint64(maxRetryAfter/time.Second)))*time.Second + time.Duration(nanos%1e9)
+		return min(d, maxRetryAfter), true
+	}
+	return 0, false
+}
+
+// fields returns the length-delimited values of field num in msg; nil when
+// msg is malformed.
+func fields(msg []byte, num protowire.Number) [][]byte {
+	var out [][]byte
+	for len(msg) > 0 {
+		n, typ, l := protowire.ConsumeTag(msg)
+		if l < 0 {
+			return nil
+		}
+		msg = msg[l:]
+		if n == num && typ == protowire.BytesType {
+			v, l := protowire.ConsumeBytes(msg)
+			if l < 0 {
+				return nil
+			}
+			out = append(out, v)
+			msg = msg[l:]
+			continue
+		}
+		if l = protowire.ConsumeFieldValue(n, typ, msg); l < 0 {
+			return nil
+		}
+		msg = msg[l:]
+	}
+	return out
+}
+
+// varintField is the last value of varint field num in msg, or 0.
+func varintField(msg []byte, num protowire.Number) uint64 {
+	var out uint64
+	for len(msg) > 0 {
+		n, typ, l := protowire.ConsumeTag(msg)
+		if l < 0 {
+			return 0
+		}
+		msg = msg[l:]
+		if n == num && typ == protowire.VarintType {
+			v, l := protowire.ConsumeVarint(msg)
+			if l < 0 {
+				return 0
+			}
+			out, msg = v, msg[l:]
+			continue
+		}
+		if l = protowire.ConsumeFieldValue(n, typ, msg); l < 0 {
+			return 0
+		}
+		msg = msg[l:]
+	}
+	return out
 }
 
 // The encoders below write the OTLP messages; field numbers are those of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"io"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -201,6 +203,7 @@ func TestExportHTTPGzipAndHeaders(t *testing.T) {
 		t.Errorf("auth %q, request %v", auth, &got)
 	}
 	status = http.StatusServiceUnavailable
+	fakeClock(e)
 	if err := e.ExportSpans(context.Background(), spans(t)); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("collector 503: %v", err)
 	}
@@ -239,12 +242,175 @@ func TestExportGRPCStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fakeClock(e)
 	want := len(encodeRequest(spans(t)))
 	if err := e.ExportSpans(context.Background(), spans(t)); err == nil || !strings.Contains(err.Error(), "unavailable") || int(frameLen) != want {
 		t.Errorf("status 14: %v; frame %d bytes, want %d", err, frameLen, want)
 	}
 	trailersOnly = true
+	fakeClock(e)
 	if err := e.ExportSpans(context.Background(), spans(t)); err == nil || !strings.Contains(err.Error(), "unauthenticated") {
 		t.Errorf("trailers-only 16: %v", err)
+	}
+}
+
+// fakeClock makes e's retries wait on a clock of their own: a sleep moves
+// it on at once and is recorded.
+func fakeClock(e *exporter) *[]time.Duration {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	var waits []time.Duration
+	e.now = func() time.Time { return now }
+	e.sleep = func(_ context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		now = now.Add(d)
+		return nil
+	}
+	return &waits
+}
+
+// retryInfo is a grpc-status-details-bin value: google.rpc.Status with
+// one RetryInfo detail of secs seconds.
+func retryInfo(secs int64) string {
+	dur := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), uint64(secs))
+	info := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), dur)
+	var anyMsg []byte
+	anyMsg = protowire.AppendBytes(protowire.AppendTag(anyMsg, 1, protowire.BytesType), []byte("type.googleapis.com/google.rpc.RetryInfo"))
+	anyMsg = protowire.AppendBytes(protowire.AppendTag(anyMsg, 2, protowire.BytesType), info)
+	st := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 8)
+	st = protowire.AppendBytes(protowire.AppendTag(st, 3, protowire.BytesType), anyMsg)
+	return base64.RawStdEncoding.EncodeToString(st)
+}
+
+// TestExportRetries: retryable answers (HTTP 429, 502, 503, 504; gRPC
+// UNAVAILABLE and the like, RESOURCE_EXHAUSTED only with RetryInfo) are
+// retried after the collector's advice or a backoff, within the export
+// timeout; the others are not.
+func TestExportRetries(t *testing.T) {
+	type answer struct {
+		status int
+		header map[string]string // HTTP headers, or gRPC trailers
+	}
+	ok := answer{status: 200}
+	grpcStatus := func(code, details string) answer {
+		h := map[string]string{"Grpc-Status": code, "Grpc-Message": "nope"}
+		if details != "" {
+			h["Grpc-Status-Details-Bin"] = details
+		}
+		return answer{status: 200, header: h}
+	}
+	grpcOK := grpcStatus("0", "")
+	for _, c := range []struct {
+		name      string
+		grpc      bool
+		answers   []answer // the last one repeats
+		wantErr   string
+		waits     []time.Duration // exact waits; a zero is a backoff, checked for its range
+		wantCalls int
+	}{
+		{name: "503 twice then accepted", answers: []answer{{status: 503}, {status: 503, header: map[string]string{"Retry-After": "3"}}, ok},
+			waits: []time.Duration{0, 3 * time.Second}, wantCalls: 3},
+		{name: "429, 502, 504 are retryable", answers: []answer{{status: 429}, {status: 502}, {status: 504}, ok},
+			waits: []time.Duration{0, 0, 0}, wantCalls: 4},
+		{name: "Retry-After as an HTTP date", answers: []answer{{status: 429, header: map[string]string{"Retry-After": "Thu, 26 Nov 2026 12:00:04 GMT"}}, ok},
+			waits: []time.Duration{4 * time.Second}, wantCalls: 2},
+		{name: "400 is not retried", answers: []answer{{status: 400}}, wantErr: "HTTP 400", wantCalls: 1},
+		{name: "413 is not retried", answers: []answer{{status: 413}}, wantErr: "HTTP 413", wantCalls: 1},
+		{name: "a wait past the export timeout is not made", answers: []answer{{status: 503, header: map[string]string{"Retry-After": "11"}}},
+			wantErr: "past the export timeout", wantCalls: 1},
+		{name: "a collector that keeps refusing: bounded by the timeout", answers: []answer{{status: 503, header: map[string]string{"Retry-After": "4"}}},
+			waits: []time.Duration{4 * time.Second, 4 * time.Second}, wantErr: "HTTP 503", wantCalls: 3},
+		{name: "gRPC UNAVAILABLE twice then OK", grpc: true, answers: []answer{grpcStatus("14", ""), grpcStatus("14", retryInfo(2)), grpcOK},
+			waits: []time.Duration{0, 2 * time.Second}, wantCalls: 3},
+		{name: "gRPC RESOURCE_EXHAUSTED with RetryInfo", grpc: true, answers: []answer{grpcStatus("8", retryInfo(1)), grpcOK},
+			waits: []time.Duration{time.Second}, wantCalls: 2},
+		{name: "gRPC RESOURCE_EXHAUSTED without RetryInfo", grpc: true, answers: []answer{grpcStatus("8", "")}, wantErr: `"8"`, wantCalls: 1},
+		{name: "gRPC INVALID_ARGUMENT", grpc: true, answers: []answer{grpcStatus("3", "")}, wantErr: `"3"`, wantCalls: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			calls := 0
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				a := c.answers[min(calls, len(c.answers)-1)]
+				calls++
+				for k, v := range a.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(a.status)
+			}))
+			if c.grpc {
+				srv.Config.Protocols = new(http.Protocols)
+				srv.Config.Protocols.SetUnencryptedHTTP2(true)
+			}
+			srv.Start()
+			defer srv.Close()
+			protocol := map[bool]string{true: "grpc", false: "http/protobuf"}[c.grpc]
+			e, err := newExporter(lookup(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL, "OTEL_EXPORTER_OTLP_TIMEOUT": "10000"}), protocol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waits := fakeClock(e)
+			err = e.ExportSpans(context.Background(), spans(t))
+			if (err == nil) != (c.wantErr == "") || (err != nil && !strings.Contains(err.Error(), c.wantErr)) {
+				t.Errorf("error %v, want %q", err, c.wantErr)
+			}
+			if calls != c.wantCalls || len(*waits) != len(c.waits) {
+				t.Fatalf("%d requests after waits %v; want %d requests after %d waits", calls, *waits, c.wantCalls, len(c.waits))
+			}
+			backoff := retryInitial
+			for i, w := range c.waits {
+				got := (*waits)[i]
+				if w == 0 {
+					if got < backoff/2 || got >= backoff {
+						t.Errorf("backoff %d: %v, want in [%v, %v)", i, got, backoff/2, backoff)
+					}
+					backoff *= 2
+					continue
+				}
+				if got != w {
+					t.Errorf("wait %d: %v, want %v (the collector's advice)", i, got, w)
+				}
+			}
+		})
+	}
+}
+
+// TestExportRetriesAtMost: however often the collector asks, an export
+// makes at most retryAttempts requests.
+func TestExportRetriesAtMost(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls++
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	e, err := newExporter(lookup(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL, "OTEL_EXPORTER_OTLP_TIMEOUT": "600000"}), "http/protobuf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakeClock(e)
+	if err := e.ExportSpans(context.Background(), spans(t)); err == nil || calls != retryAttempts {
+		t.Errorf("%v after %d requests, want an error after %d", err, calls, retryAttempts)
+	}
+}
+
+// TestGRPCRetryDelay: RetryInfo is found among other details; malformed
+// or absent details are no advice.
+func TestGRPCRetryDelay(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{retryInfo(5), 5 * time.Second, true},
+		{retryInfo(5) + "==", 5 * time.Second, true}, // padded base64
+		{retryInfo(3600), maxRetryAfter, true},
+		{"", 0, false},
+		{"!!!", 0, false},
+		{base64.RawStdEncoding.EncodeToString([]byte{0x1a, 0xff}), 0, false}, // truncated detail
+	} {
+		if got, ok := grpcRetryDelay(c.in); got != c.want || ok != c.ok {
+			t.Errorf("%q: %v %v, want %v %v", c.in, got, ok, c.want, c.ok)
+		}
 	}
 }
