@@ -345,8 +345,8 @@ func grpcRetryDelay(v string) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	for _, detail := range fields(raw, 3) {
-		any := fields(detail, 1)
-		if len(any) != 1 || string(any[0]) != "type.googleapis.com/google.rpc.RetryInfo" {
+		typeURL := fields(detail, 1)
+		if len(typeURL) != 1 || string(typeURL[0]) != "type.googleapis.com/google.rpc.RetryInfo" {
 			continue
 		}
 		var secs, nanos uint64
