@@ -202,7 +202,11 @@ func binaryName(p platform) string {
 
 func checksumsName(v string) string { return "prefect-mcp_" + v + "_checksums.txt" }
 
-// buildArchive cross-compiles one platform and packs the binary with the README.
+// docFiles go into every archive beside the binary: the README, and the
+// licence text Apache-2.0 (section 4a) requires with each copy.
+var docFiles = []string{"README.md", "LICENSE"}
+
+// buildArchive cross-compiles one platform and packs the binary with docFiles.
 func buildArchive(ctx context.Context, dir, v string, p platform, mtime time.Time) (string, error) {
 	tmp, err := os.MkdirTemp("", "prefect-mcp-build-")
 	if err != nil {
@@ -221,14 +225,14 @@ func buildArchive(ctx context.Context, dir, v string, p platform, mtime time.Tim
 	if err != nil {
 		return "", err
 	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		return "", err
-	}
 	base := archiveBase(v, p)
-	entries := []archiveEntry{
-		{base + "/" + binaryName(p), 0o755, binData},
-		{base + "/README.md", 0o644, readme},
+	entries := []archiveEntry{{base + "/" + binaryName(p), 0o755, binData}}
+	for _, doc := range docFiles {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			return "", err
+		}
+		entries = append(entries, archiveEntry{base + "/" + doc, 0o644, data})
 	}
 	name := archiveName(v, p)
 	var buf bytes.Buffer
@@ -324,6 +328,15 @@ func verify(ctx context.Context, dir, v string) error {
 		if err := checkBinary(bin, p); err != nil {
 			return fmt.Errorf("%s: %w", archiveName(v, p), err)
 		}
+		for _, doc := range docFiles {
+			got, _, err := readEntry(filepath.Join(dir, archiveName(v, p)), archiveBase(v, p)+"/"+doc)
+			if err != nil {
+				return err
+			}
+			if want, err := os.ReadFile(doc); err != nil || !bytes.Equal(got, want) {
+				return fmt.Errorf("%s: %s differs from the repository's (%v)", archiveName(v, p), doc, err)
+			}
+		}
 		if p.os == runtime.GOOS && p.arch == runtime.GOARCH {
 			hostBin = bin
 		}
@@ -363,47 +376,55 @@ func verifyChecksums(dir, name string, want int) error {
 	return sc.Err()
 }
 
-// readBinary returns the one binary an archive must hold.
+// readBinary returns the one binary an archive must hold, executable.
 func readBinary(path, want string) ([]byte, error) {
+	data, mode, err := readEntry(path, want)
+	if err == nil && !strings.HasSuffix(path, ".zip") && mode&0o111 == 0 {
+		return nil, fmt.Errorf("%s: %s is not executable", path, want)
+	}
+	return data, err
+}
+
+// readEntry returns a file of an archive and its mode.
+func readEntry(path, want string) ([]byte, int64, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if strings.HasSuffix(path, ".zip") {
 		zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, 0, fmt.Errorf("%s: %w", path, err)
 		}
 		for _, f := range zr.File {
 			if f.Name == want {
 				rc, err := f.Open()
 				if err != nil {
-					return nil, err
+					return nil, 0, err
 				}
 				defer rc.Close()
-				return io.ReadAll(rc)
+				data, err := io.ReadAll(rc)
+				return data, int64(f.Mode().Perm()), err
 			}
 		}
-		return nil, fmt.Errorf("%s: no %s", path, want)
+		return nil, 0, fmt.Errorf("%s: no %s", path, want)
 	}
 	gz, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil, fmt.Errorf("%s: no %s", path, want)
+			return nil, 0, fmt.Errorf("%s: no %s", path, want)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, 0, fmt.Errorf("%s: %w", path, err)
 		}
 		if h.Name == want {
-			if h.Mode&0o111 == 0 {
-				return nil, fmt.Errorf("%s: %s is not executable", path, want)
-			}
-			return io.ReadAll(tr)
+			data, err := io.ReadAll(tr)
+			return data, h.Mode, err
 		}
 	}
 }

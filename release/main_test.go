@@ -78,7 +78,8 @@ func TestArchivesAndChecksums(t *testing.T) {
 	var files []string
 	for _, p := range []platform{{"linux", "amd64"}, {"windows", "arm64"}} {
 		bin := []byte("binary for " + p.os + "/" + p.arch)
-		entries := []archiveEntry{{archiveBase("1.2.3", p) + "/" + binaryName(p), 0o755, bin}}
+		licence := archiveBase("1.2.3", p) + "/LICENSE"
+		entries := []archiveEntry{{archiveBase("1.2.3", p) + "/" + binaryName(p), 0o755, bin}, {licence, 0o644, []byte("licence text")}}
 		var buf bytes.Buffer
 		var err error
 		if p.os == "windows" {
@@ -97,6 +98,12 @@ func TestArchivesAndChecksums(t *testing.T) {
 		got, err := readBinary(filepath.Join(dir, name), entries[0].name)
 		if err != nil || !bytes.Equal(got, bin) {
 			t.Fatalf("%s: read back %q, %v", name, got, err)
+		}
+		if got, _, err := readEntry(filepath.Join(dir, name), licence); err != nil || string(got) != "licence text" {
+			t.Errorf("%s: LICENSE read back %q, %v", name, got, err)
+		}
+		if _, err := readBinary(filepath.Join(dir, name), licence); p.os != "windows" && err == nil {
+			t.Errorf("%s: a non-executable file passed as the binary", name)
 		}
 	}
 	if files[1] != "prefect-mcp_1.2.3_windows_arm64.zip" || files[0] != "prefect-mcp_1.2.3_linux_amd64.tar.gz" {
