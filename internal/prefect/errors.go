@@ -74,8 +74,20 @@ func StatusOf(err error) int {
 	return 0
 }
 
-// IsNotFound reports a 404 answer from the API.
-func IsNotFound(err error) bool { return StatusOf(err) == http.StatusNotFound }
+// IsNotFound reports the API's answer that an object does not exist: a 404
+// from Prefect's JSON API. Two 404s say something else, that the URL is not
+// the API: an HTML page (a UI, `python -m http.server`), and Starlette's
+// "Not Found" for a path no route matches (a URL without /api). Prefect
+// names the object it did not find ("Flow run not found", src/prefect/
+// server/api/flow_runs.py; every 404 under src/prefect/server/api has its
+// own detail), so a tool answering "no flow run …" would blame the id.
+func IsNotFound(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusNotFound && !e.HTML && e.Detail != routeNotFound
+}
+
+// routeNotFound is Starlette's detail for a path no route matches.
+const routeNotFound = "Not Found"
 
 // ErrorKind classifies a failure to get any HTTP response at all.
 type ErrorKind string

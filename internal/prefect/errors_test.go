@@ -135,6 +135,35 @@ func TestStatusOfOtherErrors(t *testing.T) {
 	}
 }
 
+// TestNotFoundIsTheAPIsAnswer: only Prefect saying an object is missing is
+// "not found"; an HTML 404 or a path no route matches (a URL without /api)
+// is the URL's fault, and tools must not answer "check the id" for it.
+func TestNotFoundIsTheAPIsAnswer(t *testing.T) {
+	html := http.Header{"Content-Type": {"text/html;charset=utf-8"}}
+	for _, tc := range []struct {
+		name string
+		step step
+		want bool
+	}{
+		{"missing flow run", step{status: 404, body: `{"detail":"Flow run not found"}`}, true},
+		{"missing work pool", step{status: 404, body: `{"detail":"Work pool \"x\" not found."}`}, true},
+		{"ObjectNotFoundError", step{status: 404, body: `{"exception_message":"Variable not found."}`}, true},
+		{"no body", step{status: 404}, true},
+		{"no route matches", step{status: 404, body: `{"detail":"Not Found"}`}, false},
+		{"python -m http.server", step{status: 404, header: html, body: "<!DOCTYPE HTML><title>Error response</title><p>Error code: 404"}, false},
+		{"another status", step{status: 500, body: `{"detail":"Flow run not found"}`}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := scriptedServer(t, tc.step)
+			c := newTestClient(t, srv.URL+"/api", nil, func(cfg *Config) { cfg.Retry.MaxAttempts = 1 })
+			err := c.Get(context.Background(), "/flow_runs/x", nil, nil)
+			if err == nil || IsNotFound(err) != tc.want {
+				t.Errorf("IsNotFound(%v) = %v, want %v", err, IsNotFound(err), tc.want)
+			}
+		})
+	}
+}
+
 // TestHTMLAnswersAreFlagged: an HTML page where the API's JSON belongs (the
 // UI, a login proxy, a static file server) is marked, whatever its status.
 func TestHTMLAnswersAreFlagged(t *testing.T) {

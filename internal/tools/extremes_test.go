@@ -209,30 +209,37 @@ func eachStringArgument(t *testing.T, visit func(cfg extremesConfig, e *env, too
 	}
 }
 
-// TestHugeStringArguments gives every string argument of every tool 900 KB:
-// the answer must not echo it whole, and no upstream request may carry it
-// in its path.
+// TestHugeStringArguments gives every string argument of every tool 900 KB,
+// beside the other arguments that succeed and alone (with only the required
+// ones: get_artifacts echoed a key whole only without flow_run_id): the
+// answer must not echo it whole, and no upstream request may carry it in
+// its path.
 func TestHugeStringArguments(t *testing.T) {
 	huge := strings.Repeat("n", 900<<10)
 	calls := 0
 	eachStringArgument(t, func(cfg extremesConfig, e *env, tool *mcp.Tool, name string, base map[string]any) {
-		args := maps.Clone(base)
-		args[name] = huge
-		cfg.fake.ResetLog()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		text, isErr := callText(ctx, t, e, tool.Name, args)
-		cancel()
-		calls++
-		if len(text) > 16<<10 || strings.Contains(text, huge[:4096]) {
-			t.Errorf("%s/%s: %s of 900 KB: the answer (error %v) is %d bytes and echoes it", cfg.name, tool.Name, name, isErr, len(text))
+		alone := map[string]any{}
+		for _, req := range schemaOf(t, tool).Required {
+			alone[req] = base[req]
 		}
-		for _, r := range cfg.fake.Requests() {
-			if len(r.Path)+len(r.Query) > 4096 {
-				t.Errorf("%s/%s: %s of 900 KB went upstream in a %d-byte path: %.80s", cfg.name, tool.Name, name, len(r.Path)+len(r.Query), r.Path)
+		for _, args := range []map[string]any{maps.Clone(base), alone} {
+			args[name] = huge
+			cfg.fake.ResetLog()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			text, isErr := callText(ctx, t, e, tool.Name, args)
+			cancel()
+			calls++
+			if len(text) > 16<<10 || strings.Contains(text, huge[:4096]) {
+				t.Errorf("%s/%s: %s of 900 KB (with %d other arguments): the answer (error %v) is %d bytes and echoes it", cfg.name, tool.Name, name, len(args)-1, isErr, len(text))
+			}
+			for _, r := range cfg.fake.Requests() {
+				if len(r.Path)+len(r.Query) > 4096 {
+					t.Errorf("%s/%s: %s of 900 KB went upstream in a %d-byte path: %.80s", cfg.name, tool.Name, name, len(r.Path)+len(r.Query), r.Path)
+				}
 			}
 		}
 	})
-	if calls < 30 {
+	if calls < 60 {
 		t.Errorf("only %d calls: the schemas were not walked", calls)
 	}
 }

@@ -52,7 +52,7 @@ func TestURLThatIsNotTheAPI(t *testing.T) {
 		{"UI page, no /api", html(http.StatusOK), "", []string{"serves HTML, not the Prefect API", "here probably"}},
 		{"proxy login page (401 HTML)", html(http.StatusUnauthorized), "/api", []string{"serves HTML, not the Prefect API", "login proxy"}},
 		{"proxy login redirect", http.HandlerFunc(login), "/api", []string{"redirects", "not the Prefect API", "302", "sign_in"}},
-		{"python -m http.server", http.HandlerFunc(pyServer), "", []string{"serves HTML, not the Prefect API", "501"}},
+		{"python -m http.server", http.HandlerFunc(pyServer), "", []string{"serves HTML, not the Prefect API", "Error response"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,6 +72,11 @@ func TestURLThatIsNotTheAPI(t *testing.T) {
 			}{
 				{"get_flows", nil}, // POST /flows/filter
 				{"get_flow_run_logs", map[string]any{"flow_run_id": prefecttest.DemoID("flow_run", "amber-otter")}},
+				// A GET by id or name: its 404 once answered "was not found".
+				{"diagnose_flow_run", map[string]any{"flow_run_id": prefecttest.DemoID("flow_run", "crimson-falcon")}},
+				{"get_variables", map[string]any{"name": "environment"}},
+				{"get_work_queues", map[string]any{"work_pool_name": "k8s-pool"}},
+				{"diagnose_late_runs", map[string]any{"work_pool_name": "k8s-pool"}},
 			} {
 				text, isErr := e.callWithin(t, call.tool, call.args)
 				if !isErr {
@@ -82,7 +87,7 @@ func TestURLThatIsNotTheAPI(t *testing.T) {
 						t.Errorf("%s: the answer lacks %q:\n%s", call.tool, w, text)
 					}
 				}
-				for _, wrong := range []string{"Check the id", "server side", "retry shortly"} {
+				for _, wrong := range []string{"Check the id", "server side", "retry shortly", "not found", "is named"} {
 					if strings.Contains(text, wrong) {
 						t.Errorf("%s: the answer still says %q:\n%s", call.tool, wrong, text)
 					}
