@@ -31,8 +31,11 @@ func (s *Slots) waiters() int {
 
 func waitForWaiters(t *testing.T, s *Slots, n int) {
 	t.Helper()
-	for s.waiters() != n {
-		time.Sleep(time.Millisecond)
+	// A hang guard, not a timing assertion: waiters queue at once.
+	for end := time.Now().Add(30 * time.Second); s.waiters() != n; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%d calls wait for a slot, want %d", s.waiters(), n)
+		}
 	}
 }
 
