@@ -86,7 +86,7 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	issuer := authtest.New(*audience)
+	issuer := authtest.New(*audience, time.Now)
 	defer issuer.Close()
 	secret := rand.Text()
 	issuer.RegisterClient(clientID, secret, grantID)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 )
@@ -133,16 +134,28 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	attach := sdkauth.RequireBearerToken(
 		func(ctx context.Context, _ string, _ *http.Request) (*sdkauth.TokenInfo, error) {
 			if ti, ok := ctx.Value(verifiedTokenKey{}).(*sdkauth.TokenInfo); ok {
-				return ti, nil
+				// Verify checked exp (required, with the leeway) against the
+				// verifier's clock; the SDK would check it again against the
+				// wall clock, which a verifier given another clock (tests)
+				// does not share. The handlers get the expiry back below.
+				unchecked := *ti
+				unchecked.Expiration = time.Time{}
+				return &unchecked, nil
 			}
 			return nil, sdkauth.ErrInvalidToken
 		},
 		&sdkauth.RequireBearerTokenOptions{
-			ResourceMetadataURL: v.resourceMetadataURL,
-			Scopes:              []string{ScopeWorkspaces},
-			ClockSkew:           v.leeway,
+			ResourceMetadataURL:    v.resourceMetadataURL,
+			Scopes:                 []string{ScopeWorkspaces},
+			AllowMissingExpiration: true,
 		},
-	)(next)
+	)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		verified, ok := r.Context().Value(verifiedTokenKey{}).(*sdkauth.TokenInfo)
+		if ti := sdkauth.TokenInfoFromContext(r.Context()); ti != nil && ok {
+			ti.Expiration = verified.Expiration
+		}
+		next.ServeHTTP(w, r)
+	}))
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, problem := bearerFromRequest(r)

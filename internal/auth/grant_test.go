@@ -46,7 +46,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func TestGrantClientWorkspaces(t *testing.T) {
 	t.Parallel()
-	iss := authtest.New(testPublicBase + "/mcp")
+	iss := authtest.New(testPublicBase+"/mcp", time.Now)
 	t.Cleanup(iss.Close)
 	iss.SetGrant("grant-a", wsProd, wsStaging)
 	iss.SetGrant("grant-empty")
@@ -104,7 +104,7 @@ func TestGrantClientWorkspaces(t *testing.T) {
 
 func TestGrantClientErrors(t *testing.T) {
 	t.Parallel()
-	iss := authtest.New(testPublicBase + "/mcp")
+	iss := authtest.New(testPublicBase+"/mcp", time.Now)
 	t.Cleanup(iss.Close)
 	iss.SetGrant("grant-a", wsProd)
 	expired := iss.Claims("grant-a")

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/auth/authtest"
 )
@@ -41,7 +42,7 @@ func newCloudConfig(t testing.TB, iss *authtest.Issuer) CloudConfig {
 
 func newCloudFixture(t testing.TB, opts VerifierOptions) *cloudFixture {
 	t.Helper()
-	iss := authtest.New(testPublicBase + "/mcp")
+	iss := authtest.New(testPublicBase+"/mcp", time.Now)
 	t.Cleanup(iss.Close)
 	return newCloudFixtureFor(t, iss, opts)
 }

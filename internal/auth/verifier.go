@@ -75,6 +75,8 @@ type VerifierOptions struct {
 	FetchTimeout time.Duration
 	// Logger receives JWKS fetch failures. Default: discard.
 	Logger *slog.Logger
+	// Now is the clock exp, nbf and iat are checked against. Default time.Now.
+	Now func() time.Time
 }
 
 // Verifier checks Prefect Cloud MCP access tokens against the configured
@@ -83,7 +85,6 @@ type VerifierOptions struct {
 type Verifier struct {
 	parser              *jwt.Parser
 	keys                keyfunc.Keyfunc
-	leeway              time.Duration
 	resourceMetadataURL string
 	stop                context.CancelFunc
 }
@@ -133,12 +134,12 @@ func NewVerifier(ctx context.Context, hc *http.Client, cfg CloudConfig, opts Ver
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(opts.Leeway),
+		jwt.WithTimeFunc(opts.Now),
 		jwt.WithStrictDecoding(),
 	)
 	return &Verifier{
 		parser:              parser,
 		keys:                keys,
-		leeway:              opts.Leeway,
 		resourceMetadataURL: cfg.ResourceMetadataURL(),
 		stop:                stop,
 	}, nil
@@ -150,6 +151,9 @@ func (v *Verifier) Close() { v.stop() }
 func (o VerifierOptions) withDefaults() VerifierOptions {
 	if o.Leeway <= 0 {
 		o.Leeway = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.UnknownKIDRefreshInterval <= 0 {
 		o.UnknownKIDRefreshInterval = time.Minute

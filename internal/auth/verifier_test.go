@@ -283,7 +283,7 @@ func TestVerifyErrors(t *testing.T) {
 func TestVerifierFailsClosedWhenJWKSUnreachable(t *testing.T) {
 	t.Parallel()
 	t.Run("outage at start, then recovery", func(t *testing.T) {
-		iss := authtest.New(testPublicBase + "/mcp")
+		iss := authtest.New(testPublicBase+"/mcp", time.Now)
 		t.Cleanup(iss.Close)
 		iss.SetJWKSOutage(true)
 		f := newCloudFixtureFor(t, iss, VerifierOptions{UnknownKIDRefreshInterval: time.Nanosecond})
@@ -299,7 +299,7 @@ func TestVerifierFailsClosedWhenJWKSUnreachable(t *testing.T) {
 		}
 	})
 	t.Run("server gone after warm cache, new kid refused", func(t *testing.T) {
-		iss := authtest.New(testPublicBase + "/mcp")
+		iss := authtest.New(testPublicBase+"/mcp", time.Now)
 		t.Cleanup(iss.Close)
 		f := newCloudFixtureFor(t, iss, VerifierOptions{UnknownKIDRefreshInterval: time.Nanosecond})
 		if _, err := f.verifier.Verify(context.Background(), iss.Mint(iss.Claims("g"))); err != nil {
@@ -313,7 +313,7 @@ func TestVerifierFailsClosedWhenJWKSUnreachable(t *testing.T) {
 		}
 	})
 	t.Run("nothing listening", func(t *testing.T) {
-		iss := authtest.New(testPublicBase + "/mcp")
+		iss := authtest.New(testPublicBase+"/mcp", time.Now)
 		token := iss.Mint(iss.Claims("g"))
 		cfg := newCloudConfig(t, iss)
 		iss.Close()
@@ -375,7 +375,7 @@ func TestVerifierUnknownKIDRefetchIsRateLimited(t *testing.T) {
 
 func TestNewVerifierRejectsUnsafeConfig(t *testing.T) {
 	t.Parallel()
-	iss := authtest.New(testPublicBase + "/mcp")
+	iss := authtest.New(testPublicBase+"/mcp", time.Now)
 	t.Cleanup(iss.Close)
 	base := newCloudConfig(t, iss)
 	tests := []struct {
@@ -409,7 +409,7 @@ func TestJWKSBodyIsCapped(t *testing.T) {
 		_, _ = w.Write([]byte(`{"keys":[` + strings.Repeat(" ", maxJWKSBytes) + `]}`))
 	})
 	srv := httptestServer(t, huge)
-	iss := authtest.New(testPublicBase + "/mcp")
+	iss := authtest.New(testPublicBase+"/mcp", time.Now)
 	t.Cleanup(iss.Close)
 	cfg := newCloudConfig(t, iss)
 	cfg.JWKSURI = srv.URL + "/jwks.json"
@@ -435,5 +435,39 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := f.verifier.Verify(ctx, token); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestVerifierKeepsItsClock: tokens are checked against VerifierOptions.Now
+// alone, through the middleware too (the SDK's own expiry check reads the
+// wall clock), so a test server on a fixed or shifted clock accepts the
+// tokens its issuer mints at that clock and refuses them once expired.
+func TestVerifierKeepsItsClock(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2016, 11, 26, 12, 0, 0, 0, time.UTC) // years before the wall clock
+	clock := func() time.Time { return at }
+	iss := authtest.New(testPublicBase+"/mcp", clock)
+	t.Cleanup(iss.Close)
+	f := newCloudFixtureFor(t, iss, VerifierOptions{Now: clock})
+	var got *sdkauth.TokenInfo
+	handler := f.verifier.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = sdkauth.TokenInfoFromContext(r.Context())
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	claims := iss.Claims("grant-7")
+	if rec := serve(handler, http.MethodPost, "/mcp", bearer(iss.Mint(claims))); rec.Code != http.StatusNoContent || got == nil {
+		t.Fatalf("a token minted at the verifier's clock: status %d, %s", rec.Code, rec.Body)
+	}
+	if want := at.Add(time.Hour); !got.Expiration.Equal(want) {
+		t.Errorf("the handler saw Expiration %v, want %v", got.Expiration, want)
+	}
+	claims["exp"] = at.Add(-time.Hour).Unix()
+	claims["iat"], claims["nbf"] = at.Add(-2*time.Hour).Unix(), at.Add(-2*time.Hour).Unix()
+	if rec := serve(handler, http.MethodPost, "/mcp", bearer(iss.Mint(claims))); rec.Code != http.StatusUnauthorized {
+		t.Errorf("a token expired at the verifier's clock: status %d, want 401", rec.Code)
+	}
+	wall := newCloudFixtureFor(t, iss, VerifierOptions{})
+	if _, err := wall.verifier.Verify(context.Background(), iss.Mint(iss.Claims("grant-7"))); err == nil {
+		t.Error("the default verifier (the wall clock) accepted a token that expired in 2016")
 	}
 }

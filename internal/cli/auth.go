@@ -45,7 +45,7 @@ func inboundAuth(ctx context.Context, o Options, sys System, a *app, hopts *http
 			return false, errors.New("--cloud-oauth needs PREFECT_MCP_CLOUD_PUBLIC_BASE_URL (where clients reach this server, e.g. https://mcp.example.com)")
 		}
 		hc := &http.Client{Timeout: 15 * time.Second}
-		verifier, err := auth.NewVerifier(ctx, hc, cfg, auth.VerifierOptions{Logger: logger})
+		verifier, err := auth.NewVerifier(ctx, hc, cfg, auth.VerifierOptions{Logger: logger, Now: sys.Now})
 		if err != nil {
 			return false, err
 		}

@@ -252,7 +252,7 @@ func TestNoSecretsAnywhere(t *testing.T) {
 	t.Run("Cloud OAuth token", func(t *testing.T) {
 		port := freePort(t)
 		base := "http://127.0.0.1:" + strconv.Itoa(port)
-		issuer := authtest.New(base + "/mcp")
+		issuer := authtest.New(base+"/mcp", clock)
 		t.Cleanup(issuer.Close)
 		token := issuer.Mint(issuer.Claims("grant-canary"))
 		account, ws := "a3000000-0000-4000-8000-000000000003", "b3000000-0000-4000-8000-000000000004"
@@ -281,7 +281,7 @@ func TestNoSecretsAnywhere(t *testing.T) {
 		}
 	})
 	t.Run("token command client secret", func(t *testing.T) {
-		issuer := authtest.New("https://mcp.example.com/mcp")
+		issuer := authtest.New("https://mcp.example.com/mcp", clock)
 		defer issuer.Close()
 		issuer.RegisterClient("svc-client", canarySecret, "grant-svc")
 		for _, secret := range []string{canarySecret, canarySecret + "x"} {

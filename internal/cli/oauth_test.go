@@ -38,7 +38,7 @@ func newOAuthEnv(t *testing.T) *oauthEnv {
 	t.Helper()
 	port := freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	issuer := authtest.New(base + "/mcp")
+	issuer := authtest.New(base+"/mcp", clock)
 	t.Cleanup(issuer.Close)
 	e := &oauthEnv{issuer: issuer, endpoint: base + "/mcp", base: base}
 	e.tokenA = issuer.Mint(issuer.Claims("grant-a"))
@@ -257,7 +257,7 @@ func TestCloudOAuthMode(t *testing.T) {
 }
 
 func TestTokenCommand(t *testing.T) {
-	issuer := authtest.New("https://mcp.example.com/mcp")
+	issuer := authtest.New("https://mcp.example.com/mcp", clock)
 	defer issuer.Close()
 	const secret = "client-secret-canary"
 	issuer.RegisterClient("svc-client", secret, "grant-svc")

@@ -60,6 +60,7 @@ type Issuer struct {
 	Audience string
 
 	server *httptest.Server
+	now    func() time.Time
 
 	mu         sync.Mutex
 	keys       map[string]*rsa.PrivateKey
@@ -82,10 +83,14 @@ type client struct {
 }
 
 // New starts an issuer whose tokens are minted for audience (the MCP
-// resource URL) and signed by one published RSA key.
-func New(audience string) *Issuer {
+// resource URL) and signed by one published RSA key. now is its clock:
+// tokens are issued at now(), and Prefect Cloud's check of them (CloudGate,
+// GrantOf) runs at now(); tests give the clock their server checks tokens
+// against.
+func New(audience string, now func() time.Time) *Issuer {
 	iss := &Issuer{
 		Audience: audience,
+		now:      now,
 		keys:     map[string]*rsa.PrivateKey{},
 		grants:   map[string][]Workspace{},
 		clients:  map[string]client{},
@@ -227,7 +232,7 @@ func (i *Issuer) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 // subject, scope, grant id, iat/nbf now and exp in one hour. Tests edit the
 // map to make hostile tokens.
 func (i *Issuer) Claims(grantID string) jwt.MapClaims {
-	now := time.Now()
+	now := i.now()
 	return jwt.MapClaims{
 		"iss":          i.URL,
 		"aud":          i.Audience,
@@ -358,7 +363,7 @@ func (i *Issuer) parse(raw string) (jwt.MapClaims, error) {
 			return nil, fmt.Errorf("unknown kid")
 		}
 		return &i.keys[kid].PublicKey, nil
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(i.URL), jwt.WithExpirationRequired())
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(i.URL), jwt.WithExpirationRequired(), jwt.WithTimeFunc(i.now))
 	if err != nil {
 		return nil, err
 	}

@@ -21,9 +21,13 @@ var (
 	wsB = authtest.Workspace{AccountID: "acct-1", AccountHandle: "acme", WorkspaceID: "ws-b", WorkspaceHandle: "staging"}
 )
 
+// now is the issuer's clock, years from the wall clock: the issuer must mint
+// and check tokens by it alone.
+var now = time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+
 func newIssuer(t *testing.T) *authtest.Issuer {
 	t.Helper()
-	iss := authtest.New(audience)
+	iss := authtest.New(audience, func() time.Time { return now })
 	t.Cleanup(iss.Close)
 	return iss
 }
@@ -166,7 +170,7 @@ func TestGrantOf(t *testing.T) {
 		"unknown grant":   iss.Mint(iss.Claims("grant-x")),
 		"other scope":     edit("scope", "openid"),
 		"no scope":        edit("scope", nil),
-		"expired":         edit("exp", time.Now().Add(-time.Minute).Unix()),
+		"expired":         edit("exp", now.Add(-time.Minute).Unix()),
 		"no expiry":       edit("exp", nil),
 		"other issuer":    edit("iss", "https://evil.example"),
 		"unpublished key": withUnpublished,
