@@ -50,49 +50,65 @@ func dialTinyWindow(addr string) (net.Conn, error) {
 // blocked forever, holding the connection, its goroutine and the answer in
 // memory. The call itself ends as soon as its handler returns (so a call
 // slot is never held by a reader), the write fails at the write deadline,
-// and the connection closes.
+// and the connection closes; a stateful session keeps serving its client.
 func TestSlowReaderCannotHoldConnections(t *testing.T) {
-	returned := make(chan struct{}, 1)
-	opts := slowLimits
-	opts.WriteTimeout = 300 * time.Millisecond
-	logs := &lockedBuffer{}
-	opts.Logger = debugLogger(logs)
-	r := startServer(t, newBigServer(returned), opts)
+	for _, stateless := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stateless=%v", stateless), func(t *testing.T) {
+			returned := make(chan struct{}, 1)
+			opts := slowLimits
+			opts.Stateless = stateless
+			opts.WriteTimeout = 300 * time.Millisecond
+			logs := &lockedBuffer{}
+			opts.Logger = debugLogger(logs)
+			r := startServer(t, newBigServer(returned), opts)
+			session := ""
+			var cs *mcp.ClientSession
+			if !stateless {
+				cs = connect(t, r.baseURL, nil, nil, nil)
+				session = "Mcp-Session-Id: " + cs.ID() + "\r\n"
+			}
 
-	conn, err := dialTinyWindow(strings.TrimPrefix(r.baseURL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"big","arguments":{}}}`
-	raw := "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-		"Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\n" +
-		fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
+			conn, err := dialTinyWindow(strings.TrimPrefix(r.baseURL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"big","arguments":{}}}`
+			raw := "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+				"Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\n" + session +
+				fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
+			if _, err := io.WriteString(conn, raw); err != nil {
+				t.Fatal(err)
+			}
 
-	// Hang guards, not timing assertions: the server's bound is 300 ms.
-	select {
-	case <-returned:
-	case <-time.After(clientWait):
-		t.Fatal("the tool call did not return while its answer was being written")
-	}
-	// The access log line is written when the request's handler has ended.
-	if !waitForLog(logs, `"tool":"big"`, clientWait) {
-		t.Fatal("the request was still being served: a client that never reads holds the connection")
-	}
-	// Now read: the server has closed, so the client sees the end after
-	// less than the whole answer.
-	if err := conn.SetReadDeadline(time.Now().Add(clientWait)); err != nil {
-		t.Fatal(err)
-	}
-	n, err := io.Copy(io.Discard, conn)
-	if err != nil && !isClosed(err) {
-		t.Fatalf("after %d bytes: %v (the connection was not closed)", n, err)
-	}
-	if n >= bigAnswer {
-		t.Errorf("read %d bytes, the whole answer: the write was not cut", n)
+			// Hang guards, not timing assertions: the server's bound is 300 ms.
+			select {
+			case <-returned:
+			case <-time.After(clientWait):
+				t.Fatal("the tool call did not return while its answer was being written")
+			}
+			// The access log line is written when the request's handler has ended.
+			if !waitForLog(logs, `"tool":"big"`, clientWait) {
+				t.Fatal("the request was still being served: a client that never reads holds the connection")
+			}
+			// Now read: the server has closed, so the client sees the end
+			// after less than the whole answer.
+			if err := conn.SetReadDeadline(time.Now().Add(clientWait)); err != nil {
+				t.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, conn)
+			if err != nil && !isClosed(err) {
+				t.Fatalf("after %d bytes: %v (the connection was not closed)", n, err)
+			}
+			if n >= bigAnswer {
+				t.Errorf("read %d bytes, the whole answer: the write was not cut", n)
+			}
+			if cs != nil {
+				if _, err := cs.ListTools(context.Background(), nil); err != nil {
+					t.Fatalf("the session after the cut answer: %v", err)
+				}
+			}
+		})
 	}
 }
 
