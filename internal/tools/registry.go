@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.opentelemetry.io/otel/trace"
 
@@ -87,6 +88,8 @@ type Definition struct {
 	noTarget bool
 	// result is the type the handler returns, encoded as the result text.
 	result reflect.Type
+	// schema is the input schema, resolved on first use.
+	schema func() (*jsonschema.Resolved, error)
 	add    func(s *mcp.Server, d *Deps, offered Offered)
 }
 
