@@ -87,9 +87,6 @@ func getArtifacts(ctx context.Context, c *call, in artifactsInput) (*artifactsRe
 	if in.Key != "" && key == "" {
 		return nil, badInput("key is blank; give an artifact key such as etl-report, or omit it")
 	}
-	if _, err := nameArg("key", key); err != nil {
-		return nil, err
-	}
 	if key != "" {
 		filter["key"] = prefect.AnyOf(key)
 	}

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -116,12 +119,23 @@ func validateArgs(resolve func() (*jsonschema.Resolved, error), raw json.RawMess
 	return json.Marshal(v)
 }
 
+// maxStringArg bounds, in characters, each string argument and each string
+// of an array argument. Prefect's longest names are its event names, 1024
+// (server.events.maximum_event_name_length, src/prefect/settings/models/
+// server/events.py); a longer argument matches nothing, so it is refused
+// before any request: never sent upstream, never echoed back.
+const maxStringArg = 1024
+
 // decodeArgs decodes schema-checked arguments into in. What can still fail
-// is a whole number beyond what Go holds (an offset of 1e20): that becomes
-// an argument error in words, not the decoder's message.
+// is a string past maxStringArg, or a whole number beyond what Go holds (an
+// offset of 1e20): each becomes an argument error in words, not the
+// decoder's message.
 func decodeArgs(raw json.RawMessage, in any) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
+	}
+	if err := boundStrings(raw); err != nil {
+		return err
 	}
 	err := json.Unmarshal(raw, in)
 	var te *json.UnmarshalTypeError
@@ -135,6 +149,31 @@ func decodeArgs(raw json.RawMessage, in any) error {
 		return badInput("%s has the wrong type (%s); see the tool's input schema", te.Field, clip(te.Value, 40))
 	}
 	return badInput("the arguments could not be read; see the tool's input schema")
+}
+
+// boundStrings refuses a top-level string argument, or a string in an
+// array argument, longer than maxStringArg. Filter objects are left to
+// their validation against Prefect's schemas.
+func boundStrings(raw json.RawMessage) error {
+	var args map[string]json.RawMessage
+	if json.Unmarshal(raw, &args) != nil {
+		return nil // not an object: the decoder says so
+	}
+	for _, name := range slices.Sorted(maps.Keys(args)) {
+		var one string
+		var many []string
+		if json.Unmarshal(args[name], &one) == nil {
+			many = append(many, one)
+		} else if json.Unmarshal(args[name], &many) != nil {
+			continue
+		}
+		for _, v := range many {
+			if n := utf8.RuneCountInString(v); n > maxStringArg {
+				return badInput("%s is %d characters; at most %d, the length of Prefect's longest names (event names): check it", name, n, maxStringArg)
+			}
+		}
+	}
+	return nil
 }
 
 // run resolves the target, calls the handler and turns its outcome into a

@@ -21,10 +21,6 @@ const (
 	// event of another flow run adds its id and deployment once.
 	defaultEventLimit = 30
 	maxEventLimit     = 500
-	// maxEventName is Prefect's longest event name (server.events.
-	// maximum_event_name_length, src/prefect/settings/models/server/events.py):
-	// a longer event_type_prefix matches nothing.
-	maxEventName = 1024
 	// defaultEventLookback is the window when occurred_after is not given.
 	defaultEventLookback = time.Hour
 	eventPayloadBudget   = 300
@@ -104,9 +100,6 @@ func readEvents(ctx context.Context, c *call, in eventsInput) (*eventsResult, er
 	// The window sent is the window shown: whole seconds.
 	filter := prefect.Where{"occurred": prefect.Occurred(window.since, window.until), "order": "DESC"}
 	if p := strings.TrimSpace(in.EventTypePrefix); p != "" {
-		if len(p) > maxEventName {
-			return nil, badInput("event_type_prefix is %d characters; Prefect event names have at most %d", len(p), maxEventName)
-		}
 		filter["event"] = prefect.EventPrefix(p)
 	}
 	if in.ResourceID != "" {

@@ -236,11 +236,47 @@ func TestHugeStringArguments(t *testing.T) {
 				if len(r.Path)+len(r.Query) > 4096 {
 					t.Errorf("%s/%s: %s of 900 KB went upstream in a %d-byte path: %.80s", cfg.name, tool.Name, name, len(r.Path)+len(r.Query), r.Path)
 				}
+				if len(r.Body) > 64<<10 {
+					t.Errorf("%s/%s: %s of 900 KB went upstream in a %d-byte body to %s", cfg.name, tool.Name, name, len(r.Body), r.Route)
+				}
 			}
 		}
 	})
 	if calls < 60 {
 		t.Errorf("only %d calls: the schemas were not walked", calls)
+	}
+}
+
+// TestStringArgumentsAtTheirBound: every string argument, and each string of
+// an array argument, holds up to 1024 characters (Prefect's longest names,
+// counted in characters, not bytes); one more is an argument error naming
+// the argument, before any request upstream.
+func TestStringArgumentsAtTheirBound(t *testing.T) {
+	e := newEnv(t)
+	for _, args := range []map[string]any{
+		{"flow": strings.Repeat("f", 1024)},
+		{"flow": strings.Repeat("é", 1024)},
+		{"state": []any{"Late", strings.Repeat("s", 1024)}},
+	} {
+		e.ok(t, tools.ToolGetFlowRuns, args)
+	}
+	for name, args := range map[string]map[string]any{
+		"flow":  {"flow": strings.Repeat("é", 1025)},
+		"state": {"state": []any{"Late", strings.Repeat("s", 1025)}},
+		"key":   {"key": strings.Repeat("k", 1025)},
+	} {
+		tool := tools.ToolGetFlowRuns
+		if name == "key" {
+			tool = tools.ToolGetArtifacts
+		}
+		e.fake.ResetLog()
+		msg := e.fail(t, tool, args)
+		if !strings.Contains(msg, name+" is 1025 characters; at most 1024") {
+			t.Errorf("%s of 1025 characters: %s", name, msg)
+		}
+		if n := len(e.fake.Requests()); n != 0 {
+			t.Errorf("%s of 1025 characters: %d requests went upstream", name, n)
+		}
 	}
 }
 

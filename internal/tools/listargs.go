@@ -107,27 +107,12 @@ func (s runShortcuts) apply(ctx context.Context, c *call, b bodyFilters, runKey 
 	return nil
 }
 
-// maxNameArg bounds a name argument; a longer one matches nothing and is
-// refused rather than sent upstream.
-const maxNameArg = 1000
-
-func nameArg(arg, v string) (string, error) {
-	if len(v) > maxNameArg {
-		return "", badInput("%s is %d characters; names are at most %d", arg, len(v), maxNameArg)
-	}
-	return v, nil
-}
-
 // flowShortcut narrows by flow: its id or its name.
 func flowShortcut(b bodyFilters, ref string) error {
 	if prefect.IsUUID(ref) {
 		return b.set("flow", "flows", "id", prefect.AnyOf(strings.ToLower(ref)))
 	}
-	name, err := nameArg("flow", ref)
-	if err != nil {
-		return err
-	}
-	return b.set("flow", "flows", "name", prefect.AnyOf(name))
+	return b.set("flow", "flows", "name", prefect.AnyOf(ref))
 }
 
 // workPoolShortcut narrows by work pool name.
@@ -136,11 +121,7 @@ func workPoolShortcut(b bodyFilters, pool string) error {
 	if pool == "" {
 		return nil
 	}
-	name, err := nameArg("work_pool", pool)
-	if err != nil {
-		return err
-	}
-	return b.set("work_pool", "work_pools", "name", prefect.AnyOf(name))
+	return b.set("work_pool", "work_pools", "name", prefect.AnyOf(pool))
 }
 
 // deploymentShortcut narrows by deployment: an id or a flow/deployment slug
@@ -153,11 +134,7 @@ func deploymentShortcut(ctx context.Context, c *call, b bodyFilters, ref string)
 		}
 		return b.set("deployment", "deployments", "id", prefect.AnyOf(id))
 	}
-	name, err := nameArg("deployment", ref)
-	if err != nil {
-		return err
-	}
-	return b.set("deployment", "deployments", "name", prefect.AnyOf(name))
+	return b.set("deployment", "deployments", "name", prefect.AnyOf(ref))
 }
 
 // Prefect's state types and the state names its client sets
@@ -191,11 +168,7 @@ func stateFilter(values []string) (map[string]any, error) {
 				continue
 			}
 			// A custom state name is legal in Prefect: match it as given.
-			n, err := nameArg("state", v)
-			if err != nil {
-				return nil, err
-			}
-			names = append(names, n)
+			names = append(names, v)
 		}
 	}
 	switch {

@@ -45,25 +45,17 @@ func (c *call) resolveFlowRun(ctx context.Context, field, ref string) (string, e
 	return "", badInput("%s", strings.TrimSuffix(b.String(), ";"))
 }
 
-// maxPathName bounds a name this server puts in a Prefect URL path.
-// Prefect does not limit these names, but HTTP servers and proxies refuse
-// request heads of some 8-16 KiB, escapes can triple a name's length, and
-// a 900 KB argument must not travel upstream at all.
-const maxPathName = 4096
-
 // poolNameBanned are the characters Prefect refuses in flow, work pool and
 // work queue names: the pattern ^[^/%&><]+$ of FlowCreate, WorkPoolCreate
 // and WorkQueueCreate in its OpenAPI document.
 const poolNameBanned = "/%&><"
 
-// pathName checks a name bound for a URL path: too long is an argument
-// error saying the limit; a name Prefect refuses (banned, "" when it has no
-// rule) or one that would move the path (/, \, . or ..) names nothing we can
-// read, so the answer is "no <kind> is named …", never a refused request.
+// pathName checks a name bound for a URL path (its length is bounded with
+// every argument's, maxStringArg): a name Prefect refuses (banned, "" when
+// it has no rule) or one that would move the path (/, \, . or ..) names
+// nothing we can read, so the answer is "no <kind> is named …", never a
+// refused request.
 func pathName(kind, v, banned, list string) error {
-	if len(v) > maxPathName {
-		return badInput("the %s name is %d characters; this server sends Prefect names of at most %d characters in a URL path: check the name (list them with %s)", kind, len(v), maxPathName, list)
-	}
 	if banned != "" && strings.ContainsAny(v, banned) {
 		return &notFound{msg: fmt.Sprintf("no %s is named %q: Prefect %s names cannot contain any of %s; list them with %s",
 			kind, clip(v, 80), kind, strings.Join(strings.Split(banned, ""), " "), list)}
