@@ -30,6 +30,16 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultSessionTimeout    = 30 * time.Minute
+	// DefaultMaxConnections: an idle connection costs about 10 KiB (two 4 KiB
+	// bufio buffers and a goroutine), so 1024 fit in 10-20 MiB, well inside
+	// the default 80 MiB memory limit, and in the file descriptors of the
+	// commonest soft limit, 1024 (Go raises it to the hard limit at start,
+	// usually far higher); Prefect connections and the listener need a few
+	// more, bounded by the concurrent calls.
+	DefaultMaxConnections = 1024
+	// DefaultMaxStreamsPerClient: one event stream per session, for several
+	// assistants or tabs of one user.
+	DefaultMaxStreamsPerClient = 8
 )
 
 // Options configures a Server. Zero values take the defaults above.
@@ -70,6 +80,16 @@ type Options struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes idle keep-alive connections (default 120s).
 	IdleTimeout time.Duration
+	// MaxConnections caps the connections open at once (default 1024); at
+	// the cap, new connections wait for one to close (see limitListener).
+	// Enforced by Serve and ListenAndServe, not by Handler.
+	MaxConnections int
+	// MaxStreamsPerClient caps the long-lived event streams one client holds
+	// at once (default 8): a stateful session's GET stream, a 2026-07-28
+	// subscriptions/listen. More are answered 429. A client is the
+	// authenticated principal (Wrap's sdk TokenInfo.UserID), else the
+	// credential headers the request sends.
+	MaxStreamsPerClient int
 	// ShutdownTimeout bounds the wait for in-flight requests once the serving
 	// context is cancelled; remaining connections are then closed (default 25s).
 	ShutdownTimeout time.Duration
@@ -78,7 +98,8 @@ type Options struct {
 	// Ready backs /readyz; nil means always ready. See NotReady for choosing
 	// the reason shown to callers. Its result is reused for ReadyCacheTTL.
 	Ready func(ctx context.Context) error
-	// Now is the clock of the readiness cache; nil means time.Now.
+	// Now is the clock of the readiness cache and of the rate-limited
+	// warnings; nil means time.Now.
 	Now func() time.Time
 	// Wrap, if set, wraps the MCP endpoint only (for inbound authentication).
 	// It runs after the Host/Origin checks and before the body is read.
@@ -100,6 +121,9 @@ type Server struct {
 
 	readyTimeout time.Duration
 	ready        readyCache
+
+	streams   *streamCounter
+	limitWarn rateLimited // "connection limit reached"
 
 	drainOnce sync.Once
 	draining  chan struct{} // closed when graceful shutdown begins
@@ -128,6 +152,7 @@ func New(getServer func(*http.Request) *mcp.Server, opts Options) (*Server, erro
 		logger:   logger,
 		metrics:  cmp.Or(opts.Metrics, NewMetrics()),
 		draining: make(chan struct{}),
+		streams:  newStreamCounter(opts.MaxStreamsPerClient),
 
 		readyTimeout: readyTimeout,
 	}
@@ -151,7 +176,7 @@ func New(getServer func(*http.Request) *mcp.Server, opts Options) (*Server, erro
 		// hostPolicy checks loopback connections too, honouring AllowedHosts.
 		DisableLocalhostProtection: true,
 	})
-	var endpoint http.Handler = s.endStreamsOnDrain(streamable)
+	var endpoint http.Handler = s.limitStreams(s.endStreamsOnDrain(streamable))
 	if opts.Stateless {
 		endpoint = carryRequestContext(endpoint) // see CancelWithRequest
 	}
@@ -201,7 +226,8 @@ func applyDefaults(opts *Options) error {
 		return fmt.Errorf("httpserver: path %q must start with / and contain no spaces or wildcards", opts.Path)
 	}
 	if opts.MaxBodyBytes < 0 || opts.MaxHeaderBytes < 0 || opts.ReadHeaderTimeout < 0 ||
-		opts.BodyReadTimeout < 0 || opts.WriteTimeout < 0 || opts.IdleTimeout < 0 || opts.ShutdownTimeout < 0 || opts.SessionTimeout < 0 {
+		opts.BodyReadTimeout < 0 || opts.WriteTimeout < 0 || opts.IdleTimeout < 0 || opts.ShutdownTimeout < 0 || opts.SessionTimeout < 0 ||
+		opts.MaxConnections < 0 || opts.MaxStreamsPerClient < 0 {
 		return errors.New("httpserver: limits and timeouts must not be negative")
 	}
 	if opts.MaxBodyBytes == 0 {
@@ -224,6 +250,12 @@ func applyDefaults(opts *Options) error {
 	}
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if opts.MaxConnections == 0 {
+		opts.MaxConnections = DefaultMaxConnections
+	}
+	if opts.MaxStreamsPerClient == 0 {
+		opts.MaxStreamsPerClient = DefaultMaxStreamsPerClient
 	}
 	if opts.Stateless {
 		opts.SessionTimeout = 0
@@ -271,6 +303,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // and remaining connections are then closed. It returns nil after a clean
 // shutdown. Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = s.limitConnections(ln)
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,

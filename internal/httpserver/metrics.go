@@ -42,6 +42,9 @@ type Metrics struct {
 	upstreamDuration *prometheus.HistogramVec
 	httpInFlight     prometheus.Gauge
 	httpRequests     *prometheus.CounterVec
+	connectionsOpen  prometheus.Gauge
+	connectionsMax   prometheus.Gauge
+	streamsOpen      prometheus.Gauge
 }
 
 var _ Observer = (*Metrics)(nil)
@@ -81,10 +84,22 @@ func NewMetrics() *Metrics {
 			Name: "prefect_mcp_http_requests_total",
 			Help: "HTTP requests served, by status code.",
 		}, []string{"code"}),
+		connectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prefect_mcp_http_connections_open",
+			Help: "HTTP connections open.",
+		}),
+		connectionsMax: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prefect_mcp_http_connections_max",
+			Help: "Most HTTP connections open at once; at this many, new connections wait.",
+		}),
+		streamsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prefect_mcp_http_event_streams_open",
+			Help: "Long-lived MCP event streams open (stateful GET, subscriptions/listen).",
+		}),
 	}
 	m.registry.MustRegister(
 		m.toolCalls, m.toolDuration, m.upstreamRequests, m.upstreamDuration,
-		m.httpInFlight, m.httpRequests,
+		m.httpInFlight, m.httpRequests, m.connectionsOpen, m.connectionsMax, m.streamsOpen,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

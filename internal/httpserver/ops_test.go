@@ -260,6 +260,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"wildcard path", Options{Path: "/{x}"}},
 		{"negative body limit", Options{MaxBodyBytes: -1}},
 		{"negative timeout", Options{ShutdownTimeout: -time.Second}},
+		{"negative connection limit", Options{MaxConnections: -1}},
+		{"negative stream limit", Options{MaxStreamsPerClient: -1}},
 		{"origin with path", Options{AllowedOrigins: []string{"https://app.example.com/x"}}},
 		{"origin without scheme", Options{AllowedOrigins: []string{"app.example.com"}}},
 		{"host with scheme", Options{AllowedHosts: []string{"https://mcp.example.com"}}},
