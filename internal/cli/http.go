@@ -36,14 +36,16 @@ func serveHTTP(ctx context.Context, o Options, sys System, logger *slog.Logger, 
 	addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
 
 	hopts := httpserver.Options{
-		Addr:            addr,
-		Path:            o.Path,
-		Stateless:       !o.Stateful,
-		AllowedOrigins:  o.AllowedOrigins,
-		AllowedHosts:    o.AllowedHosts,
-		ShutdownTimeout: o.ShutdownTimeout,
-		Logger:          logger,
-		Metrics:         metrics,
+		Addr:                addr,
+		Path:                o.Path,
+		Stateless:           !o.Stateful,
+		AllowedOrigins:      o.AllowedOrigins,
+		AllowedHosts:        o.AllowedHosts,
+		MaxConnections:      o.MaxConnections,
+		MaxStreamsPerClient: o.MaxStreamsPerClient,
+		ShutdownTimeout:     o.ShutdownTimeout,
+		Logger:              logger,
+		Metrics:             metrics,
 	}
 	inbound, err := inboundAuth(ctx, o, sys, a, &hopts, logger)
 	if err != nil {

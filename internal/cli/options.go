@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prefect-mcp/prefect-mcp/internal/httpserver"
 	"github.com/prefect-mcp/prefect-mcp/internal/prefect"
 	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
@@ -37,6 +38,8 @@ type Options struct {
 	MaxResponseMB        int
 	UpstreamBudgetMB     int
 	MaxConcurrentCalls   int
+	MaxConnections       int
+	MaxStreamsPerClient  int
 	CallTimeout          time.Duration
 	MemoryLimitMB        int
 	ShutdownTimeout      time.Duration
@@ -147,6 +150,8 @@ func newFlagSet(o *Options, lookup func(string) (string, bool), out io.Writer) (
 	integer(&o.MaxResponseMB, "max-response-mb", "PREFECT_MCP_MAX_RESPONSE_MB", 32, "largest Prefect response accepted, in MiB")
 	integer(&o.UpstreamBudgetMB, "upstream-budget-mb", "PREFECT_MCP_UPSTREAM_BUDGET_MB", int(prefect.DefaultBudgetBytes>>20), "memory for Prefect answers held at once by all calls together, in MiB; an answer that does not fit is a tool error")
 	integer(&o.MaxConcurrentCalls, "max-concurrent-calls", "PREFECT_MCP_MAX_CONCURRENT_CALLS", 64, "HTTP: tool calls served at once, one tenant at most half of them; more wait (bounds memory under load)")
+	integer(&o.MaxConnections, "max-connections", "PREFECT_MCP_MAX_CONNECTIONS", httpserver.DefaultMaxConnections, "HTTP: connections open at once; more wait for one to close (also limit connections per client at your ingress)")
+	integer(&o.MaxStreamsPerClient, "max-streams-per-client", "PREFECT_MCP_MAX_STREAMS_PER_CLIENT", httpserver.DefaultMaxStreamsPerClient, "HTTP: event streams (a stateful session's GET) one client holds open at once; more get 429. A client is its bearer token or OAuth user, else its X-Prefect-* credentials")
 	duration(&o.CallTimeout, "call-timeout", "PREFECT_MCP_CALL_TIMEOUT", tools.DefaultCallTimeout, "deadline of one tool call from start to answer, waiting for a slot and retries included (keep it below the client's timeout, 60s in the TypeScript SDK)")
 	integer(&o.MemoryLimitMB, "memory-limit-mb", "PREFECT_MCP_MEMORY_LIMIT_MB", 80, "soft memory limit for the Go runtime in MiB (0: none; GOMEMLIMIT wins)")
 	o.ShutdownTimeout = 15 * time.Second
@@ -169,6 +174,10 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--port %d: use 0-65535", o.Port)
 	case o.MaxConcurrentCalls < 1:
 		return fmt.Errorf("--max-concurrent-calls %d: use 1 or more", o.MaxConcurrentCalls)
+	case o.MaxConnections < 1:
+		return fmt.Errorf("--max-connections %d: use 1 or more", o.MaxConnections)
+	case o.MaxStreamsPerClient < 1:
+		return fmt.Errorf("--max-streams-per-client %d: use 1 or more", o.MaxStreamsPerClient)
 	case o.CallTimeout <= 0:
 		return fmt.Errorf("--call-timeout %s: use a positive duration, e.g. 50s", o.CallTimeout)
 	case o.MemoryLimitMB < 0:

@@ -30,12 +30,13 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 25 * time.Second
 	DefaultSessionTimeout    = 30 * time.Minute
-	// DefaultMaxConnections: an idle connection costs about 10 KiB (two 4 KiB
-	// bufio buffers and a goroutine), so 1024 fit in 10-20 MiB, well inside
-	// the default 80 MiB memory limit, and in the file descriptors of the
-	// commonest soft limit, 1024 (Go raises it to the hard limit at start,
-	// usually far higher); Prefect connections and the listener need a few
-	// more, bounded by the concurrent calls.
+	// DefaultMaxConnections: an idle keep-alive connection costs about 16 KiB
+	// of Go heap and stack (1,000 measured), so 1024 take about 16 MiB, well
+	// inside the default 80 MiB memory limit. Descriptors: Go raises the soft
+	// RLIMIT_NOFILE (often 1024) to the hard limit at start (systemd's
+	// default 524288; deploy/systemd sets 4096), so the cap binds first;
+	// where the hard limit is 1024 too, Accept fails with EMFILE a few
+	// connections earlier and net/http retries it.
 	DefaultMaxConnections = 1024
 	// DefaultMaxStreamsPerClient: one event stream per session, for several
 	// assistants or tabs of one user.
