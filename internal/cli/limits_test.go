@@ -27,11 +27,11 @@ func TestConnectionAndStreamFlagsReachTheServer(t *testing.T) {
 	// Each session's GET event stream stays open; the same client's second is refused.
 	stream := func() *http.Response {
 		t.Helper()
-		init := rawHTTP(t, hc, http.MethodPost, base+"/mcp", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}`, nil)
-		session := init.Header.Get("Mcp-Session-Id")
-		bodyText(t, init)
+		initResp := rawHTTP(t, hc, http.MethodPost, base+"/mcp", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}`, nil)
+		session := initResp.Header.Get("Mcp-Session-Id")
+		bodyText(t, initResp)
 		if session == "" {
-			t.Fatalf("initialize: no session (%d)", init.StatusCode)
+			t.Fatalf("initialize: no session (%d)", initResp.StatusCode)
 		}
 		resp := rawHTTP(t, hc, http.MethodGet, base+"/mcp", "", map[string]string{"Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-11-25", "Accept": "text/event-stream"})
 		t.Cleanup(func() { resp.Body.Close() })
