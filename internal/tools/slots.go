@@ -110,14 +110,17 @@ func (s *Slots) releaseLocked(tenant string) {
 	}
 }
 
-// tenantOf names who a call is for: the OAuth subject, the inbound bearer
-// token and the Prefect credentials the request names. Only a digest is kept,
-// so no credential is held beyond the call. Calls with none of these (stdio,
-// or HTTP on the server's own credentials) share one tenant.
+// tenantOf names who a call is for: the authenticated principal (OAuth
+// subject or static token) when there is one — whatever X-Prefect-* headers
+// it sends, so varying them cannot win more than a fair share — else the
+// credentials the request names. Only a digest is kept, so no credential is
+// held beyond the call. Calls with none of these (stdio, or HTTP on the
+// server's own credentials) share one tenant.
 func tenantOf(req target.Request) string {
 	h := sha256.New()
-	if req.TokenInfo != nil {
-		h.Write([]byte(req.TokenInfo.UserID))
+	if req.TokenInfo != nil && req.TokenInfo.UserID != "" {
+		h.Write([]byte("principal\x00" + req.TokenInfo.UserID))
+		return hex.EncodeToString(h.Sum(nil)[:16])
 	}
 	h.Write([]byte{0})
 	for _, name := range []string{"Authorization", "X-Prefect-Api-Url", "X-Prefect-Api-Key", "X-Prefect-Api-Auth-String"} {

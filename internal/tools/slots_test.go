@@ -190,6 +190,19 @@ func TestTenantKey(t *testing.T) {
 	if tenantOf(target.Request{TokenInfo: &auth.TokenInfo{UserID: "u1"}}) == tenantOf(target.Request{TokenInfo: &auth.TokenInfo{UserID: "u2"}}) {
 		t.Fatal("different OAuth subjects share a tenant")
 	}
+	// An authenticated principal is one tenant whatever Prefect headers it
+	// sends, so it cannot take more than its share by varying them.
+	alice := func(key string) target.Request {
+		r := hdr("X-Prefect-Api-Key", key)
+		r.TokenInfo = &auth.TokenInfo{UserID: "alice"}
+		return r
+	}
+	if tenantOf(alice("pnu_1")) != tenantOf(alice("pnu_2")) {
+		t.Fatal("one principal is several tenants by varying X-Prefect-Api-Key")
+	}
+	if tenantOf(alice("pnu_1")) == tenantOf(hdr("X-Prefect-Api-Key", "pnu_1")) {
+		t.Fatal("a principal shares a tenant with an unauthenticated caller")
+	}
 	if strings.Contains(a, "secretA") || len(a) != 32 {
 		t.Fatalf("tenant key %q", a)
 	}
