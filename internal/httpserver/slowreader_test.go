@@ -35,7 +35,7 @@ func dialTinyWindow(addr string) (net.Conn, error) {
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024)
+			serr = setReceiveBuffer(fd, 1024)
 		}); err != nil {
 			return err
 		}
