@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/auth/authtest"
+	"github.com/prefect-mcp/prefect-mcp/internal/testclock"
 )
 
 var (
@@ -26,31 +26,13 @@ var (
 
 func toWorkspace(w authtest.Workspace) Workspace { return Workspace(w) }
 
-// fakeClock is a settable clock for cache expiry.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestGrantClientWorkspaces(t *testing.T) {
 	t.Parallel()
 	iss := authtest.New(testPublicBase+"/mcp", time.Now)
 	t.Cleanup(iss.Close)
 	iss.SetGrant("grant-a", wsProd, wsStaging)
 	iss.SetGrant("grant-empty")
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testclock.NewManual(time.Unix(1_700_000_000, 0))
 	g := NewGrantClient(iss.Client(), iss.URL+"/", GrantClientOptions{Now: clock.Now, MaxEntries: 2})
 	ctx := context.Background()
 	tokenA := iss.Mint(iss.Claims("grant-a"))

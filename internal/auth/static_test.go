@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prefect-mcp/prefect-mcp/internal/testclock"
 )
 
 const (
@@ -125,7 +127,7 @@ func TestStaticTokensReload(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tokens")
 	writeTokenFile(t, path, tokenA+"\n", 0o600)
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testclock.NewManual(time.Unix(1_700_000_000, 0))
 	s, err := LoadStaticTokens(path, StaticTokensOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +195,7 @@ func TestStaticTokensRewriteKeepingSizeAndMtime(t *testing.T) {
 		}
 	}
 	write(tokenA + "\n")
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testclock.NewManual(time.Unix(1_700_000_000, 0))
 	s, err := LoadStaticTokens(path, StaticTokensOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +323,7 @@ func TestStaticTokensConcurrentUse(t *testing.T) {
 		}
 		return os.Rename(tmp, path)
 	}
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testclock.NewManual(time.Unix(1_700_000_000, 0))
 	s, err := LoadStaticTokens(path, StaticTokensOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)

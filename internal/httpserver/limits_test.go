@@ -10,31 +10,13 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prefect-mcp/prefect-mcp/internal/testclock"
 )
-
-// testClock is a settable clock for Options.Now.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // rawConn is one client connection speaking HTTP/1.1 by hand, so the test
 // decides exactly which connections are open.
@@ -98,7 +80,7 @@ func warnings(logs *lockedBuffer) int {
 }
 
 func TestConnectionLimit(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.NewManual(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC))
 	logs := &lockedBuffer{}
 	r := startServer(t, newMCPServer(nil), Options{Stateless: true, MaxConnections: 3, Logger: debugLogger(logs), Now: clock.Now})
 
@@ -137,7 +119,7 @@ func TestConnectionLimit(t *testing.T) {
 	}
 
 	// A minute later the cap warns again.
-	clock.advance(warnInterval)
+	clock.Advance(warnInterval)
 	_ = held[2].Close()
 	next := dialRaw(t, r.baseURL)
 	if code, _ := next.get(t, "/healthz"); code != http.StatusOK {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -56,4 +57,27 @@ func Shift(base time.Time, spec string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s=%q: want a calendar step like 1mo, 1y, 10y or a Go duration like 36h", EnvShift, spec)
 	}
 	return base.Add(d), nil
+}
+
+// Manual is a clock a test moves by hand, for code that takes a Now func.
+type Manual struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManual is a Manual clock standing at at.
+func NewManual(at time.Time) *Manual { return &Manual{now: at} }
+
+// Now is the clock's time.
+func (c *Manual) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock by d.
+func (c *Manual) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
