@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/prefecttest"
+	"github.com/prefect-mcp/prefect-mcp/internal/tools"
 )
 
 // brokenSetups are settings a new user can break; each must be diagnosed
@@ -119,6 +120,7 @@ func TestBrokenSettingsOverStdio(t *testing.T) {
 			if strings.Contains(text, "no Prefect API is configured") {
 				t.Errorf("a broken setup is reported as no setup:\n%s", text)
 			}
+			checkEveryToolNamesTheProblem(ctx, t, cs, list.Tools, tc.want[0])
 			writeFile(t, path, tc.fixed, old.Add(time.Minute))
 			callUntil(t, cs, func(text string, isError bool) bool { return !isError && strings.Contains(text, `"flows"`) })
 		})
@@ -191,4 +193,57 @@ func TestUnreadableCAFileIsDiagnosed(t *testing.T) {
 			t.Errorf("config output lacks %q:\n%s", w, out)
 		}
 	}
+}
+
+// answersWithoutPrefect are the tools that read nothing from Prefect, so a
+// broken Prefect setup does not stop them.
+var answersWithoutPrefect = map[string]bool{tools.ToolGetObjectSchema: true}
+
+// checkEveryToolNamesTheProblem calls every listed tool with its required
+// arguments: each one that reads Prefect answers with the problem (want),
+// not with a failure of its own.
+func checkEveryToolNamesTheProblem(ctx context.Context, t *testing.T, cs *mcp.ClientSession, list []*mcp.Tool, want string) {
+	t.Helper()
+	for _, tool := range list {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool.Name, Arguments: requiredArgs(tool.InputSchema)})
+		if err != nil {
+			t.Fatalf("%s: protocol error %v", tool.Name, err)
+		}
+		text := res.Content[0].(*mcp.TextContent).Text
+		switch {
+		case answersWithoutPrefect[tool.Name]:
+			if res.IsError {
+				t.Errorf("%s needs no Prefect but failed: %s", tool.Name, text)
+			}
+		case !res.IsError || !strings.Contains(text, want):
+			t.Errorf("%s: isError=%v, the answer lacks %q:\n%.300s", tool.Name, res.IsError, want, text)
+		}
+	}
+}
+
+// requiredArgs fills a tool's required arguments with plausible values
+// from its input schema, as listed to the client.
+func requiredArgs(schema any) map[string]any {
+	s, _ := schema.(map[string]any)
+	props, _ := s["properties"].(map[string]any)
+	required, _ := s["required"].([]any)
+	args := map[string]any{}
+	for _, r := range required {
+		name, _ := r.(string)
+		p, _ := props[name].(map[string]any)
+		switch p["type"] {
+		case "integer", "number":
+			args[name] = 1
+		case "array":
+			args[name] = []any{}
+		case "object":
+			args[name] = map[string]any{}
+		default:
+			args[name] = "example"
+		}
+		if enum, ok := p["enum"].([]any); ok && len(enum) > 0 {
+			args[name] = enum[0]
+		}
+	}
+	return args
 }
