@@ -209,6 +209,15 @@ func eachStringArgument(t *testing.T, visit func(cfg extremesConfig, e *env, too
 	}
 }
 
+// argumentsAlone is base cut to the tool's required arguments.
+func argumentsAlone(t *testing.T, tool *mcp.Tool, base map[string]any) map[string]any {
+	alone := map[string]any{}
+	for _, req := range schemaOf(t, tool).Required {
+		alone[req] = base[req]
+	}
+	return alone
+}
+
 // TestHugeStringArguments gives every string argument of every tool 900 KB,
 // beside the other arguments that succeed and alone (with only the required
 // ones: get_artifacts echoed a key whole only without flow_run_id): the
@@ -218,11 +227,7 @@ func TestHugeStringArguments(t *testing.T) {
 	huge := strings.Repeat("n", 900<<10)
 	calls := 0
 	eachStringArgument(t, func(cfg extremesConfig, e *env, tool *mcp.Tool, name string, base map[string]any) {
-		alone := map[string]any{}
-		for _, req := range schemaOf(t, tool).Required {
-			alone[req] = base[req]
-		}
-		for _, args := range []map[string]any{maps.Clone(base), alone} {
+		for _, args := range []map[string]any{maps.Clone(base), argumentsAlone(t, tool, base)} {
 			args[name] = huge
 			cfg.fake.ResetLog()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -288,23 +293,25 @@ func TestNamesWithSlashesOrDots(t *testing.T) {
 	calls := 0
 	eachStringArgument(t, func(cfg extremesConfig, e *env, tool *mcp.Tool, prop string, base map[string]any) {
 		for _, v := range names {
-			args := maps.Clone(base)
-			args[prop] = v
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			text, isErr := callText(ctx, t, e, tool.Name, args)
-			cancel()
-			calls++
-			for _, bad := range []string{"Unexpected error", "encoded slash", "dot segments", "prefect: GET", "prefect: POST"} {
-				if strings.Contains(text, bad) {
-					t.Errorf("%s/%s: %s=%q: %.300s", cfg.name, tool.Name, prop, v, text)
+			// Beside the other arguments that succeed, and with only the required ones.
+			for _, args := range []map[string]any{maps.Clone(base), argumentsAlone(t, tool, base)} {
+				args[prop] = v
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				text, isErr := callText(ctx, t, e, tool.Name, args)
+				cancel()
+				calls++
+				for _, bad := range []string{"Unexpected error", "encoded slash", "dot segments", "prefect: GET", "prefect: POST"} {
+					if strings.Contains(text, bad) {
+						t.Errorf("%s/%s: %s=%q (with %d other arguments): %.300s", cfg.name, tool.Name, prop, v, len(args)-1, text)
+					}
 				}
-			}
-			if (prop == "work_pool_name" || (tool.Name == tools.ToolGetVariables && prop == "name")) && (!isErr || !strings.Contains(text, "is named")) {
-				t.Errorf("%s/%s: %s=%q: want \"no … is named …\", got %.300s", cfg.name, tool.Name, prop, v, text)
+				if (prop == "work_pool_name" || (tool.Name == tools.ToolGetVariables && prop == "name")) && (!isErr || !strings.Contains(text, "is named")) {
+					t.Errorf("%s/%s: %s=%q (with %d other arguments): want \"no … is named …\", got %.300s", cfg.name, tool.Name, prop, v, len(args)-1, text)
+				}
 			}
 		}
 	})
-	if calls < 100 {
+	if calls < 200 {
 		t.Errorf("only %d calls", calls)
 	}
 }
