@@ -273,8 +273,17 @@ func TestImageDefaultIsStdio(t *testing.T) {
 	}
 }
 
+// probe is the part of a Kubernetes probe the manifest test reads.
+type probe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+	} `yaml:"httpGet"`
+	TCPSocket *struct{} `yaml:"tcpSocket"`
+}
+
 // TestKubernetesManifest: the pod runs as the numeric non-root user (a named
-// user with runAsNonRoot is refused by the kubelet) and asks for HTTP.
+// user with runAsNonRoot is refused by the kubelet), asks for HTTP, and
+// probes liveness by TCP, readiness by HTTP.
 func TestKubernetesManifest(t *testing.T) {
 	dec := yaml.NewDecoder(bytes.NewReader(readFile(t, "deploy/kubernetes/prefect-mcp.yaml")))
 	found := false
@@ -293,6 +302,8 @@ func TestKubernetesManifest(t *testing.T) {
 							Image           string   `yaml:"image"`
 							Command         []string `yaml:"command"`
 							Args            []string `yaml:"args"`
+							LivenessProbe   probe    `yaml:"livenessProbe"`
+							ReadinessProbe  probe    `yaml:"readinessProbe"`
 							SecurityContext struct {
 								RunAsUser                *int  `yaml:"runAsUser"`
 								AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
@@ -339,7 +350,17 @@ func TestKubernetesManifest(t *testing.T) {
 		}
 		if r := c.SecurityContext.ReadOnlyRootFilesystem; r == nil || !*r {
 			t.Error("readOnlyRootFilesystem must be true")
+		} // At --max-connections a new connection waits in the accept queue, so
+		// an HTTP probe times out while the TCP connect succeeds
+		// (internal/httpserver TestConnectionLimit): readiness must be HTTP
+		// (a full replica leaves rotation), liveness TCP (it is not restarted).
+		if c.LivenessProbe.TCPSocket == nil || c.LivenessProbe.HTTPGet != nil {
+			t.Error("livenessProbe must be a tcpSocket probe: an HTTP one restarts a replica that is only at its connection cap")
 		}
+		if c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+			t.Error("readinessProbe must GET /readyz")
+		}
+
 	}
 	if !found {
 		t.Fatal("no Deployment in deploy/kubernetes/prefect-mcp.yaml")

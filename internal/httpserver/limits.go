@@ -25,8 +25,9 @@ import (
 // which MCP clients report as a failed call (a tools/call POST is not retried),
 // and costs an accept, a descriptor and a goroutine per refused attempt at the
 // moment the process is saturated. Probes on new connections queue too: at the
-// cap /readyz and /healthz time out, taking the replica out of rotation;
-// requests on connections already open are still served.
+// cap /readyz and /healthz time out, taking the replica out of rotation (the
+// Kubernetes manifest's liveness probe is a TCP connect, which the kernel
+// completes at the cap); requests on connections already open are served.
 //
 // It is golang.org/x/net/netutil.LimitListener's semaphore, written out for
 // two reasons: netutil's connection hides *net.TCPConn's CloseWrite, through
