@@ -1,8 +1,6 @@
 package httpserver
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/prefect-mcp/prefect-mcp/internal/tenant"
 )
 
 // limitConnections caps the connections open at once at MaxConnections.
@@ -146,23 +145,16 @@ func (s *Server) limitStreams(next http.Handler) http.Handler {
 	})
 }
 
-// streamClient names who holds a stream: the authenticated principal (a
-// static token's digest, an OAuth subject) when inbound authentication is on;
-// else a digest of the credential headers, which the client chooses, so
-// without inbound authentication only the connection cap binds a hostile one.
+// streamClient names who holds a stream (tenant.Key): the authenticated
+// principal when inbound authentication is on; else a digest of the
+// credential headers, which the client chooses, so without inbound
+// authentication only the connection cap binds a hostile one.
 func streamClient(r *http.Request) string {
-	if ti := sdkauth.TokenInfoFromContext(r.Context()); ti != nil && ti.UserID != "" {
-		return "principal:" + ti.UserID
+	var principal string
+	if ti := sdkauth.TokenInfoFromContext(r.Context()); ti != nil {
+		principal = ti.UserID
 	}
-	h := sha256.New()
-	for _, name := range []string{"Authorization", "X-Prefect-Api-Url", "X-Prefect-Api-Key", "X-Prefect-Api-Auth-String"} {
-		for _, v := range r.Header.Values(name) {
-			h.Write([]byte(v))
-			h.Write([]byte{1})
-		}
-		h.Write([]byte{0})
-	}
-	return "headers:" + hex.EncodeToString(h.Sum(nil)[:16])
+	return tenant.Key(principal, r.Header)
 }
 
 // streamCounter counts open event streams per client.

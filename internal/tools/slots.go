@@ -2,11 +2,10 @@ package tools
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"sync"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/target"
+	"github.com/prefect-mcp/prefect-mcp/internal/tenant"
 )
 
 // Slots bounds the tool calls doing upstream work at once (memory stays flat
@@ -110,25 +109,12 @@ func (s *Slots) releaseLocked(tenant string) {
 	}
 }
 
-// tenantOf names who a call is for: the authenticated principal (OAuth
-// subject or static token) when there is one — whatever X-Prefect-* headers
-// it sends, so varying them cannot win more than a fair share — else the
-// credentials the request names. Only a digest is kept, so no credential is
-// held beyond the call. Calls with none of these (stdio, or HTTP on the
-// server's own credentials) share one tenant.
+// tenantOf names who a call is for (tenant.Key): its authenticated
+// principal, else the credentials the request carries.
 func tenantOf(req target.Request) string {
-	h := sha256.New()
-	if req.TokenInfo != nil && req.TokenInfo.UserID != "" {
-		h.Write([]byte("principal\x00" + req.TokenInfo.UserID))
-		return hex.EncodeToString(h.Sum(nil)[:16])
+	var principal string
+	if req.TokenInfo != nil {
+		principal = req.TokenInfo.UserID
 	}
-	h.Write([]byte{0})
-	for _, name := range []string{"Authorization", "X-Prefect-Api-Url", "X-Prefect-Api-Key", "X-Prefect-Api-Auth-String"} {
-		for _, v := range req.Header.Values(name) {
-			h.Write([]byte(v))
-			h.Write([]byte{1})
-		}
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	return tenant.Key(principal, req.Header)
 }
