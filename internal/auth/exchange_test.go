@@ -123,7 +123,7 @@ func TestExchangeClientCredentialsValidatesResponse(t *testing.T) {
 
 func TestExchangeClientCredentialsNeedsCredentials(t *testing.T) {
 	t.Parallel()
-	iss := authtest.New(testPublicBase+"/mcp", time.Now)
+	iss := authtest.New(testPublicBase+"/mcp", testClock)
 	t.Cleanup(iss.Close)
 	for _, creds := range [][2]string{{"", "secret"}, {"id", ""}} {
 		if _, err := ExchangeClientCredentials(context.Background(), iss.Client(), iss.URL, creds[0], creds[1]); err == nil {

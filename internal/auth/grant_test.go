@@ -28,7 +28,7 @@ func toWorkspace(w authtest.Workspace) Workspace { return Workspace(w) }
 
 func TestGrantClientWorkspaces(t *testing.T) {
 	t.Parallel()
-	iss := authtest.New(testPublicBase+"/mcp", time.Now)
+	iss := authtest.New(testPublicBase+"/mcp", testClock)
 	t.Cleanup(iss.Close)
 	iss.SetGrant("grant-a", wsProd, wsStaging)
 	iss.SetGrant("grant-empty")
@@ -86,11 +86,11 @@ func TestGrantClientWorkspaces(t *testing.T) {
 
 func TestGrantClientErrors(t *testing.T) {
 	t.Parallel()
-	iss := authtest.New(testPublicBase+"/mcp", time.Now)
+	iss := authtest.New(testPublicBase+"/mcp", testClock)
 	t.Cleanup(iss.Close)
 	iss.SetGrant("grant-a", wsProd)
 	expired := iss.Claims("grant-a")
-	expired["exp"] = time.Now().Add(-time.Hour).Unix()
+	expired["exp"] = testNow.Add(-time.Hour).Unix()
 
 	fixed := func(status int, body string) string {
 		srv := httptestServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -9,9 +9,16 @@ import (
 	"time"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/auth/authtest"
+	"github.com/prefect-mcp/prefect-mcp/internal/testclock"
 )
 
 const testPublicBase = "https://mcp.example.test"
+
+// testNow is the auth tests' clock: fixed, and shifted by CI as the other
+// suites' are, so token times never depend on the day the tests run.
+var testNow = testclock.At(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+
+func testClock() time.Time { return testNow }
 
 func envLookup(env map[string]string) func(string) (string, bool) {
 	return func(name string) (string, bool) {
@@ -42,7 +49,7 @@ func newCloudConfig(t testing.TB, iss *authtest.Issuer) CloudConfig {
 
 func newCloudFixture(t testing.TB, opts VerifierOptions) *cloudFixture {
 	t.Helper()
-	iss := authtest.New(testPublicBase+"/mcp", time.Now)
+	iss := authtest.New(testPublicBase+"/mcp", testClock)
 	t.Cleanup(iss.Close)
 	return newCloudFixtureFor(t, iss, opts)
 }
@@ -50,6 +57,9 @@ func newCloudFixture(t testing.TB, opts VerifierOptions) *cloudFixture {
 func newCloudFixtureFor(t testing.TB, iss *authtest.Issuer, opts VerifierOptions) *cloudFixture {
 	t.Helper()
 	cfg := newCloudConfig(t, iss)
+	if opts.Now == nil {
+		opts.Now = testClock
+	}
 	v, err := NewVerifier(context.Background(), iss.Client(), cfg, opts)
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)

@@ -68,7 +68,7 @@ func TestMiddlewareRefusesHostileRequests(t *testing.T) {
 		return c
 	}
 	valid := iss.Mint(iss.Claims("grant-1"))
-	now := time.Now()
+	now := testNow
 	unpublished := iss.AddKey()
 	iss.RemoveKey(unpublished)
 
@@ -187,7 +187,7 @@ func TestMiddlewarePassesTokenInfo(t *testing.T) {
 	t.Parallel()
 	f := newCloudFixture(t, VerifierOptions{})
 	iss := f.issuer
-	exp := time.Now().Add(30 * time.Minute).Truncate(time.Second)
+	exp := testNow.Add(30 * time.Minute).Truncate(time.Second)
 	tests := []struct {
 		name       string
 		edit       func(jwt.MapClaims)
@@ -198,7 +198,7 @@ func TestMiddlewarePassesTokenInfo(t *testing.T) {
 		{"scp array", func(c jwt.MapClaims) { delete(c, "scope"); c["scp"] = []string{"openid", ScopeWorkspaces} }, nil, []string{"openid", ScopeWorkspaces}},
 		{"several scopes", func(c jwt.MapClaims) { c["scope"] = "openid  " + ScopeWorkspaces }, nil, []string{"openid", ScopeWorkspaces}},
 		{"audience array", func(c jwt.MapClaims) { c["aud"] = []string{"https://other.example", testPublicBase + "/mcp"} }, nil, []string{ScopeWorkspaces}},
-		{"expired within leeway", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-5 * time.Second).Unix() }, nil, []string{ScopeWorkspaces}},
+		{"expired within leeway", func(c jwt.MapClaims) { c["exp"] = testNow.Add(-5 * time.Second).Unix() }, nil, []string{ScopeWorkspaces}},
 		{"lower-case scheme", func(jwt.MapClaims) {}, func(tok string) string { return "bearer " + tok }, []string{ScopeWorkspaces}},
 		{"several spaces", func(jwt.MapClaims) {}, func(tok string) string { return "Bearer   " + tok }, []string{ScopeWorkspaces}},
 	}
@@ -249,7 +249,7 @@ func TestVerifyErrors(t *testing.T) {
 	f := newCloudFixture(t, VerifierOptions{})
 	iss := f.issuer
 	expired := iss.Claims("g")
-	expired["exp"] = time.Now().Add(-time.Hour).Unix()
+	expired["exp"] = testNow.Add(-time.Hour).Unix()
 	noScope := iss.Claims("g")
 	delete(noScope, "scope")
 	tests := []struct {
@@ -283,7 +283,7 @@ func TestVerifyErrors(t *testing.T) {
 func TestVerifierFailsClosedWhenJWKSUnreachable(t *testing.T) {
 	t.Parallel()
 	t.Run("outage at start, then recovery", func(t *testing.T) {
-		iss := authtest.New(testPublicBase+"/mcp", time.Now)
+		iss := authtest.New(testPublicBase+"/mcp", testClock)
 		t.Cleanup(iss.Close)
 		iss.SetJWKSOutage(true)
 		f := newCloudFixtureFor(t, iss, VerifierOptions{UnknownKIDRefreshInterval: time.Nanosecond})
@@ -299,7 +299,7 @@ func TestVerifierFailsClosedWhenJWKSUnreachable(t *testing.T) {
 		}
 	})
 	t.Run("server gone after warm cache, new kid refused", func(t *testing.T) {
-		iss := authtest.New(testPublicBase+"/mcp", time.Now)
+		iss := authtest.New(testPublicBase+"/mcp", testClock)
 		t.Cleanup(iss.Close)
 		f := newCloudFixtureFor(t, iss, VerifierOptions{UnknownKIDRefreshInterval: time.Nanosecond})
 		if _, err := f.verifier.Verify(context.Background(), iss.Mint(iss.Claims("g"))); err != nil {
@@ -313,11 +313,11 @@ func TestVerifierFailsClosedWhenJWKSUnreachable(t *testing.T) {
 		}
 	})
 	t.Run("nothing listening", func(t *testing.T) {
-		iss := authtest.New(testPublicBase+"/mcp", time.Now)
+		iss := authtest.New(testPublicBase+"/mcp", testClock)
 		token := iss.Mint(iss.Claims("g"))
 		cfg := newCloudConfig(t, iss)
 		iss.Close()
-		v, err := NewVerifier(context.Background(), nil, cfg, VerifierOptions{UnknownKIDRefreshInterval: time.Nanosecond, FetchTimeout: 2 * time.Second})
+		v, err := NewVerifier(context.Background(), nil, cfg, VerifierOptions{UnknownKIDRefreshInterval: time.Nanosecond, FetchTimeout: 2 * time.Second, Now: testClock})
 		if err != nil {
 			t.Fatalf("NewVerifier: %v", err)
 		}
@@ -375,7 +375,7 @@ func TestVerifierUnknownKIDRefetchIsRateLimited(t *testing.T) {
 
 func TestNewVerifierRejectsUnsafeConfig(t *testing.T) {
 	t.Parallel()
-	iss := authtest.New(testPublicBase+"/mcp", time.Now)
+	iss := authtest.New(testPublicBase+"/mcp", testClock)
 	t.Cleanup(iss.Close)
 	base := newCloudConfig(t, iss)
 	tests := []struct {
@@ -394,7 +394,7 @@ func TestNewVerifierRejectsUnsafeConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := base
 			tt.edit(&cfg)
-			v, err := NewVerifier(context.Background(), iss.Client(), cfg, VerifierOptions{})
+			v, err := NewVerifier(context.Background(), iss.Client(), cfg, VerifierOptions{Now: testClock})
 			if err == nil {
 				v.Close()
 				t.Fatal("NewVerifier accepted the config")
@@ -409,11 +409,11 @@ func TestJWKSBodyIsCapped(t *testing.T) {
 		_, _ = w.Write([]byte(`{"keys":[` + strings.Repeat(" ", maxJWKSBytes) + `]}`))
 	})
 	srv := httptestServer(t, huge)
-	iss := authtest.New(testPublicBase+"/mcp", time.Now)
+	iss := authtest.New(testPublicBase+"/mcp", testClock)
 	t.Cleanup(iss.Close)
 	cfg := newCloudConfig(t, iss)
 	cfg.JWKSURI = srv.URL + "/jwks.json"
-	v, err := NewVerifier(context.Background(), srv.Client(), cfg, VerifierOptions{UnknownKIDRefreshInterval: time.Nanosecond})
+	v, err := NewVerifier(context.Background(), srv.Client(), cfg, VerifierOptions{UnknownKIDRefreshInterval: time.Nanosecond, Now: testClock})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
