@@ -99,8 +99,9 @@ func DiagnoseStuck(f StuckFacts) StuckDiagnosis {
 		}
 	}
 	for _, r := range runs {
+		since := activeSince(r)
 		s := StuckRun{ID: r.ID, Name: r.Name, DeploymentID: r.DeploymentID, WorkPool: r.WorkPoolName,
-			State: shape.StateLabel(r.StateType, r.StateName), Since: shape.TS(activeSince(r)), elapsed: f.Now.Sub(activeSince(r))}
+			State: shape.StateLabel(r.StateType, r.StateName), Since: shape.TS(since), elapsed: f.Now.Sub(since)}
 		threshold := floor // the caller's own floor
 		if f.MinMinutes == 0 {
 			threshold = DefaultStuckMinutes * time.Minute
@@ -245,11 +246,7 @@ func ruleStuckSilent(_ *stuckView, _ prefect.FlowRun, s *StuckRun, _ stuckLive) 
 
 func stuckNextSteps(stuck []StuckRun) []string {
 	var out []string
-	add := func(s string) {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
+	add := func(s string) { addUnique(&out, s) }
 	for _, s := range stuck {
 		switch s.Verdict {
 		case CauseOrphaned:
