@@ -178,32 +178,22 @@ func (c *call) runCounts(ctx context.Context, now time.Time) (runCounts, error) 
 	}, &hist); err != nil {
 		return runCounts{}, err
 	}
-	var running, pending, scheduled, late, failed, crashed, completed, cancelled int
+	counts := runCounts{Running: new(int), Pending: new(int), Scheduled: new(int), Late: new(int),
+		Failed24h: new(int), Crashed24h: new(int), Completed24h: new(int), Cancelled24h: new(int)}
+	byType := map[string]*int{"RUNNING": counts.Running, "PENDING": counts.Pending, "SCHEDULED": counts.Scheduled,
+		"FAILED": counts.Failed24h, "CRASHED": counts.Crashed24h, "COMPLETED": counts.Completed24h, "CANCELLED": counts.Cancelled24h}
 	for _, h := range hist {
 		for _, st := range h.States {
-			n := st.CountRuns
-			switch {
-			case st.StateName == "Late":
-				late += n
-			case st.StateType == "SCHEDULED":
-				scheduled += n
-			case st.StateType == "RUNNING":
-				running += n
-			case st.StateType == "PENDING":
-				pending += n
-			case st.StateType == "FAILED":
-				failed += n
-			case st.StateType == "CRASHED":
-				crashed += n
-			case st.StateType == "COMPLETED":
-				completed += n
-			case st.StateType == "CANCELLED":
-				cancelled += n
+			into := byType[st.StateType]
+			if st.StateName == "Late" { // a SCHEDULED state, counted apart
+				into = counts.Late
+			}
+			if into != nil {
+				*into += st.CountRuns
 			}
 		}
 	}
-	return runCounts{Running: &running, Pending: &pending, Scheduled: &scheduled, Late: &late,
-		Failed24h: &failed, Crashed24h: &crashed, Completed24h: &completed, Cancelled24h: &cancelled}, nil
+	return counts, nil
 }
 
 // dashboardPools reads the pools: one request whatever their number.
