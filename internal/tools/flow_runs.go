@@ -63,16 +63,6 @@ func (c *call) longPageNote(cut bool, omitted, rest string) string {
 	return "over " + strconv.Itoa(maxDetailRuns) + " rows: " + strings.Join(parts, ", ") + "; " + rest + " give all"
 }
 
-// finished reports whether a run of this state type is over: its tags and
-// queue then say what it ran with, not why it ended as it did.
-func finished(stateType string) bool {
-	switch stateType {
-	case "COMPLETED", "FAILED", "CRASHED", "CANCELLED":
-		return true
-	}
-	return false
-}
-
 // defaultFlowRunLimit keeps the default page within 12 KB on a busy
 // workspace; 50 rows of mixed states fit 18 KB when asked for.
 const defaultFlowRunLimit = 30
@@ -154,7 +144,8 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResul
 		return out, nil
 	}
 	// A long page keeps what a model triages runs by; its finished runs'
-	// tags and queue, and the rest of long messages, come with ids.
+	// tags and queue (what they ran with, not why they ended as they did),
+	// and the rest of long messages, come with ids.
 	long := len(runs) > maxDetailRuns
 	out.FlowRuns = make([]flowRunDetail, len(runs))
 	cut, omitted := false, ""
@@ -165,7 +156,7 @@ func getFlowRuns(ctx context.Context, c *call, in flowRunsInput) (*flowRunsResul
 			row.Message, clipped = rowMessage(runs[i].State.Message, len(runs))
 			cut = cut || clipped
 		}
-		if long && finished(runs[i].StateType) && (row.Tags != nil || row.WorkQueue != "") {
+		if long && isFinalType(runs[i].StateType) && (row.Tags != nil || row.WorkQueue != "") {
 			row.Tags, row.WorkQueue = nil, ""
 			omitted = "finished runs omit tags and work_queue"
 		}
