@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"slices"
 	"strings"
 	"time"
 )
@@ -123,32 +122,36 @@ const MaxLimit = 200
 // "work_queues", …) with these ids in one request. Ids are lower-cased,
 // repeated and empty ones dropped; beyond MaxLimit the first ids are read.
 func ByIDs[T any](ctx context.Context, api Poster, kind string, ids []string) ([]T, error) {
-	var unique []string
-	for _, id := range ids {
-		if id = strings.ToLower(id); id != "" && !slices.Contains(unique, id) {
-			unique = append(unique, id)
-		}
-	}
-	return lookup[T](ctx, api, kind, IDIn, unique)
+	return lookup[T](ctx, api, kind, IDIn, firstUnique(ids, strings.ToLower))
 }
 
 // ByNames reads the objects of kind (work_pools, …) with these names in one
 // request, repeated names dropped, at most MaxLimit.
 func ByNames[T any](ctx context.Context, api Poster, kind string, names []string) ([]T, error) {
-	var unique []string
-	for _, n := range names {
-		if n != "" && !slices.Contains(unique, n) {
-			unique = append(unique, n)
+	return lookup[T](ctx, api, kind, NameIn, firstUnique(names, func(s string) string { return s }))
+}
+
+// firstUnique returns the first MaxLimit distinct non-empty values after
+// norm, in order.
+func firstUnique(values []string, norm func(string) string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range values {
+		if len(out) == MaxLimit {
+			break
+		}
+		if v = norm(v); v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
 		}
 	}
-	return lookup[T](ctx, api, kind, NameIn, unique)
+	return out
 }
 
 func lookup[T any](ctx context.Context, api Poster, kind string, in func(...string) Where, values []string) ([]T, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
-	values = values[:min(len(values), MaxLimit)]
 	var objs []T
 	if err := api.Post(ctx, "/"+kind+"/filter", Body{kind: in(values...), "limit": len(values)}, &objs); err != nil {
 		return nil, err
