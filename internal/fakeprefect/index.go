@@ -22,11 +22,13 @@ type tableIndexes struct {
 // timeIndex orders the rows that hold a date-time in one column by it,
 // and keeps each row's time by position (has: the row holds one).
 type timeIndex struct {
-	pos   []int32
-	at    []time.Time
+	pos   []int32 // rows holding a time, by it (ties in stored order)
 	byPos []time.Time
 	has   []bool
 }
+
+// at is the time of the i-th row in time order.
+func (ti timeIndex) at(i int) time.Time { return ti.byPos[ti.pos[i]] }
 
 // timeOrder returns the rows with a date-time in col, in time order.
 func (t *table) timeOrder(col string) timeIndex {
@@ -39,25 +41,15 @@ func (t *table) timeOrder(col string) timeIndex {
 	for i, r := range t.recs {
 		if at, ok := timeOf(r, col); ok {
 			ti.pos = append(ti.pos, int32(i))
-			ti.at = append(ti.at, at)
 			ti.byPos[i], ti.has[i] = at, true
 		}
 	}
-	sort.Stable(byTime(ti))
+	slices.SortStableFunc(ti.pos, func(a, b int32) int { return ti.byPos[a].Compare(ti.byPos[b]) })
 	if t.idx.times == nil {
 		t.idx.times = map[string]timeIndex{}
 	}
 	t.idx.times[col] = ti
 	return ti
-}
-
-type byTime timeIndex
-
-func (b byTime) Len() int           { return len(b.pos) }
-func (b byTime) Less(i, j int) bool { return b.at[i].Before(b.at[j]) }
-func (b byTime) Swap(i, j int) {
-	b.pos[i], b.pos[j] = b.pos[j], b.pos[i]
-	b.at[i], b.at[j] = b.at[j], b.at[i]
 }
 
 // postings returns the positions of rows by the value of col, or false when
@@ -252,12 +244,12 @@ func (t *table) positions(c constraint) ([]int32, bool) {
 	var union []int32
 	if c.between {
 		ti := t.timeOrder(c.col)
-		lo, hi := 0, len(ti.at)
+		lo, hi := 0, len(ti.pos)
 		if !c.from.IsZero() {
-			lo = sort.Search(len(ti.at), func(i int) bool { return !ti.at[i].Before(c.from) })
+			lo = sort.Search(len(ti.pos), func(i int) bool { return !ti.at(i).Before(c.from) })
 		}
 		if !c.to.IsZero() {
-			hi = sort.Search(len(ti.at), func(i int) bool { return ti.at[i].After(c.to) })
+			hi = sort.Search(len(ti.pos), func(i int) bool { return ti.at(i).After(c.to) })
 		}
 		union = slices.Clone(ti.pos[lo:max(lo, hi)])
 		slices.Sort(union)
