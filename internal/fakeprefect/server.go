@@ -11,16 +11,16 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-
 	"errors"
 	"fmt"
-	fastjson "github.com/segmentio/encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	fastjson "github.com/segmentio/encoding/json"
 
 	"github.com/prefect-mcp/prefect-mcp/internal/openapi"
 )
