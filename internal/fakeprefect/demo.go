@@ -403,6 +403,11 @@ func resourceRef(kind, id, name, role string) map[string]any {
 	}
 }
 
+// tagRef is a related tag: Prefect gives it no name.
+func tagRef(tag any) map[string]any {
+	return map[string]any{"prefect.resource.id": "prefect.tag." + tag.(string), "prefect.resource.role": "tag"}
+}
+
 func (d *demo) runEvents(r runSpec, id string, states []map[string]any) {
 	related := []any{resourceRef("flow", DemoID("flow", r.flow), r.flow, "flow")}
 	if r.deployment != "" {
@@ -412,7 +417,7 @@ func (d *demo) runEvents(r runSpec, id string, states []map[string]any) {
 			resourceRef("work-pool", DemoID("work_pool", r.pool), r.pool, "work-pool"))
 	}
 	for _, tag := range r.tags {
-		related = append(related, map[string]any{"prefect.resource.id": "prefect.tag." + tag.(string), "prefect.resource.role": "tag"})
+		related = append(related, tagRef(tag))
 	}
 	var prev any
 	for i, st := range states {

@@ -758,24 +758,26 @@ func (t *taskRunRow) span() (start, end int32, state int) {
 
 // name is Prefect's: the task's name and three hex digits of the task
 // run's id ("extract-90a").
-func (t *taskRunRow) name() string {
+func (t *taskRunRow) name() string { return t.task() + "-" + t.id[:3] }
+
+// task is the name of the flow's task this run is of.
+func (t *taskRunRow) task() string {
 	f := t.run.ws.flows[t.run.flow]
-	return f.tasks[int(t.j)%len(f.tasks)] + "-" + t.id[:3]
+	return f.tasks[int(t.j)%len(f.tasks)]
 }
 
 // key is Prefect's task key: the task's name and a hash of its code,
 // the same for every run of the task.
 func (t *taskRunRow) key() string {
-	f := t.run.ws.flows[t.run.flow]
-	task := f.tasks[int(t.j)%len(f.tasks)]
-	return task + "-" + nameUUID(f.id + "/" + task)[:8]
+	task := t.task()
+	return task + "-" + nameUUID(t.run.ws.flows[t.run.flow].id + "/" + task)[:8]
 }
 
 // tags are the task's own (real tasks that touch a database carry one)
 // and, in every other flow, the flow's tags context ("nightly", "etl").
 func (t *taskRunRow) tags() []any {
 	var tags []any
-	if task := t.run.ws.flows[t.run.flow].tasks[int(t.j)%len(t.run.ws.flows[t.run.flow].tasks)]; task == "extract" || task == "load" || task == "upsert" {
+	if task := t.task(); task == "extract" || task == "load" || task == "upsert" {
 		tags = append(tags, "database")
 	}
 	if t.run.flow%2 == 0 {
@@ -943,7 +945,7 @@ func (r *flowRunRow) runRelated() []any {
 		related = append(related, resourceRef("deployment", d.id, d.name, "deployment"),
 			resourceRef("work-queue", q.id, q.name, "work-queue"), resourceRef("work-pool", p.id, p.name, "work-pool"))
 		for _, tag := range d.runTags {
-			related = append(related, map[string]any{"prefect.resource.id": "prefect.tag." + tag.(string), "prefect.resource.role": "tag"})
+			related = append(related, tagRef(tag))
 		}
 	}
 	return related
@@ -1015,7 +1017,7 @@ func (e *eventRow) taskWhole(at string) map[string]any {
 	f := r.ws.flows[r.flow]
 	related := []any{resourceRef("flow-run", r.id, r.name(), "flow-run"), resourceRef("flow", f.id, f.name, "flow")}
 	for _, tag := range t.tags() {
-		related = append(related, map[string]any{"prefect.resource.id": "prefect.tag." + tag.(string), "prefect.resource.role": "tag"})
+		related = append(related, tagRef(tag))
 	}
 	return map[string]any{
 		"occurred": at, "event": "prefect.task-run." + st.name,
