@@ -63,7 +63,7 @@ type stuckView struct {
 
 // stuckRule gives a run its verdict, or passes. The rules are tried in
 // order; the last always holds.
-type stuckRule func(v *stuckView, r prefect.FlowRun, s *StuckRun, live stuckLive) bool
+type stuckRule func(r prefect.FlowRun, s *StuckRun, live stuckLive) bool
 
 // stuckLive is what the rules judge a run by.
 type stuckLive struct {
@@ -176,7 +176,7 @@ func (v *stuckView) judge(r prefect.FlowRun, s *StuckRun) {
 		s.Evidence = append(s.Evidence, p.evidence(now))
 	}
 	for _, rule := range stuckRules {
-		if rule(v, r, s, live) {
+		if rule(r, s, live) {
 			return
 		}
 	}
@@ -191,7 +191,7 @@ func silence(live stuckLive) string {
 
 // ruleStuckPendingRun: Pending means a worker took the run and is starting
 // its infrastructure; the engine moves it to Running when the flow starts.
-func ruleStuckPendingRun(_ *stuckView, r prefect.FlowRun, s *StuckRun, live stuckLive) bool {
+func ruleStuckPendingRun(r prefect.FlowRun, s *StuckRun, live stuckLive) bool {
 	if r.StateType != "PENDING" {
 		return false
 	}
@@ -203,7 +203,7 @@ func ruleStuckPendingRun(_ *stuckView, r prefect.FlowRun, s *StuckRun, live stuc
 	return true
 }
 
-func ruleStuckAlive(_ *stuckView, _ prefect.FlowRun, s *StuckRun, live stuckLive) bool {
+func ruleStuckAlive(_ prefect.FlowRun, s *StuckRun, live stuckLive) bool {
 	if !live.recent {
 		return false
 	}
@@ -213,7 +213,7 @@ func ruleStuckAlive(_ *stuckView, _ prefect.FlowRun, s *StuckRun, live stuckLive
 }
 
 // ruleStuckOrphaned: the worker that would report its end is gone.
-func ruleStuckOrphaned(_ *stuckView, _ prefect.FlowRun, s *StuckRun, live stuckLive) bool {
+func ruleStuckOrphaned(_ prefect.FlowRun, s *StuckRun, live stuckLive) bool {
 	if live.pool == nil || live.workerOnline {
 		return false
 	}
@@ -224,7 +224,7 @@ func ruleStuckOrphaned(_ *stuckView, _ prefect.FlowRun, s *StuckRun, live stuckL
 
 // ruleStuckZombie: this deployment's runs send heartbeats, and this one
 // stopped (or never started) sending them.
-func ruleStuckZombie(_ *stuckView, _ prefect.FlowRun, s *StuckRun, live stuckLive) bool {
+func ruleStuckZombie(_ prefect.FlowRun, s *StuckRun, live stuckLive) bool {
 	if !live.beating {
 		return false
 	}
@@ -238,7 +238,7 @@ func ruleStuckZombie(_ *stuckView, _ prefect.FlowRun, s *StuckRun, live stuckLiv
 
 // ruleStuckSilent: no heartbeats to judge by; only its infrastructure can
 // tell.
-func ruleStuckSilent(_ *stuckView, _ prefect.FlowRun, s *StuckRun, _ stuckLive) bool {
+func ruleStuckSilent(_ prefect.FlowRun, s *StuckRun, _ stuckLive) bool {
 	s.Verdict = CauseSilent
 	s.Explanation = "Prefect cannot tell whether it is alive: heartbeats were never seen for this deployment's runs, so it may be working or may have died without reporting."
 	return true
