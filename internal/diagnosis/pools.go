@@ -15,7 +15,7 @@ import (
 // workers of one pool, whatever the number of runs and pools involved.
 const (
 	// MaxScanned is the most runs one filter read returns (Prefect's cap).
-	MaxScanned = 200
+	MaxScanned = prefect.MaxLimit
 	// workerReadPools: pools whose workers are read (the first involved);
 	// the others are judged by their status, which Prefect derives from
 	// their workers' heartbeats (READY: a worker is online).
