@@ -365,25 +365,13 @@ func grpcRetryDelay(v string) (d time.Duration, ok bool) {
 // msg is malformed.
 func fields(msg []byte, num protowire.Number) [][]byte {
 	var out [][]byte
-	for len(msg) > 0 {
-		n, typ, l := protowire.ConsumeTag(msg)
-		if l < 0 {
-			return nil
-		}
-		msg = msg[l:]
+	if !eachField(msg, func(n protowire.Number, typ protowire.Type, value []byte) {
 		if n == num && typ == protowire.BytesType {
-			v, l := protowire.ConsumeBytes(msg)
-			if l < 0 {
-				return nil
-			}
+			v, _ := protowire.ConsumeBytes(value)
 			out = append(out, v)
-			msg = msg[l:]
-			continue
 		}
-		if l = protowire.ConsumeFieldValue(n, typ, msg); l < 0 {
-			return nil
-		}
-		msg = msg[l:]
+	}) {
+		return nil
 	}
 	return out
 }
@@ -391,26 +379,32 @@ func fields(msg []byte, num protowire.Number) [][]byte {
 // varintField is the last value of varint field num in msg, or 0.
 func varintField(msg []byte, num protowire.Number) uint64 {
 	var out uint64
+	if !eachField(msg, func(n protowire.Number, typ protowire.Type, value []byte) {
+		if n == num && typ == protowire.VarintType {
+			out, _ = protowire.ConsumeVarint(value)
+		}
+	}) {
+		return 0
+	}
+	return out
+}
+
+// eachField calls visit with each field of msg and its encoded value (tag
+// removed); false when msg is malformed.
+func eachField(msg []byte, visit func(n protowire.Number, typ protowire.Type, value []byte)) bool {
 	for len(msg) > 0 {
 		n, typ, l := protowire.ConsumeTag(msg)
 		if l < 0 {
-			return 0
+			return false
 		}
 		msg = msg[l:]
-		if n == num && typ == protowire.VarintType {
-			v, l := protowire.ConsumeVarint(msg)
-			if l < 0 {
-				return 0
-			}
-			out, msg = v, msg[l:]
-			continue
-		}
 		if l = protowire.ConsumeFieldValue(n, typ, msg); l < 0 {
-			return 0
+			return false
 		}
+		visit(n, typ, msg[:l])
 		msg = msg[l:]
 	}
-	return out
+	return true
 }
 
 // The encoders below write the OTLP messages; field numbers are those of
