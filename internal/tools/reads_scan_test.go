@@ -106,7 +106,7 @@ func isJSONObject(e ast.Expr) bool {
 }
 
 // isAnyMap is the syntax map[string]any (or interface{}): the type of a
-// hand-written JSON object. where and filterBody are its vocabulary names.
+// hand-written JSON object (prefect.Body and prefect.Where name it).
 func isAnyMap(e ast.Expr) bool {
 	m, ok := e.(*ast.MapType)
 	if !ok {
