@@ -231,16 +231,25 @@ func listenRequest(token string) rpc {
 // waitForMetric waits, within clientWait, until /metrics shows line.
 func waitForMetric(t *testing.T, hc *http.Client, baseURL, line string) {
 	t.Helper()
-	deadline := time.Now().Add(clientWait)
-	for {
-		_, body := get(t, hc, baseURL+"/metrics")
-		if strings.Contains(body, line+"\n") {
-			return
+	var body string
+	if !eventually(func() bool {
+		_, body = get(t, hc, baseURL+"/metrics")
+		return strings.Contains(body, line+"\n")
+	}) {
+		t.Fatalf("/metrics never showed %q:\n%s", line, grepLines(body, "prefect_mcp_http_event_streams"))
+	}
+}
+
+// eventually polls cond until it holds (true) or clientWait has passed
+// (false).
+func eventually(cond func() bool) bool {
+	for end := time.Now().Add(clientWait); ; time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics never showed %q:\n%s", line, grepLines(body, "prefect_mcp_http_event_streams"))
+		if time.Now().After(end) {
+			return false
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -141,15 +141,9 @@ func TestManyPartialBodiesReleaseDescriptors(t *testing.T) {
 	}
 	// The server closes each connection shortly after the client saw EOF
 	// (net/http lingers briefly to avoid a TCP reset); wait for that.
-	for wait := time.Now().Add(clientWait); ; {
-		n := openFDs(t)
-		if n <= before+5 {
-			break
-		}
-		if time.Now().After(wait) {
-			t.Fatalf("%d descriptors open after the attack, %d before", n, before)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var n int
+	if !eventually(func() bool { n = openFDs(t); return n <= before+5 }) {
+		t.Fatalf("%d descriptors open after the attack, %d before", n, before)
 	}
 }
 

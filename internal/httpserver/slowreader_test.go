@@ -88,7 +88,7 @@ func TestSlowReaderCannotHoldConnections(t *testing.T) {
 				t.Fatal("the tool call did not return while its answer was being written")
 			}
 			// The access log line is written when the request's handler has ended.
-			if !waitForLog(logs, `"tool":"big"`, clientWait) {
+			if !eventually(func() bool { return strings.Contains(logs.String(), `"tool":"big"`) }) {
 				t.Fatal("the request was still being served: a client that never reads holds the connection")
 			}
 			// Now read: the server has closed, so the client sees the end
@@ -147,13 +147,4 @@ func TestWriteDeadlineIsPerWrite(t *testing.T) {
 			}
 		})
 	}
-}
-
-func waitForLog(logs *lockedBuffer, s string, wait time.Duration) bool {
-	for end := time.Now().Add(wait); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(logs.String(), s) {
-			return true
-		}
-	}
-	return false
 }
