@@ -103,7 +103,7 @@ func judgePool(p *PoolFacts, now time.Time) *poolHealth {
 
 // pushPool reports pools that need no worker (push and managed pools).
 func (h *poolHealth) pushPool() bool {
-	return h.Pool != nil && (strings.HasSuffix(h.Pool.Type, ":push") || h.Pool.Type == "prefect:managed")
+	return h.Pool != nil && h.Pool.NeedsNoWorker()
 }
 
 // hasOnlineWorker is false when no worker heartbeats; with unread workers

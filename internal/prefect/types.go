@@ -2,6 +2,7 @@ package prefect
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -191,4 +192,12 @@ type WorkPool struct {
 	Status           string    `json:"status,omitempty"` // READY, NOT_READY or PAUSED
 	DefaultQueueID   string    `json:"default_queue_id,omitempty"`
 	ActiveSlots      *int      `json:"active_slots,omitempty"`
+}
+
+// NeedsNoWorker reports a push or managed pool, which Prefect (or the cloud
+// provider) submits runs for without a polling worker: a type ending in
+// ":push" or ":managed", as WorkPool.is_push_pool and is_managed_pool decide
+// (src/prefect/client/schemas/objects.py).
+func (p WorkPool) NeedsNoWorker() bool {
+	return strings.HasSuffix(p.Type, ":push") || strings.HasSuffix(p.Type, ":managed")
 }

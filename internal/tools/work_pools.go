@@ -221,7 +221,7 @@ func (c *call) newWorkPoolRow(p *prefect.WorkPoolDetail, queues []prefect.WorkQu
 			Status: q.Status, LastPolled: tsp(q.LastPolled),
 		})
 	}
-	push := strings.HasSuffix(p.Type, ":push") || strings.HasSuffix(p.Type, ":managed")
+	push := p.NeedsNoWorker()
 	if detail {
 		row.Workers = summarizeWorkers(workers)
 	}
